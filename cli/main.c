@@ -1,0 +1,50 @@
+/* invscale: build, label, check and score Inverse Scaling Prize datasets. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct {
+  const char *name;
+  cmd_fn fn;
+  const char *summary;
+} commands[] = {
+    {"init", cmd_init, "create a project store (./invscale.db, --db PATH or $INVSCALE_DB)"},
+    {"ingest", cmd_ingest, "import examples from csv, jsonl, text, template, xml or html files"},
+    {"examples", cmd_examples, "list stored examples (examples list)"},
+    {"info", cmd_info, "schema version and example counts by type, tag and source"},
+};
+
+static int usage(FILE *f, int code) {
+  fprintf(f, "usage: invscale [--db PATH] <command> [options]\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\n'invscale <command> --help' describes a command.\n");
+  return code;
+}
+
+int main(int argc, char **argv) {
+  const char *db = NULL;
+  int i = 1;
+  while (i < argc && argv[i][0] == '-') {
+    if (!strcmp(argv[i], "--db") && i + 1 < argc) {
+      db = argv[i + 1];
+      i += 2;
+    } else if (!strncmp(argv[i], "--db=", 5)) {
+      db = argv[i++] + 5;
+    } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      return usage(stdout, EXIT_OK);
+    } else if (!strcmp(argv[i], "--version")) {
+      printf("invscale 0.1.0\n");
+      return finish_stdout(EXIT_OK);
+    } else {
+      fprintf(stderr, "invscale: unknown option '%s'\n", argv[i]);
+      return usage(stderr, EXIT_USAGE);
+    }
+  }
+  if (i >= argc) return usage(stderr, EXIT_USAGE);
+  for (size_t k = 0; k < sizeof commands / sizeof *commands; k++)
+    if (!strcmp(argv[i], commands[k].name)) return commands[k].fn(argc - i, argv + i, db);
+  fprintf(stderr, "invscale: '%s' is not a command\n", argv[i]);
+  return usage(stderr, EXIT_USAGE);
+}

@@ -1,0 +1,38 @@
+/* Parser for the `classes` field: a Python list literal of strings, as the
+ * prize's loader reads it with ast.literal_eval.
+ *
+ * Accepted: '[' strings separated by commas, optional trailing comma, ']';
+ * strings quoted with ' " ''' or """, optional u/r prefixes, adjacent literals
+ * concatenated, whitespace and # comments between tokens.  Escapes: \\ \' \"
+ * \a \b \f \n \r \t \v, octal \ooo, \xNN, \uNNNN, \UNNNNNNNN, backslash-newline;
+ * unknown escapes are kept verbatim as Python does.  A \u high surrogate
+ * followed by a \u low surrogate is combined (JSON writes astral characters so;
+ * Python would produce an unencodable pair).  A JSON array of strings is
+ * therefore accepted too.  Rejected with a byte offset: anything else,
+ * \N{...} escapes, lone surrogates, NUL characters, invalid UTF-8, more than
+ * IVS_MAX_CLASSES items.
+ */
+#ifndef IVS_CORE_PYLIT_H
+#define IVS_CORE_PYLIT_H
+
+#include <stddef.h>
+
+#define IVS_MAX_CLASSES 4096
+
+/* A list of owned UTF-8 strings (each NUL-terminated, no inner NUL). */
+typedef struct ivs_strlist {
+  char **items;
+  size_t n;
+} ivs_strlist;
+
+void ivs_strlist_release(ivs_strlist *l);
+/* Appends a copy of s[0..n). */
+int ivs_strlist_push(ivs_strlist *l, const char *s, size_t n);
+
+/* Parses s[0..len) into *out (which must be zeroed or released; on error it is
+ * left empty).  On failure returns IVS_EPARSE (or IVS_ENOMEM/IVS_ELIMIT), sets
+ * the last error to a message without position, and stores in *err_offset the
+ * byte offset in s where the problem is. */
+int ivs_pylist_parse(const char *s, size_t len, ivs_strlist *out, size_t *err_offset);
+
+#endif

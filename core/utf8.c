@@ -1,0 +1,37 @@
+#include "core/utf8.h"
+
+size_t ivs_utf8_valid_prefix(const unsigned char *s, size_t n, int incomplete_ok) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c == 0xE0) len = 3, lo = 0xA0;
+    else if (c >= 0xE1 && c <= 0xEC) len = 3;
+    else if (c == 0xED) len = 3, hi = 0x9F; /* no surrogates */
+    else if (c >= 0xEE && c <= 0xEF) len = 3;
+    else if (c == 0xF0) len = 4, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) len = 4;
+    else if (c == 0xF4) len = 4, hi = 0x8F;
+    else return i;
+    for (size_t k = 1; k < len; k++) {
+      if (i + k >= n) return incomplete_ok ? n : i;
+      unsigned char d = s[i + k];
+      if (k == 1 ? (d < lo || d > hi) : (d < 0x80 || d > 0xBF)) return i;
+    }
+    i += len;
+  }
+  return i;
+}
+
+size_t ivs_utf8_count(const char *s, size_t n) {
+  size_t cp = 0;
+  for (size_t i = 0; i < n; i++)
+    if (((unsigned char)s[i] & 0xC0) != 0x80) cp++;
+  return cp;
+}

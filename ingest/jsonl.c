@@ -1,0 +1,103 @@
+#include "ingest/jsonl.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+long ivs_json_find_nul_escape(const char *s, size_t n) {
+  int in_string = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '"') {
+      in_string = !in_string;
+    } else if (s[i] == '\\' && in_string && i + 1 < n) {
+      if (s[i + 1] == 'u' && i + 5 < n && !memcmp(s + i + 2, "0000", 4)) return (long)i;
+      i++; /* skip the escaped character */
+    }
+  }
+  return -1;
+}
+
+int ivs_jsonl_line(const char *path, size_t lineno, const char *line, size_t len, ivs_record_fn cb, void *ud) {
+  size_t i = 0;
+  while (i < len && strchr(" \t\r\n", line[i])) i++;
+  if (i == len) return 0;
+  long nul = ivs_json_find_nul_escape(line, len);
+  if (nul >= 0)
+    return ivs_error_set(IVS_EPARSE, "%s:%zu:%ld: NUL character (\\u0000) in a string", path, lineno, nul + 1);
+
+  const char *end = NULL;
+  cJSON *obj = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+  char msg[200];
+  ivs_record rec = {NULL, 0, lineno, NULL, 0};
+  ivs_field *fields = NULL;
+  if (!obj) {
+    size_t at = end ? (size_t)(end - line) : 0;
+    /* cJSON reports the nesting limit as a plain parse failure: say which */
+    size_t depth = 0, maxd = 0;
+    for (size_t k = 0; k < len; k++)
+      if (line[k] == '[' || line[k] == '{') maxd = ++depth > maxd ? depth : maxd;
+      else if (line[k] == ']' || line[k] == '}') depth = depth ? depth - 1 : 0;
+    if (maxd > CJSON_NESTING_LIMIT)
+      snprintf(msg, sizeof msg, "JSON nested deeper than %d levels", CJSON_NESTING_LIMIT);
+    else
+      snprintf(msg, sizeof msg, "invalid JSON near character %zu", at + 1);
+    rec.error = msg;
+    rec.error_column = at + 1;
+  } else {
+    size_t j = len;
+    if (end) {
+      j = (size_t)(end - line);
+      while (j < len && strchr(" \t\r\n", line[j])) j++;
+    }
+    if (j < len) {
+      snprintf(msg, sizeof msg, "text after the JSON value at character %zu", j + 1);
+      rec.error = msg;
+      rec.error_column = j + 1;
+    } else if (!cJSON_IsObject(obj)) {
+      snprintf(msg, sizeof msg, "expected a JSON object, found %s",
+               cJSON_IsArray(obj) ? "an array" : cJSON_IsString(obj) ? "a string" : "a scalar");
+      rec.error = msg;
+    } else {
+      size_t n = (size_t)cJSON_GetArraySize(obj);
+      fields = calloc(n ? n : 1, sizeof *fields);
+      if (!fields) {
+        cJSON_Delete(obj);
+        return ivs_error_set(IVS_ENOMEM, "out of memory");
+      }
+      const cJSON *it;
+      cJSON_ArrayForEach(it, obj) {
+        for (size_t k = 0; k < rec.n && !rec.error; k++)
+          if (!strcmp(fields[k].name, it->string)) {
+            snprintf(msg, sizeof msg, "duplicate key '%.100s'", it->string);
+            rec.error = msg;
+          }
+        fields[rec.n++] = (ivs_field){it->string, NULL, 0, it, 0};
+      }
+      rec.fields = fields;
+      if (rec.error) rec.n = 0;
+    }
+  }
+  int rc = cb(&rec, ud);
+  free(fields);
+  cJSON_Delete(obj);
+  return rc;
+}
+
+int ivs_jsonl_read(const char *path, const ivs_jsonl_opts *opts, ivs_record_fn cb, void *ud) {
+  ivs_reader rd;
+  int rc = ivs_reader_open(&rd, path);
+  if (rc) return rc;
+  rd.progress = opts->progress;
+  rd.progress_ud = opts->progress_ud;
+  ivs_buf line;
+  ivs_buf_init(&line, opts->max_line ? opts->max_line : (size_t)16 << 20);
+  size_t lineno;
+  while ((rc = ivs_reader_line(&rd, &line, &lineno)) == 1)
+    if ((rc = ivs_jsonl_line(path, lineno, line.data ? line.data : "", line.len, cb, ud))) break;
+  ivs_buf_release(&line);
+  ivs_reader_close(&rd);
+  return rc < 0 ? rc : rc > 1 ? rc : 0;
+}

@@ -1,0 +1,352 @@
+#include "label/store.h"
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/error.h"
+
+#define APPLICATION_ID 0x49565331 /* "IVS1" */
+
+extern const char ivs_store_sql[];
+
+struct ivs_store {
+  sqlite3 *db;
+  char *path;
+  int version, version_found;
+  sqlite3_stmt *find_dup, *insert;
+};
+
+static int db_error(ivs_store *st, const char *what) {
+  return ivs_error_set(IVS_ESTORE, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+}
+
+static int exec(ivs_store *st, const char *sql) {
+  char *msg = NULL;
+  if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    int rc = ivs_error_set(IVS_ESTORE, "%s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
+    sqlite3_free(msg);
+    return rc;
+  }
+  return 0;
+}
+
+static int pragma_int(ivs_store *st, const char *sql, int *out) {
+  sqlite3_stmt *s;
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return db_error(st, "cannot read the store");
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *out = sqlite3_column_int(s, 0);
+  sqlite3_finalize(s);
+  return rc == SQLITE_ROW ? 0 : db_error(st, "cannot read the store");
+}
+
+/* Runs every "-- version N" section of store.sql with N > from. */
+static int migrate(ivs_store *st, int from) {
+  const char *p = ivs_store_sql;
+  const char *marker = "\n-- version ";
+  int rc = 0;
+  if (exec(st, "BEGIN IMMEDIATE")) return ivs_error_code();
+  while ((p = strstr(p, marker))) {
+    p += strlen(marker);
+    int v = atoi(p);
+    const char *body = strchr(p, '\n');
+    const char *next = body ? strstr(body, marker) : NULL;
+    if (!body) break;
+    if (v <= from) continue;
+    size_t n = next ? (size_t)(next - body) : strlen(body);
+    char *sql = malloc(n + 64);
+    if (!sql) {
+      rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+      break;
+    }
+    memcpy(sql, body, n);
+    snprintf(sql + n, 64, ";\nPRAGMA user_version = %d;", v);
+    rc = exec(st, sql);
+    free(sql);
+    if (rc) {
+      ivs_error_prefix("migrating to schema version %d", v);
+      break;
+    }
+  }
+  if (!rc) {
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d", APPLICATION_ID);
+    rc = exec(st, sql);
+  }
+  if (rc) {
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+  }
+  return exec(st, "COMMIT");
+}
+
+int ivs_store_open(ivs_store **out, const char *path, int flags) {
+  *out = NULL;
+  struct stat sb;
+  int exists = stat(path, &sb) == 0;
+  if (!exists && !(flags & IVS_STORE_CREATE))
+    return ivs_error_set(IVS_ESTORE, "%s: no project store here (run 'invscale init' or pass --db)", path);
+  if (exists && S_ISDIR(sb.st_mode)) return ivs_error_set(IVS_ESTORE, "%s: is a directory, not a store", path);
+
+  ivs_store *st = calloc(1, sizeof *st);
+  if (!st || !(st->path = strdup(path))) {
+    free(st);
+    return ivs_error_set(IVS_ENOMEM, "out of memory");
+  }
+  int oflags = (flags & IVS_STORE_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+  if (flags & IVS_STORE_CREATE) oflags |= SQLITE_OPEN_CREATE;
+  int rc;
+  if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
+    rc = db_error(st, "cannot open the store");
+    goto fail;
+  }
+  sqlite3_busy_timeout(st->db, 5000);
+  int app = 0;
+  if ((rc = pragma_int(st, "PRAGMA application_id", &app)) ||
+      (rc = pragma_int(st, "PRAGMA user_version", &st->version_found)))
+    goto fail;
+  int tables = 0;
+  if ((rc = pragma_int(st, "SELECT count(*) FROM sqlite_schema", &tables))) goto fail;
+  if ((app != 0 && app != APPLICATION_ID) || (app == 0 && tables > 0 && st->version_found == 0)) {
+    rc = ivs_error_set(IVS_ESTORE, "%s: an SQLite database, but not an invscale store", path);
+    goto fail;
+  }
+  if (st->version_found > IVS_STORE_VERSION) {
+    rc = ivs_error_set(IVS_ESTORE, "%s: made by a newer invscale (schema version %d; this one knows %d)", path,
+                       st->version_found, IVS_STORE_VERSION);
+    goto fail;
+  }
+  if (!(flags & IVS_STORE_READONLY)) {
+    if (sqlite3_db_readonly(st->db, "main") == 1) {
+      rc = ivs_error_set(IVS_ESTORE, "%s: the store is read-only (check the file's permissions)", path);
+      goto fail;
+    }
+    if ((rc = exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                       "PRAGMA cache_size = -32768")))
+      goto fail;
+    if (st->version_found < IVS_STORE_VERSION && (rc = migrate(st, st->version_found))) goto fail;
+  } else if (st->version_found < IVS_STORE_VERSION) {
+    rc = ivs_error_set(IVS_ESTORE, "%s: schema version %d needs migrating; open it writable once", path,
+                       st->version_found);
+    goto fail;
+  }
+  st->version = IVS_STORE_VERSION;
+  *out = st;
+  return 0;
+fail:
+  ivs_store_free(st);
+  return rc;
+}
+
+void ivs_store_free(ivs_store *st) {
+  if (!st) return;
+  sqlite3_finalize(st->find_dup);
+  sqlite3_finalize(st->insert);
+  sqlite3_close(st->db);
+  free(st->path);
+  free(st);
+}
+
+int ivs_store_version(ivs_store *st) { return st->version; }
+int ivs_store_version_found(ivs_store *st) { return st->version_found; }
+
+int ivs_store_begin(ivs_store *st) { return exec(st, "BEGIN IMMEDIATE"); }
+int ivs_store_commit(ivs_store *st) { return exec(st, "COMMIT"); }
+int ivs_store_rollback(ivs_store *st) {
+  if (sqlite3_get_autocommit(st->db)) return 0;
+  return exec(st, "ROLLBACK");
+}
+
+static int prepare(ivs_store *st, sqlite3_stmt **s, const char *sql) {
+  if (*s) {
+    sqlite3_reset(*s);
+    sqlite3_clear_bindings(*s);
+    return 0;
+  }
+  if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL) != SQLITE_OK)
+    return db_error(st, "cannot prepare a statement");
+  return 0;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v) {
+  if (v) sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(s, i);
+}
+
+int ivs_store_import_start(ivs_store *st, const char *path, const char *format, const char *tag, int64_t *id) {
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(st->db, "INSERT INTO imports (path, format, tag) VALUES (?1, ?2, ?3)", -1, &s, NULL))
+    return db_error(st, "cannot record the import");
+  bind_text(s, 1, path);
+  bind_text(s, 2, format);
+  bind_text(s, 3, tag);
+  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_error(st, "cannot record the import");
+  sqlite3_finalize(s);
+  *id = sqlite3_last_insert_rowid(st->db);
+  return rc;
+}
+
+int ivs_store_import_finish(ivs_store *st, int64_t id, size_t imported, size_t duplicates, size_t invalid) {
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(st->db, "UPDATE imports SET imported = ?2, duplicates = ?3, invalid = ?4 WHERE id = ?1", -1,
+                         &s, NULL))
+    return db_error(st, "cannot record the import");
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_int64(s, 2, (sqlite3_int64)imported);
+  sqlite3_bind_int64(s, 3, (sqlite3_int64)duplicates);
+  sqlite3_bind_int64(s, 4, (sqlite3_int64)invalid);
+  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_error(st, "cannot record the import");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+/* FNV-1a, 64-bit, over length-prefixed fields so that ("ab","c") != ("a","bc"). */
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+  const unsigned char *c = p;
+  for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+static uint64_t hash_field(uint64_t h, const char *s) {
+  uint64_t len = s ? strlen(s) + 1 : 0; /* 0 = NULL, distinct from "" */
+  h = fnv(h, &len, sizeof len);
+  return s ? fnv(h, s, len - 1) : h;
+}
+
+static char *classes_json(const ivs_example *ex) {
+  if (!ex->has_classes) return NULL;
+  cJSON *a = cJSON_CreateArray();
+  for (size_t i = 0; a && i < ex->classes.n; i++) {
+    cJSON *s = cJSON_CreateString(ex->classes.items[i]);
+    if (!s) {
+      cJSON_Delete(a);
+      return NULL;
+    }
+    cJSON_AddItemToArray(a, s);
+  }
+  char *out = a ? cJSON_PrintUnformatted(a) : NULL;
+  cJSON_Delete(a);
+  return out;
+}
+
+int ivs_store_add_example(ivs_store *st, int64_t import_id, const char *tag, const ivs_example *ex, int *added) {
+  char *classes = classes_json(ex);
+  if (ex->has_classes && !classes) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  const char *type = ivs_type_name(ex->type);
+  uint64_t h = hash_field(0xcbf29ce484222325ULL, type);
+  h = hash_field(h, ex->prompt);
+  h = hash_field(h, classes);
+  h = fnv(h, &ex->answer_index, sizeof ex->answer_index);
+  h = hash_field(h, ex->other_prompt);
+  h = hash_field(h, ex->completion);
+  int rc;
+  *added = 0;
+  if ((rc = prepare(st, &st->find_dup,
+                    "SELECT 1 FROM examples WHERE fhash = ?1 AND type = ?2 AND prompt = ?3 AND classes IS ?4"
+                    " AND answer_index IS ?5 AND other_prompt IS ?6 AND completion IS ?7 LIMIT 1")))
+    goto done;
+  sqlite3_stmt *s = st->find_dup;
+  sqlite3_bind_int64(s, 1, (sqlite3_int64)h);
+  bind_text(s, 2, type);
+  bind_text(s, 3, ex->prompt);
+  bind_text(s, 4, classes);
+  if (ex->answer_index >= 0) sqlite3_bind_int64(s, 5, ex->answer_index);
+  bind_text(s, 6, ex->other_prompt);
+  bind_text(s, 7, ex->completion);
+  int step = sqlite3_step(s);
+  sqlite3_reset(s);
+  if (step == SQLITE_ROW) goto done; /* duplicate */
+  if (step != SQLITE_DONE) {
+    rc = db_error(st, "cannot look up duplicates");
+    goto done;
+  }
+  if ((rc = prepare(st, &st->insert,
+                    "INSERT INTO examples (type, prompt, classes, answer_index, other_prompt, completion, metadata,"
+                    " tag, source_line, fhash, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")))
+    goto done;
+  s = st->insert;
+  bind_text(s, 1, type);
+  bind_text(s, 2, ex->prompt);
+  bind_text(s, 3, classes);
+  if (ex->answer_index >= 0) sqlite3_bind_int64(s, 4, ex->answer_index);
+  bind_text(s, 5, ex->other_prompt);
+  bind_text(s, 6, ex->completion);
+  bind_text(s, 7, ex->metadata);
+  bind_text(s, 8, tag);
+  sqlite3_bind_int64(s, 9, (sqlite3_int64)ex->line);
+  sqlite3_bind_int64(s, 10, (sqlite3_int64)h);
+  if (import_id > 0) sqlite3_bind_int64(s, 11, import_id);
+  step = sqlite3_step(s);
+  sqlite3_reset(s);
+  if (step != SQLITE_DONE) rc = db_error(st, "cannot store an example");
+  else *added = 1;
+done:
+  free(classes);
+  return rc;
+}
+
+int ivs_store_examples(ivs_store *st, const ivs_example_query *q, ivs_stored_example_fn fn, void *ud) {
+  sqlite3_stmt *s = NULL;
+  const char *sql =
+      "SELECT e.id, e.type, e.prompt, e.classes, e.answer_index, e.other_prompt, e.completion, e.metadata, e.tag,"
+      " i.path, e.source_line FROM examples e LEFT JOIN imports i ON i.id = e.import_id"
+      " WHERE (?1 IS NULL OR e.tag = ?1) AND (?2 IS NULL OR e.type = ?2) ORDER BY e.id LIMIT ?3";
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return db_error(st, "cannot list examples");
+  bind_text(s, 1, q ? q->tag : NULL);
+  bind_text(s, 2, q ? q->type : NULL);
+  sqlite3_bind_int64(s, 3, q && q->limit > 0 ? q->limit : -1);
+  int rc = 0, step;
+  while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    ivs_stored_example ex = {
+        .id = sqlite3_column_int64(s, 0),
+        .type = (const char *)sqlite3_column_text(s, 1),
+        .prompt = (const char *)sqlite3_column_text(s, 2),
+        .classes_json = (const char *)sqlite3_column_text(s, 3),
+        .answer_index = sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 : (long)sqlite3_column_int64(s, 4),
+        .other_prompt = (const char *)sqlite3_column_text(s, 5),
+        .completion = (const char *)sqlite3_column_text(s, 6),
+        .metadata_json = (const char *)sqlite3_column_text(s, 7),
+        .tag = (const char *)sqlite3_column_text(s, 8),
+        .source = (const char *)sqlite3_column_text(s, 9),
+        .line = sqlite3_column_int64(s, 10),
+    };
+    if ((rc = fn(&ex, ud))) break;
+  }
+  if (!rc && step != SQLITE_DONE) rc = db_error(st, "cannot list examples");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int ivs_store_counts(ivs_store *st, const char *what, ivs_count_fn fn, void *ud) {
+  const char *sql;
+  if (!strcmp(what, "type")) sql = "SELECT type, count(*) FROM examples GROUP BY 1 ORDER BY 1";
+  else if (!strcmp(what, "tag")) sql = "SELECT tag, count(*) FROM examples GROUP BY 1 ORDER BY 1";
+  else if (!strcmp(what, "source"))
+    sql = "SELECT i.path, count(*) FROM examples e LEFT JOIN imports i ON i.id = e.import_id GROUP BY 1 ORDER BY 1";
+  else return ivs_error_set(IVS_EUSAGE, "unknown grouping '%s'", what);
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return db_error(st, "cannot count examples");
+  int rc = 0, step;
+  while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(s, 0);
+    if ((rc = fn(name ? name : "(none)", sqlite3_column_int64(s, 1), ud))) break;
+  }
+  if (!rc && step != SQLITE_DONE) rc = db_error(st, "cannot count examples");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int ivs_store_check(ivs_store *st) {
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check", -1, &s, NULL) != SQLITE_OK)
+    return db_error(st, "integrity check failed");
+  int rc = 0;
+  if (sqlite3_step(s) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(s, 0), "ok"))
+    rc = ivs_error_set(IVS_ESTORE, "%s: integrity check failed: %s", st->path,
+                       sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0) : sqlite3_errmsg(st->db));
+  sqlite3_finalize(s);
+  return rc;
+}
