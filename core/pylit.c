@@ -219,7 +219,11 @@ int ivs_pylist_parse(const char *s, size_t len, ivs_strlist *out, size_t *err_of
     /* adjacent literals concatenate: 'a' "b" == 'ab' */
     int parts = 0;
     while (lx.pos < len && s[lx.pos] != ',' && s[lx.pos] != ']') {
-      if ((rc = read_string(&lx, &item))) goto done;
+      if ((rc = read_string(&lx, &item))) {
+        const char *hint = parts ? typographic_hint(item.data, item.len) : NULL;
+        if (rc == IVS_EPARSE && hint) ivs_error_set(rc, "expected ',' or ']' after a string%s", hint);
+        goto done;
+      }
       parts++;
       skip_space(&lx);
     }

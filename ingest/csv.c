@@ -198,7 +198,10 @@ static int run(const char *path, ivs_reader *rd, mem_src *mem, const ivs_csv_opt
 
   struct csv_parser p;
   int rc = 0;
-  if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI)) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  /* TSV files often hold quotes inside unquoted fields (["a", "b"]); only CSV
+   * gets RFC 4180's strict quoting. */
+  unsigned char mode = CSV_STRICT_FINI | (opts->delim == '\t' ? 0 : CSV_STRICT);
+  if (csv_init(&p, mode)) return ivs_error_set(IVS_ENOMEM, "out of memory");
   csv_set_realloc_func(&p, limited_realloc);
   csv_set_space_func(&p, no_space);
   csv_set_delim(&p, (unsigned char)(opts->delim ? opts->delim : ','));
@@ -209,10 +212,11 @@ static int run(const char *path, ivs_reader *rd, mem_src *mem, const ivs_csv_opt
     size_t n, col = 0;
     int end;
     if (rd) {
-      line = rd->line;
+      size_t seg_line = rd->line;
       col = rd->col;
       rc = ivs_reader_next(rd, &seg, &n, &end);
       if (rc <= 0) break;
+      line = seg_line;
     } else {
       /* memory input: the caller validated encoding */
       if (mem->pos >= mem->len) break;

@@ -71,9 +71,10 @@ int ivs_type_infer(const ivs_record *rec, const ivs_fieldmap *map, ivs_task_type
   if (task_field(rec, map, IVS_F_OTHER_PROMPT, NULL)) *out = IVS_TYPE_LOGODDS;
   else if (task_field(rec, map, IVS_F_COMPLETION, NULL)) *out = IVS_TYPE_SEQUENCE_PROB;
   else if (task_field(rec, map, IVS_F_CLASSES, NULL)) *out = IVS_TYPE_CLASSIFICATION;
+  else if (task_field(rec, map, IVS_F_PROMPT, NULL)) *out = IVS_TYPE_CLASSIFICATION; /* prompts to be labelled */
   else
-    return ivs_error_set(IVS_EUSAGE,
-                         "cannot infer the task type: no 'classes', 'completion' or 'other_prompt' field; use --type or --map");
+    return ivs_error_set(IVS_EUSAGE, "cannot infer the task type: no '%s' field; use --map or --type",
+                         ivs_fieldmap_source(map, IVS_F_PROMPT));
   return 0;
 }
 

@@ -147,7 +147,10 @@ static int expand_one(filler *fl, const cJSON *tmpl, size_t row_no, ivs_record_f
     size_t n = (size_t)cJSON_GetArraySize(obj), k = 0;
     ivs_field *fields = calloc(n, sizeof *fields);
     if (!fields) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
-    cJSON_ArrayForEach(it, obj) if (fields) fields[k++] = (ivs_field){it->string, NULL, 0, it, 0};
+    /* strings go over as text, like CSV cells ("0" is a valid answer_index) */
+    cJSON_ArrayForEach(it, obj) if (fields) fields[k++] =
+        cJSON_IsString(it) ? (ivs_field){it->string, it->valuestring, strlen(it->valuestring), NULL, 0}
+                           : (ivs_field){it->string, NULL, 0, it, 0};
     if (fields) {
       ivs_record rec = {fields, n, fl->line, NULL, 0};
       rc = cb(&rec, ud);

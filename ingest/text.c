@@ -52,7 +52,9 @@ int ivs_text_read(const char *path, const ivs_text_opts *opts, ivs_record_fn cb,
     if (opts->unit == IVS_UNIT_LINE) {
       ivs_buf_clear(&unit);
       if ((rc = ivs_buf_append(&unit, s, line.len))) goto limit;
-      if ((rc = emit(&unit, lineno, cb, ud, n_trimmed))) break;
+      rc = emit(&unit, lineno, cb, ud, n_trimmed);
+      ivs_buf_clear(&unit);
+      if (rc) break;
       continue;
     }
     if (opts->unit == IVS_UNIT_PARAGRAPH && blank(s, line.len)) {

@@ -16,6 +16,7 @@
 
 typedef struct {
   char msg[512];
+  int line;
   int refused;
 } parse_errors;
 
@@ -25,19 +26,23 @@ static void on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlCh
   xmlParserCtxtPtr p = ctx;
   parse_errors *pe = p->_private;
   if (!pe->refused)
-    snprintf(pe->msg, sizeof pe->msg, "line %d: entity declaration '%s' refused (DTD entities are not allowed)",
-             xmlSAX2GetLineNumber(ctx), (const char *)name);
+    snprintf(pe->msg, sizeof pe->msg, "entity declaration '%s' refused (DTD entities are not allowed)",
+             (const char *)name);
+  pe->line = xmlSAX2GetLineNumber(ctx);
   pe->refused = 1;
   xmlStopParser(p);
 }
 
-static void on_error(void *ud, xmlErrorPtr e) {
-  parse_errors *pe = ud;
+static void on_error(parse_errors *pe, xmlErrorPtr e) {
   if (pe->refused || pe->msg[0] || !e || e->level < XML_ERR_ERROR) return;
   size_t n = strlen(e->message ? e->message : "");
-  snprintf(pe->msg, sizeof pe->msg, "line %d: %.*s", e->line, (int)(n && e->message[n - 1] == '\n' ? n - 1 : n),
+  snprintf(pe->msg, sizeof pe->msg, "%.*s", (int)(n && e->message[n - 1] == '\n' ? n - 1 : n),
            e->message ? e->message : "parse error");
+  pe->line = e->line;
 }
+
+/* libxml2 calls this with the parser context as user data; the first error wins. */
+static void on_serror(void *ctx, xmlErrorPtr e) { on_error(((xmlParserCtxtPtr)ctx)->_private, e); }
 
 /* Collapses whitespace and trims; appends to out. */
 static int normalise(const char *s, ivs_buf *out) {
@@ -144,9 +149,14 @@ int ivs_xml_read_mem(const char *name, const char *data, size_t len, const ivs_x
   if (o->n_fields > IVS_XML_MAX_FIELDS) return ivs_error_set(IVS_EUSAGE, "more than %d fields", IVS_XML_MAX_FIELDS);
   if (len > (size_t)INT32_MAX) return ivs_error_set(IVS_ELIMIT, "%s: file too large", name);
   size_t ok = ivs_utf8_valid_prefix((const unsigned char *)data, len, 0);
-  if (ok != len)
-    return ivs_error_set(IVS_EPARSE, "%s: invalid UTF-8 at byte offset %zu", name, ok);
-  parse_errors pe = {{0}, 0};
+  if (ok != len) {
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < ok; i++)
+      if (data[i] == '\n') line++, col = 1;
+      else if (((unsigned char)data[i] & 0xC0) != 0x80) col++;
+    return ivs_error_set(IVS_EPARSE, "%s:%zu:%zu: invalid UTF-8 (byte offset %zu)", name, line, col, ok);
+  }
+  parse_errors pe = {{0}, 0, 0};
   xmlDocPtr doc = NULL;
   if (o->html) {
     htmlParserCtxtPtr ctx = htmlNewParserCtxt();
@@ -160,6 +170,7 @@ int ivs_xml_read_mem(const char *name, const char *data, size_t len, const ivs_x
     if (!ctx) return ivs_error_set(IVS_ENOMEM, "out of memory");
     ctx->_private = &pe;
     ctx->sax->entityDecl = on_entity_decl;
+    ctx->sax->serror = on_serror;
     doc = xmlCtxtReadMemory(ctx, data, (int)len, name, "UTF-8", XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!doc || pe.refused || !ctx->wellFormed) {
       if (!pe.msg[0]) {
@@ -168,7 +179,7 @@ int ivs_xml_read_mem(const char *name, const char *data, size_t len, const ivs_x
       }
       xmlFreeDoc(doc);
       xmlFreeParserCtxt(ctx);
-      return ivs_error_set(IVS_EPARSE, "%s:%s", name, pe.msg[0] ? pe.msg : " not well-formed XML");
+      return ivs_error_set(IVS_EPARSE, "%s:%d: %s", name, pe.line, pe.msg[0] ? pe.msg : "not well-formed XML");
     }
     xmlFreeParserCtxt(ctx);
   }
