@@ -142,16 +142,16 @@ static const char *typographic_hint(const char *s, size_t n) {
 static int read_string(lexer *lx, ivs_buf *out) {
   size_t start = lx->pos;
   int raw = 0;
-  while (lx->pos < lx->len && strchr("uUrRbBfF", lx->s[lx->pos]) && lx->s[lx->pos]) {
-    char p = lx->s[lx->pos];
-    if (p == 'b' || p == 'B') return fail(lx, lx->pos, "bytes literal where a string was expected", NULL);
-    if (p == 'f' || p == 'F') return fail(lx, lx->pos, "f-string where a plain string was expected", NULL);
-    if (p == 'r' || p == 'R') raw = 1;
-    lx->pos++;
-    if (lx->pos - start > 2) break;
-  }
-  if (lx->pos >= lx->len || (lx->s[lx->pos] != '\'' && lx->s[lx->pos] != '"'))
+  size_t k = lx->pos;
+  while (k < lx->len && k - start < 2 && lx->s[k] && strchr("uUrRbBfF", lx->s[k])) k++;
+  if (k >= lx->len || (lx->s[k] != '\'' && lx->s[k] != '"'))
     return fail(lx, start, "expected a quoted string", NULL);
+  for (; lx->pos < k; lx->pos++) {
+    char p = lx->s[lx->pos];
+    if (p == 'b' || p == 'B') return fail(lx, start, "bytes literal where a string was expected", NULL);
+    if (p == 'f' || p == 'F') return fail(lx, start, "f-string where a plain string was expected", NULL);
+    if (p == 'r' || p == 'R') raw = 1;
+  }
   char q = lx->s[lx->pos];
   int triple = lx->len - lx->pos >= 3 && lx->s[lx->pos + 1] == q && lx->s[lx->pos + 2] == q;
   lx->pos += triple ? 3 : 1;

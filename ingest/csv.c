@@ -50,6 +50,12 @@ typedef struct {
 static void on_field(void *s, size_t len, void *data) {
   csv_state *st = data;
   if (st->stop) return;
+  if (len > st->max_field) {
+    st->fatal = ivs_error_set(IVS_ELIMIT, "%s:%zu: field %zu longer than the limit of %zu bytes (see --max-field-size)",
+                              st->path, st->seg_line, st->nf + 1, st->max_field);
+    st->stop = 1;
+    return;
+  }
   if (st->nf == IVS_MAX_COLUMNS) {
     st->fatal = ivs_error_set(IVS_ELIMIT, "%s:%zu: more than %d fields in a record", st->path, st->seg_line,
                               IVS_MAX_COLUMNS);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/error.h"
 
@@ -90,6 +91,8 @@ int ivs_store_open(ivs_store **out, const char *path, int flags) {
   if (!exists && !(flags & IVS_STORE_CREATE))
     return ivs_error_set(IVS_ESTORE, "%s: no project store here (run 'invscale init' or pass --db)", path);
   if (exists && S_ISDIR(sb.st_mode)) return ivs_error_set(IVS_ESTORE, "%s: is a directory, not a store", path);
+  if (exists && !(flags & IVS_STORE_READONLY) && access(path, W_OK) != 0)
+    return ivs_error_set(IVS_ESTORE, "%s: the store is read-only (check the file's permissions)", path);
 
   ivs_store *st = calloc(1, sizeof *st);
   if (!st || !(st->path = strdup(path))) {

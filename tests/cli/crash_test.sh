@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SIGKILL `invscale ingest` halfway through a large file: the store must then
+# open, pass SQLite's integrity check and hold none of that import's rows.
+set -eu
+bin=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+export PATH="$bin:$PATH" INVSCALE_DB="$work/s.db"
+invscale init >/dev/null
+printf 'prompt,classes,answer_index\nkept,"[\x27 a\x27, \x27 b\x27]",0\n' > small.csv
+invscale ingest csv small.csv >/dev/null
+# ~600,000 rows: several seconds of work, so the kill lands in the middle
+awk 'BEGIN { print "prompt,classes,answer_index"; for (i = 0; i < 600000; i++) printf "\"row %d\nsecond line of a longer prompt with some words in it\",\"[\x27 yes\x27, \x27 no\x27]\",%d\n", i, i % 2 }' > big.csv
+invscale ingest csv big.csv >out.txt 2>&1 &
+pid=$!
+# wait until the import has written a good part of its transaction to the WAL
+for _ in $(seq 1 200); do
+  size=$(stat -c %s s.db-wal 2>/dev/null || echo 0)
+  [ "$size" -gt 20000000 ] && break
+  sleep 0.05
+done
+if ! kill -0 "$pid" 2>/dev/null; then
+  echo "the import finished before it could be killed; the test proves nothing"
+  exit 1
+fi
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+echo "killed with a WAL of $(stat -c %s s.db-wal) bytes"
+check=$(sqlite3 s.db "PRAGMA integrity_check")
+[ "$check" = ok ] || { echo "integrity_check: $check"; exit 1; }
+n=$(sqlite3 s.db "SELECT count(*) FROM examples")
+[ "$n" = 1 ] || { echo "expected 1 example after the kill, found $n"; exit 1; }
+invscale info | grep -q '^examples: 1$'
+# and the store still takes the whole import afterwards
+invscale ingest csv big.csv --format json | grep -q '"imported":600000'
+echo "ok"
