@@ -94,13 +94,13 @@ static void report_text(const session *s, const char *path, const char *format, 
   if (s->invalid > s->n_rejects) printf("  ... and %zu more\n", s->invalid - s->n_rejects);
   if (!s->imported && s->duplicates && !s->invalid) printf("nothing new: every example is already in the store\n");
   if (text_mode && trimmed)
-    printf("trimmed trailing whitespace (spaces, tabs, CR, FF, VT) from %zu prompts: the prize rejects prompts ending in whitespace\n",
+    printf("prompts with trailing whitespace (spaces, tabs, CR, FF, VT) trimmed, as the prize rejects it: %zu\n",
            trimmed);
   if (s->ctx.biased_prompt_rows)
-    warn("%s: %zu records use the old field name 'biased_prompt'; read as 'other_prompt'", path,
+    warn("%s: the old field name 'biased_prompt' was read as 'other_prompt' in %zu records", path,
          s->ctx.biased_prompt_rows);
   if (s->ctx.trailing_space_rows)
-    warn("%s: %zu prompts end in whitespace, which the prize rejects (kept as they are; 'invscale validate' reports them)",
+    warn("%s: prompts ending in whitespace, which the prize rejects: %zu (kept as they are; 'invscale validate' reports them)",
          path, s->ctx.trailing_space_rows);
 }
 

@@ -67,9 +67,12 @@ static int node_text(xmlNodePtr n, ivs_buf *out) {
   return rc;
 }
 
+static void quiet(void *ud, xmlErrorPtr e) { (void)ud, (void)e; } /* XPath errors: we report our own */
+
 static int extract(const char *path, xmlDocPtr doc, const ivs_xml_opts *o, ivs_record_fn cb, void *ud) {
   xmlXPathContextPtr xc = xmlXPathNewContext(doc);
   if (!xc) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  xc->error = quiet;
   int rc = 0;
   xmlXPathObjectPtr recs = xmlXPathEvalExpression((const xmlChar *)o->record_xpath, xc);
   if (!recs || recs->type != XPATH_NODESET) {

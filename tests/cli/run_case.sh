@@ -9,7 +9,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$case_dir"/. "$work"/
 cd "$work"
-export PATH="$bin_dir:$PATH" INVSCALE_DB="$work/invscale.db" LC_ALL=C.UTF-8
+export PATH="$bin_dir:$PATH" INVSCALE_DB=invscale.db LC_ALL=C.UTF-8
 bash ./cmd >actual 2>&1
 if [ "${UPDATE:-}" = 1 ]; then cp actual "$case_dir/expected"; exit 0; fi
 if ! diff -u "$case_dir/expected" actual; then
