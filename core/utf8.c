@@ -1,8 +1,20 @@
 #include "core/utf8.h"
 
+
+#include <stdint.h>
+#include <string.h>
+
 size_t ivs_utf8_valid_prefix(const unsigned char *s, size_t n, int incomplete_ok) {
   size_t i = 0;
   while (i < n) {
+    /* ASCII runs, eight bytes at a time */
+    while (i + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (w & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= n) break;
     unsigned char c = s[i];
     if (c < 0x80) {
       i++;

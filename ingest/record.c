@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "core/utf8.h"
 
 const char *const ivs_task_field_names[IVS_F_COUNT] = {"prompt", "classes", "answer_index", "other_prompt",
@@ -194,26 +195,36 @@ static int take_answer(const ivs_record *rec, const ivs_field *f, ivs_example *e
   return 0;
 }
 
+/* Every field that is not a task field, as a JSON object (NULL when none). */
 static int build_metadata(const ivs_record *rec, const ivs_field **used, ivs_example *ex) {
-  cJSON *obj = NULL;
-  for (size_t i = 0; i < rec->n; i++) {
+  ivs_buf b = IVS_BUF_INIT;
+  int rc = 0;
+  for (size_t i = 0; i < rec->n && !rc; i++) {
     const ivs_field *f = &rec->fields[i];
     int is_used = 0;
     for (int k = 0; k < IVS_F_COUNT; k++)
       if (used[k] == f) is_used = 1;
     if (is_used) continue;
-    if (!obj && !(obj = cJSON_CreateObject())) goto oom;
-    cJSON *v = f->json ? cJSON_Duplicate(f->json, 1) : cJSON_CreateString(f->str);
-    if (!v) goto oom;
-    cJSON_AddItemToObject(obj, f->name, v);
+    rc = ivs_buf_putc(&b, b.len ? ',' : '{');
+    if (!rc) rc = ivs_json_put_string(&b, f->name, strlen(f->name));
+    if (!rc) rc = ivs_buf_putc(&b, ':');
+    if (rc) break;
+    if (f->json) {
+      char *text = cJSON_PrintUnformatted(f->json);
+      rc = text ? ivs_buf_puts(&b, text) : ivs_error_set(IVS_ENOMEM, "out of memory");
+      free(text);
+    } else {
+      rc = ivs_json_put_string(&b, f->str, f->len);
+    }
   }
-  if (!obj) return 0;
-  ex->metadata = cJSON_PrintUnformatted(obj);
-  cJSON_Delete(obj);
-  return ex->metadata ? 0 : ivs_error_set(IVS_ENOMEM, "out of memory");
-oom:
-  cJSON_Delete(obj);
-  return ivs_error_set(IVS_ENOMEM, "out of memory");
+  if (!rc && b.len) rc = ivs_buf_putc(&b, '}');
+  if (rc) {
+    ivs_buf_release(&b);
+    return rc;
+  }
+  ex->metadata = b.len ? ivs_buf_detach(&b, NULL) : NULL;
+  ivs_buf_release(&b);
+  return 0;
 }
 
 int ivs_ingest_convert(ivs_ingest_ctx *ctx, const ivs_record *rec, ivs_example *ex, ivs_diag *diag) {

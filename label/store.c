@@ -1,6 +1,5 @@
 #include "label/store.h"
 
-#include <cjson/cJSON.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +8,11 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/json.h"
 
 #define APPLICATION_ID 0x49565331 /* "IVS1" */
+/* SQLite page cache: 32 MiB (a negative cache_size counts KiB). */
+#define CACHE_KB "-32768"
 
 extern const char ivs_store_sql[];
 
@@ -19,7 +21,17 @@ struct ivs_store {
   char *path;
   int version, version_found;
   sqlite3_stmt *find_dup, *insert;
+  ivs_buf classes; /* scratch for the classes JSON */
+  /* Hashes of every stored example, kept during a transaction so that most
+   * inserts skip the duplicate query (see seen_*).  NULL: not loaded, or the
+   * store is too large and every insert asks SQLite. */
+  uint64_t *seen;
+  size_t seen_cap, seen_n;
+  int seen_off;
 };
+
+/* At most this many hashes are kept (the table is twice as large: 32 MiB). */
+#define SEEN_MAX ((size_t)2 << 20)
 
 static int db_error(ivs_store *st, const char *what) {
   return ivs_error_set(IVS_ESTORE, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
@@ -99,7 +111,7 @@ int ivs_store_open(ivs_store **out, const char *path, int flags) {
     free(st);
     return ivs_error_set(IVS_ENOMEM, "out of memory");
   }
-  int oflags = (flags & IVS_STORE_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+  int oflags = SQLITE_OPEN_NOMUTEX | ((flags & IVS_STORE_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
   if (flags & IVS_STORE_CREATE) oflags |= SQLITE_OPEN_CREATE;
   int rc;
   if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
@@ -128,7 +140,7 @@ int ivs_store_open(ivs_store **out, const char *path, int flags) {
       goto fail;
     }
     if ((rc = exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-                       "PRAGMA cache_size = -32768")))
+                       "PRAGMA cache_size = " CACHE_KB)))
       goto fail;
     if (st->version_found < IVS_STORE_VERSION && (rc = migrate(st, st->version_found))) goto fail;
   } else if (st->version_found < IVS_STORE_VERSION) {
@@ -149,6 +161,7 @@ void ivs_store_free(ivs_store *st) {
   sqlite3_finalize(st->find_dup);
   sqlite3_finalize(st->insert);
   sqlite3_close(st->db);
+  ivs_buf_release(&st->classes);
   free(st->path);
   free(st);
 }
@@ -156,9 +169,23 @@ void ivs_store_free(ivs_store *st) {
 int ivs_store_version(ivs_store *st) { return st->version; }
 int ivs_store_version_found(ivs_store *st) { return st->version_found; }
 
-int ivs_store_begin(ivs_store *st) { return exec(st, "BEGIN IMMEDIATE"); }
-int ivs_store_commit(ivs_store *st) { return exec(st, "COMMIT"); }
+static void seen_reset(ivs_store *st) {
+  free(st->seen);
+  st->seen = NULL;
+  st->seen_cap = st->seen_n = 0;
+  st->seen_off = 0;
+}
+
+int ivs_store_begin(ivs_store *st) {
+  seen_reset(st);
+  return exec(st, "BEGIN IMMEDIATE");
+}
+int ivs_store_commit(ivs_store *st) {
+  seen_reset(st);
+  return exec(st, "COMMIT");
+}
 int ivs_store_rollback(ivs_store *st) {
+  seen_reset(st);
   if (sqlite3_get_autocommit(st->db)) return 0;
   return exec(st, "ROLLBACK");
 }
@@ -206,70 +233,125 @@ int ivs_store_import_finish(ivs_store *st, int64_t id, size_t imported, size_t d
   return rc;
 }
 
-/* FNV-1a, 64-bit, over length-prefixed fields so that ("ab","c") != ("a","bc"). */
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-  const unsigned char *c = p;
-  for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 0x100000001b3ULL;
-  return h;
+/* A 64-bit hash over length-prefixed fields, eight bytes at a time (so that
+ * ("ab","c") != ("a","bc")).  Only a filter: equal hashes are confirmed by
+ * comparing the fields themselves. */
+static uint64_t mix(uint64_t h, uint64_t w) {
+  h ^= w * 0x9E3779B97F4A7C15ULL;
+  h = (h << 27) | (h >> 37);
+  return h * 0xBF58476D1CE4E5B9ULL + 0x94D049BB133111EBULL;
+}
+
+static uint64_t hash_bytes(uint64_t h, const char *s, size_t n) {
+  h = mix(h, n);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    h = mix(h, w);
+  }
+  uint64_t w = 0;
+  memcpy(&w, s + i, n - i);
+  return mix(h, w);
 }
 
 static uint64_t hash_field(uint64_t h, const char *s) {
-  uint64_t len = s ? strlen(s) + 1 : 0; /* 0 = NULL, distinct from "" */
-  h = fnv(h, &len, sizeof len);
-  return s ? fnv(h, s, len - 1) : h;
+  return s ? hash_bytes(h, s, strlen(s)) : mix(h, 0xFFFFFFFFFFFFFFFFULL); /* NULL differs from "" */
 }
 
-static char *classes_json(const ivs_example *ex) {
-  if (!ex->has_classes) return NULL;
-  cJSON *a = cJSON_CreateArray();
-  for (size_t i = 0; a && i < ex->classes.n; i++) {
-    cJSON *s = cJSON_CreateString(ex->classes.items[i]);
-    if (!s) {
-      cJSON_Delete(a);
-      return NULL;
-    }
-    cJSON_AddItemToArray(a, s);
+/* Open addressing on the hash itself; 0 marks an empty slot, so hash 0 is
+ * stored as 1 (a false "maybe" only costs one query). */
+static int seen_add(ivs_store *st, uint64_t h) {
+  if (!h) h = 1;
+  if (st->seen_n >= SEEN_MAX) {
+    seen_reset(st);
+    st->seen_off = 1;
+    return 0;
   }
-  char *out = a ? cJSON_PrintUnformatted(a) : NULL;
-  cJSON_Delete(a);
-  return out;
+  if ((st->seen_n + 1) * 2 > st->seen_cap) {
+    size_t cap = st->seen_cap ? st->seen_cap * 2 : 4096;
+    uint64_t *t = calloc(cap, sizeof *t), *old = st->seen;
+    if (!t) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < st->seen_cap; i++)
+      if (old[i]) {
+        size_t j = old[i] & (cap - 1);
+        while (t[j]) j = (j + 1) & (cap - 1);
+        t[j] = old[i];
+      }
+    free(old);
+    st->seen = t;
+    st->seen_cap = cap;
+  }
+  size_t j = h & (st->seen_cap - 1);
+  while (st->seen[j] && st->seen[j] != h) j = (j + 1) & (st->seen_cap - 1);
+  if (!st->seen[j]) st->seen[j] = h, st->seen_n++;
+  return 0;
+}
+
+static int seen_maybe(const ivs_store *st, uint64_t h) {
+  if (!h) h = 1;
+  size_t j = h & (st->seen_cap - 1);
+  while (st->seen[j]) {
+    if (st->seen[j] == h) return 1;
+    j = (j + 1) & (st->seen_cap - 1);
+  }
+  return 0;
+}
+
+/* Loads the hashes of the stored examples (a scan of the fhash index). */
+static int seen_load(ivs_store *st) {
+  sqlite3_stmt *s = NULL;
+  int rc = 0, step;
+  if (sqlite3_prepare_v2(st->db, "SELECT fhash FROM examples", -1, &s, NULL) != SQLITE_OK)
+    return db_error(st, "cannot read example hashes");
+  if ((rc = seen_add(st, 0))) goto done; /* allocate even for an empty store */
+  while (!st->seen_off && (step = sqlite3_step(s)) == SQLITE_ROW)
+    if ((rc = seen_add(st, (uint64_t)sqlite3_column_int64(s, 0)))) break;
+done:
+  sqlite3_finalize(s);
+  return rc;
 }
 
 int ivs_store_add_example(ivs_store *st, int64_t import_id, const char *tag, const ivs_example *ex, int *added) {
-  char *classes = classes_json(ex);
-  if (ex->has_classes && !classes) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  const char *classes = NULL;
+  ivs_buf_clear(&st->classes);
+  if (ex->has_classes) {
+    if (ivs_json_put_string_array(&st->classes, ex->classes.items, ex->classes.n)) return ivs_error_code();
+    classes = st->classes.data;
+  }
   const char *type = ivs_type_name(ex->type);
   uint64_t h = hash_field(0xcbf29ce484222325ULL, type);
   h = hash_field(h, ex->prompt);
   h = hash_field(h, classes);
-  h = fnv(h, &ex->answer_index, sizeof ex->answer_index);
+  h = mix(h, (uint64_t)ex->answer_index);
   h = hash_field(h, ex->other_prompt);
   h = hash_field(h, ex->completion);
-  int rc;
+  sqlite3_stmt *s;
+  int rc, step;
   *added = 0;
-  if ((rc = prepare(st, &st->find_dup,
-                    "SELECT 1 FROM examples WHERE fhash = ?1 AND type = ?2 AND prompt = ?3 AND classes IS ?4"
-                    " AND answer_index IS ?5 AND other_prompt IS ?6 AND completion IS ?7 LIMIT 1")))
-    goto done;
-  sqlite3_stmt *s = st->find_dup;
-  sqlite3_bind_int64(s, 1, (sqlite3_int64)h);
-  bind_text(s, 2, type);
-  bind_text(s, 3, ex->prompt);
-  bind_text(s, 4, classes);
-  if (ex->answer_index >= 0) sqlite3_bind_int64(s, 5, ex->answer_index);
-  bind_text(s, 6, ex->other_prompt);
-  bind_text(s, 7, ex->completion);
-  int step = sqlite3_step(s);
-  sqlite3_reset(s);
-  if (step == SQLITE_ROW) goto done; /* duplicate */
-  if (step != SQLITE_DONE) {
-    rc = db_error(st, "cannot look up duplicates");
-    goto done;
+  if (!st->seen && !st->seen_off && (rc = seen_load(st))) return rc;
+  if (!st->seen || seen_maybe(st, h)) { /* possibly a duplicate: ask the store */
+    if ((rc = prepare(st, &st->find_dup,
+                      "SELECT 1 FROM examples WHERE fhash = ?1 AND type = ?2 AND prompt = ?3 AND classes IS ?4"
+                      " AND answer_index IS ?5 AND other_prompt IS ?6 AND completion IS ?7 LIMIT 1")))
+      return rc;
+    s = st->find_dup;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)h);
+    bind_text(s, 2, type);
+    bind_text(s, 3, ex->prompt);
+    bind_text(s, 4, classes);
+    if (ex->answer_index >= 0) sqlite3_bind_int64(s, 5, ex->answer_index);
+    bind_text(s, 6, ex->other_prompt);
+    bind_text(s, 7, ex->completion);
+    step = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (step == SQLITE_ROW) return 0; /* duplicate */
+    if (step != SQLITE_DONE) return db_error(st, "cannot look up duplicates");
   }
   if ((rc = prepare(st, &st->insert,
                     "INSERT INTO examples (type, prompt, classes, answer_index, other_prompt, completion, metadata,"
                     " tag, source_line, fhash, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")))
-    goto done;
+    return rc;
   s = st->insert;
   bind_text(s, 1, type);
   bind_text(s, 2, ex->prompt);
@@ -284,11 +366,9 @@ int ivs_store_add_example(ivs_store *st, int64_t import_id, const char *tag, con
   if (import_id > 0) sqlite3_bind_int64(s, 11, import_id);
   step = sqlite3_step(s);
   sqlite3_reset(s);
-  if (step != SQLITE_DONE) rc = db_error(st, "cannot store an example");
-  else *added = 1;
-done:
-  free(classes);
-  return rc;
+  if (step != SQLITE_DONE) return db_error(st, "cannot store an example");
+  *added = 1;
+  return st->seen ? seen_add(st, h) : 0;
 }
 
 int ivs_store_examples(ivs_store *st, const ivs_example_query *q, ivs_stored_example_fn fn, void *ud) {

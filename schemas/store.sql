@@ -8,7 +8,9 @@
 -- version 1
 CREATE TABLE examples (
   id            INTEGER PRIMARY KEY,
-  type          TEXT NOT NULL CHECK (type IN ('classification', 'sequence_prob', 'logodds', 'absolute_logodds')),
+  -- (an OR chain, not IN: SQLite builds a temporary table for IN on every insert)
+  type          TEXT NOT NULL CHECK (type = 'classification' OR type = 'sequence_prob' OR type = 'logodds'
+                                     OR type = 'absolute_logodds'),
   prompt        TEXT NOT NULL,
   classes       TEXT,     -- JSON array of strings, or NULL when the example has none yet
   answer_index  INTEGER,  -- NULL while unlabelled
@@ -39,7 +41,6 @@ INSERT INTO imports (path, format, imported)
 ALTER TABLE examples ADD COLUMN import_id INTEGER REFERENCES imports (id);
 UPDATE examples SET import_id = (SELECT id FROM imports WHERE imports.path = examples.source_file);
 ALTER TABLE examples DROP COLUMN source_file;
-CREATE INDEX examples_tag ON examples (tag);
 CREATE TABLE meta (
   key    TEXT PRIMARY KEY,
   value  TEXT NOT NULL
