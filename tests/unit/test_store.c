@@ -73,6 +73,7 @@ static void test_dedup_and_rollback(void **state) {
   assert_int_equal(added, 1);
   assert_int_equal(ivs_store_commit(st), 0);
   assert_int_equal(ivs_store_begin(st), 0);
+  ivs_example_release(&b);
   example(&b, "q", -1);
   assert_int_equal(ivs_store_add_example(st, id, NULL, &b, &added), 0);
   assert_int_equal(ivs_store_rollback(st), 0);
