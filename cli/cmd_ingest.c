@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "ingest/csv.h"
 #include "ingest/jsonl.h"
+#include "ingest/pipeline.h"
 #include "ingest/template.h"
 #include "ingest/text.h"
 #include "ingest/xml.h"
@@ -47,35 +48,52 @@ typedef struct {
   size_t n_rejects;
 } session;
 
-static int on_record(const ivs_record *rec, void *ud) {
+/* Runs on the calling thread: store an example or record a reject. */
+static int consume(ivs_item *it, void *ud) {
   session *s = ud;
-  ivs_example ex;
-  ivs_diag d;
-  memset(&d, 0, sizeof d);
-  int rc = ivs_ingest_convert(&s->ctx, rec, &ex, &d);
-  if (rc == IVS_EINVAL) {
+  if (it->is_reject) {
+    const ivs_diag *d = &it->diag;
     s->invalid++;
     if (s->strict) {
-      if (d.column)
-        return ivs_error_set(IVS_EINVAL, "%s:%zu:%zu: %s%s%s (--strict: nothing imported)", s->ctx.path, d.line,
-                             d.column, d.field, d.field[0] ? ": " : "", d.message);
-      return ivs_error_set(IVS_EINVAL, "%s:%zu: %s%s%s (--strict: nothing imported)", s->ctx.path, d.line, d.field,
-                           d.field[0] ? ": " : "", d.message);
+      if (d->column)
+        return ivs_error_set(IVS_EINVAL, "%s:%zu:%zu: %s%s%s (--strict: nothing imported)", s->ctx.path, d->line,
+                             d->column, d->field, d->field[0] ? ": " : "", d->message);
+      return ivs_error_set(IVS_EINVAL, "%s:%zu: %s%s%s (--strict: nothing imported)", s->ctx.path, d->line, d->field,
+                           d->field[0] ? ": " : "", d->message);
     }
-    if (s->n_rejects < MAX_REJECTS_KEPT) s->rejects[s->n_rejects++] = d;
+    if (s->n_rejects < MAX_REJECTS_KEPT) s->rejects[s->n_rejects++] = *d;
     return 0;
   }
-  if (rc) {
-    if (rc == IVS_EUSAGE) ivs_error_prefix("%s:%zu", s->ctx.path, rec->line);
-    return rc;
-  }
   int added = 0;
-  rc = ivs_store_add_example(s->st, s->import_id, s->tag, &ex, &added);
-  ivs_example_release(&ex);
+  int rc = ivs_store_add_example(s->st, s->import_id, s->tag, &it->ex, &added);
   if (rc) return rc;
   if (added) s->imported++;
   else s->duplicates++;
   return 0;
+}
+
+/* What the worker thread parses. */
+typedef struct {
+  int fmt;
+  const char *path;
+  ivs_csv_opts csv;
+  ivs_jsonl_opts jsonl;
+  ivs_text_opts text;
+  ivs_template_opts tmpl;
+  const char *fill;
+  ivs_xml_opts xml;
+  size_t trimmed;
+} parse_job;
+
+static int run_parser(void *ud, ivs_record_fn cb, void *cb_ud) {
+  parse_job *j = ud;
+  switch (j->fmt) {
+  case 0: return ivs_csv_read(j->path, &j->csv, cb, cb_ud);
+  case 1: return ivs_jsonl_read(j->path, &j->jsonl, cb, cb_ud);
+  case 2: return ivs_text_read(j->path, &j->text, cb, cb_ud, &j->trimmed);
+  case 3: return ivs_template_expand(j->path, j->fill, &j->tmpl, cb, cb_ud);
+  default: return ivs_xml_read(j->path, &j->xml, cb, cb_ud);
+  }
 }
 
 static void print_diag(FILE *f, const char *path, const ivs_diag *d) {
@@ -264,36 +282,20 @@ int cmd_ingest(int argc, char **argv, const char *db) {
     code = report_error();
     goto out;
   }
-  int rc;
-  size_t trimmed = 0;
-  switch (fmt) {
-  case 0: {
-    ivs_csv_opts o = {tsv ? '\t' : ',', max_field, &map, progress_update, (void *)path};
-    rc = ivs_csv_read(path, &o, on_record, &s);
-    break;
-  }
-  case 1: {
-    ivs_jsonl_opts o = {max_field * 16, progress_update, (void *)path};
-    rc = ivs_jsonl_read(path, &o, on_record, &s);
-    break;
-  }
-  case 2: {
-    ivs_text_opts o = {unit, max_field, progress_update, (void *)path};
-    rc = ivs_text_read(path, &o, on_record, &s, &trimmed);
-    break;
-  }
-  case 3: {
-    size_t n = strlen(path);
-    int is_jsonl = (n > 6 && !strcmp(path + n - 6, ".jsonl")) || (n > 5 && !strcmp(path + n - 5, ".json"));
-    ivs_template_opts o = {product, is_jsonl, &map, max_field};
-    rc = ivs_template_expand(path, fill, &o, on_record, &s);
-    break;
-  }
-  default: {
-    ivs_xml_opts o = {fmt == 5, record, fields, n_fields, ivs_fieldmap_source(&map, IVS_F_CLASSES), max_field * 256};
-    rc = ivs_xml_read(path, &o, on_record, &s);
-  }
-  }
+  parse_job job;
+  memset(&job, 0, sizeof job);
+  job.fmt = fmt;
+  job.path = path;
+  job.fill = fill;
+  job.csv = (ivs_csv_opts){tsv ? '\t' : ',', max_field, &map, progress_update, (void *)path};
+  job.jsonl = (ivs_jsonl_opts){max_field * 16, progress_update, (void *)path};
+  job.text = (ivs_text_opts){unit, max_field, progress_update, (void *)path};
+  size_t plen = strlen(path);
+  int tmpl_jsonl = (plen > 6 && !strcmp(path + plen - 6, ".jsonl")) || (plen > 5 && !strcmp(path + plen - 5, ".json"));
+  job.tmpl = (ivs_template_opts){product, tmpl_jsonl, &map, max_field};
+  job.xml = (ivs_xml_opts){fmt == 5, record, fields, n_fields, ivs_fieldmap_source(&map, IVS_F_CLASSES), max_field * 256};
+  int rc = ivs_pipeline_run(run_parser, &job, &s.ctx, consume, &s);
+  size_t trimmed = job.trimmed;
   progress_done();
   if (!rc) rc = ivs_store_import_finish(s.st, s.import_id, s.imported, s.duplicates, s.invalid);
   if (!rc && s.imported) rc = ivs_store_commit(s.st);

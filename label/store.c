@@ -98,6 +98,13 @@ static int migrate(ivs_store *st, int from) {
 
 int ivs_store_open(ivs_store **out, const char *path, int flags) {
   *out = NULL;
+  /* Memory statistics cost a mutex per allocation and nothing here reads
+   * them.  Only possible before SQLite initialises; later calls fail harmlessly. */
+  static int configured;
+  if (!configured) {
+    configured = 1;
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  }
   struct stat sb;
   int exists = stat(path, &sb) == 0;
   if (!exists && !(flags & IVS_STORE_CREATE))
