@@ -21,6 +21,10 @@ int cmd_init(int argc, char **argv, const char *db);
 int cmd_ingest(int argc, char **argv, const char *db);
 int cmd_examples(int argc, char **argv, const char *db);
 int cmd_info(int argc, char **argv, const char *db);
+int cmd_validate(int argc, char **argv, const char *db);
+int cmd_export(int argc, char **argv, const char *db);
+int cmd_meta(int argc, char **argv, const char *db);
+int cmd_package(int argc, char **argv, const char *db);
 
 /* "invscale: error: <msg>" on stderr; returns EXIT_FAIL (or EXIT_USAGE for
  * IVS_EUSAGE). */

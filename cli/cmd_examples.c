@@ -60,7 +60,7 @@ int cmd_examples(int argc, char **argv, const char *db) {
                                        {"limit", required_argument, 0, O_LIMIT},   {"format", required_argument, 0, O_FORMAT},
                                        {"db", required_argument, 0, O_DB},         {"help", no_argument, 0, O_HELP},
                                        {0, 0, 0, 0}};
-  ivs_example_query q = {NULL, NULL, 0};
+  ivs_example_query q = {NULL, NULL, 0, 0};
   list_state ls = {0, IVS_BUF_INIT};
   int c;
   optind = 1;

@@ -13,6 +13,10 @@ static const struct {
     {"ingest", cmd_ingest, "import examples from csv, jsonl, text, template, xml or html files"},
     {"examples", cmd_examples, "list stored examples (examples list)"},
     {"info", cmd_info, "schema version and example counts by type, tag and source"},
+    {"validate", cmd_validate, "check CSV or JSONL task files against the prize's rules"},
+    {"export", cmd_export, "write one task type's examples as a prize task file (JSONL or CSV)"},
+    {"meta", cmd_meta, "set, get or list the datasheet fields (meta set name \"Memo trap\")"},
+    {"package", cmd_package, "write the submission zip: CSV parts, JSONL and datasheet.md"},
 };
 
 static int usage(FILE *f, int code) {

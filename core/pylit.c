@@ -1,5 +1,6 @@
 #include "core/pylit.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -251,4 +252,44 @@ done:
     if (err_offset) *err_offset = lx.err_at;
   }
   return rc;
+}
+
+/* Python's repr of one str: single quotes unless the text holds ' and no ". */
+static int write_str(ivs_buf *b, const char *s) {
+  char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+  int rc = ivs_buf_putc(b, q);
+  for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
+    unsigned char c = *p;
+    char esc[8];
+    if (c == '\\' || c == (unsigned char)q) {
+      esc[0] = '\\', esc[1] = (char)c, esc[2] = 0;
+    } else if (c == '\n') {
+      strcpy(esc, "\\n");
+    } else if (c == '\r') {
+      strcpy(esc, "\\r");
+    } else if (c == '\t') {
+      strcpy(esc, "\\t");
+    } else if (c < 0x20 || c == 0x7F) {
+      snprintf(esc, sizeof esc, "\\x%02x", c);
+    } else if (c == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) { /* C1 controls */
+      snprintf(esc, sizeof esc, "\\x%02x", p[1]);
+      p++;
+    } else if (c == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) { /* line/paragraph separator */
+      snprintf(esc, sizeof esc, "\\u%04x", p[2] == 0xA8 ? 0x2028 : 0x2029);
+      p += 2;
+    } else {
+      esc[0] = (char)c, esc[1] = 0;
+    }
+    rc = ivs_buf_puts(b, esc);
+  }
+  return rc ? rc : ivs_buf_putc(b, q);
+}
+
+int ivs_pylist_write(ivs_buf *b, char *const *items, size_t n) {
+  int rc = ivs_buf_putc(b, '[');
+  for (size_t i = 0; i < n && !rc; i++) {
+    if (i) rc = ivs_buf_puts(b, ", ");
+    if (!rc) rc = write_str(b, items[i]);
+  }
+  return rc ? rc : ivs_buf_putc(b, ']');
 }

@@ -35,4 +35,9 @@ int ivs_strlist_push(ivs_strlist *l, const char *s, size_t n);
  * byte offset in s where the problem is. */
 int ivs_pylist_parse(const char *s, size_t len, ivs_strlist *out, size_t *err_offset);
 
+struct ivs_buf;
+/* Appends the list as Python writes it (repr of a list of str): ['a', "it's"].
+ * ast.literal_eval of the result gives the same strings back. */
+int ivs_pylist_write(struct ivs_buf *b, char *const *items, size_t n);
+
 #endif

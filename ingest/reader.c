@@ -131,10 +131,12 @@ int ivs_reader_line(ivs_reader *r, ivs_buf *line, size_t *lineno) {
     if (rc == 0) break;
     any = 1;
     if ((rc = ivs_buf_append(line, seg, n)) < 0) {
-      if (rc == IVS_ELIMIT)
-        return ivs_error_set(IVS_ELIMIT, "%s:%zu: line longer than the limit of %zu bytes", r->path, *lineno,
-                             line->limit);
-      return rc;
+      if (rc != IVS_ELIMIT) return rc;
+      /* leave the reader at the start of the next line */
+      while (!end && (rc = ivs_reader_next(r, &seg, &n, &end)) > 0) {}
+      if (rc < 0) return rc;
+      return ivs_error_set(IVS_ELIMIT, "%s:%zu: line longer than the limit of %zu bytes", r->path, *lineno,
+                           line->limit);
     }
   }
   if (!any) return 0;

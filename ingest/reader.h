@@ -41,7 +41,8 @@ int ivs_reader_next(ivs_reader *r, const char **seg, size_t *n, int *line_end);
 
 /* Reads one whole line into `line` (cleared first, newline and a preceding
  * '\r' removed).  Returns 1, 0 at end of file, or negative (IVS_ELIMIT when the
- * line is longer than line->limit).  *lineno gets the line's number. */
+ * line is longer than line->limit; the reader then stands at the next line).
+ * *lineno gets the line's number. */
 int ivs_reader_line(ivs_reader *r, ivs_buf *line, size_t *lineno);
 
 #endif

@@ -387,11 +387,13 @@ int ivs_store_examples(ivs_store *st, const ivs_example_query *q, ivs_stored_exa
   const char *sql =
       "SELECT e.id, e.type, e.prompt, e.classes, e.answer_index, e.other_prompt, e.completion, e.metadata, e.tag,"
       " i.path, e.source_line FROM examples e LEFT JOIN imports i ON i.id = e.import_id"
-      " WHERE (?1 IS NULL OR e.tag = ?1) AND (?2 IS NULL OR e.type = ?2) ORDER BY e.id LIMIT ?3";
+      " WHERE (?1 IS NULL OR e.tag = ?1) AND (?2 IS NULL OR e.type = ?2)"
+      " AND (?4 = 0 OR e.answer_index IS NOT NULL OR e.type = 'sequence_prob') ORDER BY e.id LIMIT ?3";
   if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return db_error(st, "cannot list examples");
   bind_text(s, 1, q ? q->tag : NULL);
   bind_text(s, 2, q ? q->type : NULL);
   sqlite3_bind_int64(s, 3, q && q->limit > 0 ? q->limit : -1);
+  sqlite3_bind_int(s, 4, q ? q->labelled : 0);
   int rc = 0, step;
   while ((step = sqlite3_step(s)) == SQLITE_ROW) {
     ivs_stored_example ex = {
@@ -429,6 +431,45 @@ int ivs_store_counts(ivs_store *st, const char *what, ivs_count_fn fn, void *ud)
     if ((rc = fn(name ? name : "(none)", sqlite3_column_int64(s, 1), ud))) break;
   }
   if (!rc && step != SQLITE_DONE) rc = db_error(st, "cannot count examples");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int ivs_store_meta_set(ivs_store *st, const char *key, const char *value) {
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(st->db, "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+                                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", -1, &s, NULL))
+    return db_error(st, "cannot set metadata");
+  bind_text(s, 1, key);
+  bind_text(s, 2, value);
+  int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_error(st, "cannot set metadata");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int ivs_store_meta_get(ivs_store *st, const char *key, char **value) {
+  sqlite3_stmt *s = NULL;
+  *value = NULL;
+  if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?1", -1, &s, NULL))
+    return db_error(st, "cannot read metadata");
+  bind_text(s, 1, key);
+  int rc = 0, step = sqlite3_step(s);
+  if (step == SQLITE_ROW && !(*value = strdup((const char *)sqlite3_column_text(s, 0))))
+    rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+  else if (step != SQLITE_ROW && step != SQLITE_DONE)
+    rc = db_error(st, "cannot read metadata");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+int ivs_store_meta_list(ivs_store *st, ivs_meta_fn fn, void *ud) {
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(st->db, "SELECT key, value FROM meta ORDER BY key", -1, &s, NULL))
+    return db_error(st, "cannot read metadata");
+  int rc = 0, step;
+  while ((step = sqlite3_step(s)) == SQLITE_ROW)
+    if ((rc = fn((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1), ud))) break;
+  if (!rc && step != SQLITE_DONE) rc = db_error(st, "cannot read metadata");
   sqlite3_finalize(s);
   return rc;
 }

@@ -60,6 +60,7 @@ typedef struct ivs_example_query {
   const char *tag;  /* NULL: any */
   const char *type; /* NULL: any */
   int64_t limit;    /* <= 0: no limit */
+  int labelled;     /* only examples with an answer_index (sequence_prob: all) */
 } ivs_example_query;
 
 /* Calls fn for each matching example in id order; stops when fn returns nonzero (returned). */
@@ -68,6 +69,13 @@ int ivs_store_examples(ivs_store *st, const ivs_example_query *q, ivs_stored_exa
 /* Counts grouped by `what` ("type", "tag" or "source"); NULL names come as "(none)". */
 typedef int (*ivs_count_fn)(const char *name, int64_t count, void *ud);
 int ivs_store_counts(ivs_store *st, const char *what, ivs_count_fn fn, void *ud);
+
+/* Project metadata (the datasheet fields): key -> text. */
+int ivs_store_meta_set(ivs_store *st, const char *key, const char *value);
+/* *value is malloc'd (caller frees), or NULL when the key is not set. */
+int ivs_store_meta_get(ivs_store *st, const char *key, char **value);
+typedef int (*ivs_meta_fn)(const char *key, const char *value, void *ud);
+int ivs_store_meta_list(ivs_store *st, ivs_meta_fn fn, void *ud);
 
 /* Runs PRAGMA integrity_check; 0 when "ok". */
 int ivs_store_check(ivs_store *st);

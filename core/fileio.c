@@ -1,0 +1,81 @@
+#include "core/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+
+int ivs_atomic_open(ivs_atomic_file *af, const char *path) {
+  memset(af, 0, sizeof af[0]);
+  size_t n = strlen(path);
+  af->path = strdup(path);
+  af->tmp = malloc(n + 32);
+  if (!af->path || !af->tmp) {
+    ivs_atomic_abort(af);
+    return ivs_error_set(IVS_ENOMEM, "out of memory");
+  }
+  /* a hidden name in the same directory, so rename() stays on one file system */
+  const char *slash = strrchr(path, '/');
+  size_t dir = slash ? (size_t)(slash - path + 1) : 0;
+  snprintf(af->tmp, n + 32, "%.*s.%s.tmp-XXXXXX", (int)dir, path, path + dir);
+  int fd = mkstemp(af->tmp);
+  if (fd < 0) {
+    int e = errno;
+    free(af->tmp);
+    af->tmp = NULL;
+    ivs_atomic_abort(af);
+    return ivs_error_set(IVS_EIO, "%s: cannot write: %s", path, strerror(e));
+  }
+  mode_t mask = umask(0); /* mkstemp makes 0600; give the file the usual mode */
+  umask(mask);
+  fchmod(fd, 0666 & ~mask);
+  af->f = fdopen(fd, "wb");
+  if (!af->f) {
+    close(fd);
+    ivs_atomic_abort(af);
+    return ivs_error_set(IVS_EIO, "%s: cannot write", path);
+  }
+  return 0;
+}
+
+int ivs_atomic_commit(ivs_atomic_file *af) {
+  int e = 0;
+  if (fflush(af->f) != 0 || ferror(af->f)) e = errno ? errno : EIO;
+  if (!e && fsync(fileno(af->f)) != 0) e = errno;
+  if (fclose(af->f) != 0 && !e) e = errno;
+  af->f = NULL;
+  if (!e && rename(af->tmp, af->path) != 0) e = errno;
+  if (e) {
+    int rc = ivs_error_set(IVS_EIO, "%s: cannot write: %s", af->path, strerror(e));
+    ivs_atomic_abort(af);
+    return rc;
+  }
+  /* make the rename itself durable */
+  char *dir = strdup(af->path);
+  if (dir) {
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[slash == dir ? 1 : 0] = '\0';
+    int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+      fsync(dfd);
+      close(dfd);
+    }
+    free(dir);
+  }
+  free(af->tmp);
+  af->tmp = NULL;
+  ivs_atomic_abort(af);
+  return 0;
+}
+
+void ivs_atomic_abort(ivs_atomic_file *af) {
+  if (af->f) fclose(af->f);
+  if (af->tmp) unlink(af->tmp);
+  free(af->tmp);
+  free(af->path);
+  memset(af, 0, sizeof af[0]);
+}

@@ -1,0 +1,441 @@
+#include "export/rules.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/utf8.h"
+
+/* ---- hash tables: 64-bit key -> first line and answer ---- */
+
+typedef struct {
+  uint64_t h;
+  uint32_t line;
+  int32_t answer;
+} slot;
+
+typedef struct {
+  slot *s;
+  size_t cap, n;
+} table;
+
+/* Finds or inserts h; returns the slot and sets *found. NULL on OOM. */
+static slot *table_get(table *t, uint64_t h, int *found) {
+  if (!h) h = 1;
+  if ((t->n + 1) * 2 > t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 1024;
+    slot *s = calloc(cap, sizeof *s);
+    if (!s) return NULL;
+    for (size_t i = 0; i < t->cap; i++)
+      if (t->s[i].h) {
+        size_t j = t->s[i].h & (cap - 1);
+        while (s[j].h) j = (j + 1) & (cap - 1);
+        s[j] = t->s[i];
+      }
+    free(t->s);
+    t->s = s;
+    t->cap = cap;
+  }
+  size_t j = h & (t->cap - 1);
+  while (t->s[j].h && t->s[j].h != h) j = (j + 1) & (t->cap - 1);
+  *found = t->s[j].h == h;
+  if (!*found) {
+    t->s[j].h = h;
+    t->n++;
+  }
+  return &t->s[j];
+}
+
+static uint64_t mix(uint64_t h, uint64_t w) {
+  h ^= w * 0x9E3779B97F4A7C15ULL;
+  h = (h << 27) | (h >> 37);
+  return h * 0xBF58476D1CE4E5B9ULL + 0x94D049BB133111EBULL;
+}
+
+static uint64_t hash_str(uint64_t h, const char *s) {
+  size_t n = strlen(s), i = 0;
+  h = mix(h, n);
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    h = mix(h, w);
+  }
+  uint64_t w = 0;
+  memcpy(&w, s + i, n - i);
+  return mix(h, w);
+}
+
+/* ---- the validator ---- */
+
+struct ivs_validator {
+  ivs_validate_opts o;
+  ivs_validate_stats st;
+  int type_known;
+  table dups, prompts;
+  uint32_t *lens;
+  size_t nlens, caplens;
+};
+
+int ivs_validator_new(ivs_validator **out, const ivs_validate_opts *opts) {
+  ivs_validator *v = calloc(1, sizeof *v);
+  if (!v) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  v->o = *opts;
+  v->st.type = opts->type;
+  v->type_known = opts->type != IVS_TYPE_AUTO;
+  *out = v;
+  return 0;
+}
+
+void ivs_validator_free(ivs_validator *v) {
+  if (!v) return;
+  free(v->dups.s);
+  free(v->prompts.s);
+  free(v->lens);
+  free(v);
+}
+
+const ivs_validate_stats *ivs_validator_stats(const ivs_validator *v) { return &v->st; }
+
+static int emit(ivs_validator *v, int is_error, size_t line, size_t column, const char *rule, const char *field,
+                const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static int emit(ivs_validator *v, int is_error, size_t line, size_t column, const char *rule, const char *field,
+                const char *fmt, ...) {
+  ivs_vdiag d;
+  d.is_error = is_error;
+  d.line = line;
+  d.column = column;
+  d.rule = rule;
+  snprintf(d.field, sizeof d.field, "%s", field ? field : "");
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(d.message, sizeof d.message, fmt, ap);
+  va_end(ap);
+  if (is_error) v->st.errors++;
+  else v->st.warnings++;
+  return v->o.on_diag ? v->o.on_diag(&d, v->o.ud) : 0;
+}
+
+int ivs_validator_report(ivs_validator *v, int is_error, size_t line, size_t column, const char *rule,
+                         const char *field, const char *message) {
+  return emit(v, is_error, line, column, rule, field, "%s", message);
+}
+
+const char *ivs_json_member_raw(const char *s, size_t n, const char *key, size_t *len) {
+  size_t klen = strlen(key), i = 0;
+  int depth = 0;
+  while (i < n) {
+    char c = s[i];
+    if (c == '"') {
+      size_t start = ++i;
+      while (i < n && s[i] != '"') i += s[i] == '\\' ? 2 : 1;
+      size_t end = i++;
+      if (depth != 1) continue;
+      size_t j = i;
+      while (j < n && isspace((unsigned char)s[j])) j++;
+      if (j >= n || s[j] != ':') continue; /* a value, not a key */
+      if (end - start == klen && !memcmp(s + start, key, klen)) {
+        j++;
+        while (j < n && isspace((unsigned char)s[j])) j++;
+        size_t k = j;
+        int d = 0, in_str = 0;
+        for (; k < n; k++) {
+          if (in_str) {
+            if (s[k] == '\\') k++;
+            else if (s[k] == '"') in_str = 0;
+          } else if (s[k] == '"') in_str = 1;
+          else if (s[k] == '{' || s[k] == '[') d++;
+          else if (s[k] == '}' || s[k] == ']') {
+            if (d == 0) break;
+            d--;
+          } else if (s[k] == ',' && d == 0) break;
+        }
+        while (k > j && isspace((unsigned char)s[k - 1])) k--;
+        *len = k - j;
+        return s + j;
+      }
+      continue;
+    }
+    if (c == '{' || c == '[') depth++;
+    else if (c == '}' || c == ']') depth--;
+    i++;
+  }
+  return NULL;
+}
+
+static const ivs_field *find(const ivs_record *rec, const char *name) {
+  for (size_t i = 0; i < rec->n; i++)
+    if (!strcmp(rec->fields[i].name, name)) {
+      const ivs_field *f = &rec->fields[i];
+      if (f->json ? cJSON_IsNull(f->json) : f->len == 0) return NULL; /* null or empty cell: absent */
+      return f;
+    }
+  return NULL;
+}
+
+/* The family a record's fields point to (log-odds types count as one). */
+static ivs_task_type implied(const ivs_record *rec) {
+  if (find(rec, "other_prompt") || find(rec, "biased_prompt")) return IVS_TYPE_LOGODDS;
+  if (find(rec, "completion")) return IVS_TYPE_SEQUENCE_PROB;
+  return IVS_TYPE_CLASSIFICATION;
+}
+
+static ivs_task_type family(ivs_task_type t) { return t == IVS_TYPE_ABSOLUTE_LOGODDS ? IVS_TYPE_LOGODDS : t; }
+
+/* The string value of a field; NULL (with an error) when it is not a string. */
+static const char *string_of(ivs_validator *v, const ivs_record *rec, const ivs_field *f, const char *name) {
+  if (!f->json) return f->str;
+  if (cJSON_IsString(f->json)) return f->json->valuestring;
+  emit(v, 1, rec->line, f->column, "field-type", name, "%s must be a string", name);
+  return NULL;
+}
+
+static int has_trailing_space(const char *s) {
+  size_t n = strlen(s);
+  return n && strchr(" \t\r\n\f\v", s[n - 1]) != NULL;
+}
+
+/* Lower-cased, trimmed copy for the similar-classes check. */
+static void fold(const char *s, char *out, size_t cap) {
+  while (*s && isspace((unsigned char)*s)) s++;
+  size_t n = 0;
+  for (; *s && n + 1 < cap; s++) out[n++] = (char)tolower((unsigned char)*s);
+  while (n && isspace((unsigned char)out[n - 1])) n--;
+  out[n] = '\0';
+}
+
+int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *raw, size_t raw_len) {
+  size_t line = rec->line;
+  if (rec->error) {
+    const char *rule = strstr(rec->error, "duplicate key")   ? "duplicate-key"
+                       : strstr(rec->error, "JSON object") ? "not-object"
+                       : strstr(rec->error, "fields as in") ? "required-field"
+                                                             : "json";
+    return emit(v, 1, line, rec->error_column, rule, "", "%s", rec->error);
+  }
+  v->st.examples++;
+  if (!v->type_known) {
+    v->st.type = implied(rec);
+    v->st.type_inferred = 1;
+    v->type_known = 1;
+  }
+  ivs_task_type type = v->st.type;
+  if (family(implied(rec)) != family(type))
+    emit(v, 1, line, 0, "mixed-types", "", "fields of a %s example in a %s file", ivs_type_name(implied(rec)),
+         ivs_type_name(type));
+  int logodds = family(type) == IVS_TYPE_LOGODDS;
+
+  /* prompt */
+  const ivs_field *fp = find(rec, "prompt");
+  const char *prompt = NULL;
+  if (!fp) {
+    const ivs_field *e = NULL;
+    for (size_t i = 0; i < rec->n; i++)
+      if (!strcmp(rec->fields[i].name, "prompt")) e = &rec->fields[i];
+    if (e && !e->json) emit(v, 1, line, e->column, "empty", "prompt", "empty prompt");
+    else emit(v, 1, line, 0, "required-field", "prompt", "missing field 'prompt'");
+  } else if ((prompt = string_of(v, rec, fp, "prompt"))) {
+    if (!*prompt) emit(v, 1, line, fp->column, "empty", "prompt", "empty prompt");
+    else if (has_trailing_space(prompt))
+      emit(v, 1, line, fp->column, "trailing-whitespace", "prompt",
+           "prompt ends in whitespace (the prize's API scoring fails with 'did not start on a token boundary')");
+  }
+  if (prompt) {
+    size_t chars = ivs_utf8_count(prompt, strlen(prompt));
+    if (v->nlens == v->caplens) {
+      size_t cap = v->caplens ? v->caplens * 2 : 4096;
+      uint32_t *l = realloc(v->lens, cap * sizeof *l);
+      if (!l) return ivs_error_set(IVS_ENOMEM, "out of memory");
+      v->lens = l;
+      v->caplens = cap;
+    }
+    v->lens[v->nlens++] = chars > UINT32_MAX ? UINT32_MAX : (uint32_t)chars;
+  }
+
+  /* sequence_prob: completion */
+  if (type == IVS_TYPE_SEQUENCE_PROB) {
+    const ivs_field *fc = find(rec, "completion");
+    const char *c = NULL;
+    if (!fc) emit(v, 1, line, 0, "required-field", "completion", "missing or empty field 'completion'");
+    else if ((c = string_of(v, rec, fc, "completion"))) {
+      if (!*c) emit(v, 1, line, fc->column, "empty", "completion", "empty completion");
+      else if (c[0] != ' ')
+        emit(v, 0, line, fc->column, "leading-space", "completion", "completion does not start with a space");
+    }
+    if (prompt && c) { /* duplicates: same prompt and completion */
+      int found;
+      slot *s = table_get(&v->dups, hash_str(hash_str(7, prompt), c), &found);
+      if (!s) return ivs_error_set(IVS_ENOMEM, "out of memory");
+      if (found) emit(v, 0, line, 0, "duplicate", "", "same prompt and completion as line %u", s->line);
+      else s->line = (uint32_t)line;
+    }
+    return 0;
+  }
+
+  /* other_prompt */
+  if (logodds) {
+    const ivs_field *fo = find(rec, "other_prompt");
+    const char *name = "other_prompt";
+    if (!fo && (fo = find(rec, "biased_prompt"))) {
+      name = "biased_prompt";
+      emit(v, 0, line, fo->column, "old-name", name, "old field name 'biased_prompt': write 'other_prompt'");
+    }
+    const char *o;
+    if (!fo) emit(v, 1, line, 0, "required-field", "other_prompt", "missing or empty field 'other_prompt'");
+    else if ((o = string_of(v, rec, fo, name)) && has_trailing_space(o))
+      emit(v, 1, line, fo->column, "trailing-whitespace", name, "%s ends in whitespace", name);
+  }
+
+  /* classes */
+  const ivs_field *fk = find(rec, "classes");
+  ivs_strlist cl = {0};
+  int classes_ok = 0;
+  if (!fk) {
+    emit(v, 1, line, 0, "required-field", "classes", "missing or empty field 'classes'");
+  } else if (fk->json && cJSON_IsArray(fk->json)) {
+    const cJSON *it;
+    classes_ok = 1;
+    cJSON_ArrayForEach(it, fk->json) {
+      if (!cJSON_IsString(it)) {
+        emit(v, 1, line, fk->column, "field-type", "classes", "classes must be strings");
+        classes_ok = 0;
+        break;
+      }
+      if (ivs_strlist_push(&cl, it->valuestring, strlen(it->valuestring))) {
+        emit(v, 1, line, fk->column, "classes", "classes", "%s", ivs_error_message());
+        classes_ok = 0;
+        break;
+      }
+    }
+  } else if (fk->json && !cJSON_IsString(fk->json)) {
+    emit(v, 1, line, fk->column, "field-type", "classes", "classes must be a list of strings or a string holding one");
+  } else {
+    const char *text = fk->json ? fk->json->valuestring : fk->str;
+    size_t at;
+    if (ivs_pylist_parse(text, strlen(text), &cl, &at) == 0) {
+      classes_ok = 1;
+    } else {
+      char snip[48];
+      snprintf(snip, sizeof snip, "%.40s", text + at);
+      emit(v, 1, line, fk->column, "classes", "classes", "%s at character %zu: %s", ivs_error_message(),
+           ivs_utf8_count(text, at) + 1, snip);
+    }
+  }
+  if (classes_ok) {
+    if (logodds && cl.n != 2)
+      emit(v, 1, line, fk->column, "classes", "classes", "log-odds tasks need exactly 2 classes, found %zu", cl.n);
+    else if (cl.n < 2)
+      emit(v, 1, line, fk->column, "classes", "classes", "at least 2 classes are needed, found %zu", cl.n);
+    int empty = 0, nospace = -1, similar = -1;
+    for (size_t i = 0; i < cl.n; i++) {
+      if (!cl.items[i][0]) empty = 1;
+      else if (cl.items[i][0] != ' ' && nospace < 0) nospace = (int)i;
+    }
+    if (empty) emit(v, 1, line, fk->column, "classes", "classes", "a class is an empty string");
+    if (nospace >= 0)
+      emit(v, 0, line, fk->column, "leading-space", "classes", "class %d ('%.40s') does not start with a space",
+           nospace, cl.items[nospace]);
+    for (size_t i = 0; i < cl.n && similar < 0 && cl.n <= 64; i++)
+      for (size_t j = i + 1; j < cl.n && similar < 0; j++) {
+        char a[256], b[256];
+        fold(cl.items[i], a, sizeof a);
+        fold(cl.items[j], b, sizeof b);
+        if (!strcmp(a, b)) similar = (int)j, emit(v, 0, line, fk->column, "similar-classes", "classes",
+                                                    "classes %zu and %zu differ only in case or surrounding whitespace", i, j);
+      }
+    v->st.class_counts[cl.n < IVS_STAT_BUCKETS - 1 ? cl.n : IVS_STAT_BUCKETS - 1]++;
+  }
+
+  /* answer_index */
+  const ivs_field *fa = find(rec, "answer_index");
+  long answer = -1;
+  int have_answer = 0;
+  if (!fa) {
+    emit(v, 1, line, 0, "required-field", "answer_index", "missing or empty field 'answer_index'");
+  } else if (fa->json) {
+    size_t rl = 0;
+    const char *tok = raw ? ivs_json_member_raw(raw, raw_len, "answer_index", &rl) : NULL;
+    if (!cJSON_IsNumber(fa->json))
+      emit(v, 1, line, fa->column, "field-type", "answer_index", "answer_index must be a JSON integer, not %s",
+           cJSON_IsString(fa->json) ? "a string" : "another type");
+    else if ((tok && (memchr(tok, '.', rl) || memchr(tok, 'e', rl) || memchr(tok, 'E', rl))) ||
+             fa->json->valuedouble != (double)(long)fa->json->valuedouble)
+      emit(v, 1, line, fa->column, "field-type", "answer_index", "answer_index must be an integer, got %.*s",
+           (int)(tok ? rl : 3), tok ? tok : "a fraction");
+    else
+      answer = (long)fa->json->valuedouble, have_answer = 1;
+  } else {
+    char *end;
+    long x = strtol(fa->str, &end, 10);
+    if (*end || end == fa->str || fa->str[0] == '+' || isspace((unsigned char)fa->str[0]))
+      emit(v, 1, line, fa->column, "answer-index", "answer_index", "answer_index must be an integer, got '%.40s'",
+           fa->str);
+    else
+      answer = x, have_answer = 1;
+  }
+  if (have_answer) {
+    if (answer < 0 || (classes_ok && (size_t)answer >= cl.n))
+      emit(v, 1, line, fa->column, "answer-index", "answer_index", "answer_index %ld out of range for %zu classes", answer,
+           classes_ok ? cl.n : 0);
+    else
+      v->st.answer_counts[answer < IVS_STAT_BUCKETS - 1 ? answer : IVS_STAT_BUCKETS - 1]++;
+  }
+
+  /* duplicates and conflicting answers */
+  if (prompt && classes_ok) {
+    uint64_t hp = hash_str(11, prompt), hd = hp;
+    for (size_t i = 0; i < cl.n; i++) hd = hash_str(hd, cl.items[i]);
+    int found;
+    slot *s = table_get(&v->dups, hd, &found);
+    if (!s) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    if (found) emit(v, 0, line, 0, "duplicate", "", "same prompt and classes as line %u", s->line);
+    else s->line = (uint32_t)line;
+    s = table_get(&v->prompts, hp, &found);
+    if (!s) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    if (!found) {
+      s->line = (uint32_t)line;
+      s->answer = (int32_t)answer;
+    } else if (answer >= 0 && s->answer >= 0 && s->answer != answer) {
+      emit(v, 0, line, 0, "conflicting-answers", "answer_index", "same prompt as line %u with another answer_index (%d)",
+           s->line, s->answer);
+    }
+  }
+  ivs_strlist_release(&cl);
+  return 0;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+int ivs_validator_finish(ivs_validator *v) {
+  size_t n = v->st.examples;
+  if (n < v->o.min_examples)
+    emit(v, 1, 0, 0, "min-examples", "", "%zu examples; the prize needs at least %zu", n, v->o.min_examples);
+  else if (n < 1000 && v->o.min_examples >= 300)
+    emit(v, 0, 0, 0, "few-examples", "", "%zu examples; about 1000 are recommended", n);
+  size_t labelled = 0, top = 0, top_i = 0;
+  for (size_t i = 0; i < IVS_STAT_BUCKETS; i++) {
+    labelled += v->st.answer_counts[i];
+    if (v->st.answer_counts[i] > top) top = v->st.answer_counts[i], top_i = i;
+  }
+  if (labelled >= 10 && top == labelled)
+    emit(v, 0, 0, 0, "answer-balance", "answer_index",
+         "answer_index is %zu in every example: a model can score by position alone", top_i);
+  else if (labelled >= 20 && (double)top > 0.8 * (double)labelled)
+    emit(v, 0, 0, 0, "answer-balance", "answer_index", "answer_index is %zu in %.0f%% of the examples", top_i,
+         100.0 * (double)top / (double)labelled);
+  if (v->nlens) {
+    qsort(v->lens, v->nlens, sizeof *v->lens, cmp_u32);
+    v->st.prompt_p50 = v->lens[(v->nlens - 1) * 50 / 100];
+    v->st.prompt_p90 = v->lens[(v->nlens - 1) * 90 / 100];
+    v->st.prompt_p99 = v->lens[(v->nlens - 1) * 99 / 100];
+    v->st.prompt_max = v->lens[v->nlens - 1];
+  }
+  return 0;
+}

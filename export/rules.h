@@ -1,0 +1,73 @@
+/* The prize's rules for task files (PRIZE-FORMAT.md, "Rules to check").
+ *
+ * A validator takes the records of one file in order (from the CSV or JSONL
+ * readers), reports every diagnostic through a callback as it finds it, and
+ * applies the file-level rules in ivs_validator_finish().  Rule ids:
+ *
+ * errors    not-object duplicate-key json required-field field-type mixed-types classes
+ *           answer-index empty trailing-whitespace min-examples encoding line-too-long
+ * warnings  old-name leading-space duplicate conflicting-answers answer-balance
+ *           similar-classes few-examples
+ *
+ * Duplicates are found by 64-bit hashes (a false "duplicate" warning has a
+ * chance of about n^2 / 2^65).  The tokenizer-based warnings of PRIZE-FORMAT.md
+ * need the GPT-2 tokenizer, which arrives with the native engine; they are not
+ * checked yet.
+ */
+#ifndef IVS_EXPORT_RULES_H
+#define IVS_EXPORT_RULES_H
+
+#include <stddef.h>
+
+#include "core/example.h"
+#include "ingest/record.h"
+
+typedef struct ivs_vdiag {
+  int is_error;
+  size_t line, column; /* column 0: not known */
+  const char *rule;    /* static */
+  char field[64];
+  char message[400];
+} ivs_vdiag;
+
+typedef int (*ivs_vdiag_fn)(const ivs_vdiag *d, void *ud);
+
+typedef struct ivs_validate_opts {
+  ivs_task_type type;   /* IVS_TYPE_AUTO: from the first record */
+  size_t min_examples;  /* the prize's minimum is 300 */
+  int json_types;       /* JSONL: check JSON value types */
+  ivs_vdiag_fn on_diag; /* called for every diagnostic */
+  void *ud;
+} ivs_validate_opts;
+
+#define IVS_STAT_BUCKETS 17 /* 0..15, and 16 for "16 or more" */
+
+typedef struct ivs_validate_stats {
+  size_t examples, errors, warnings;
+  size_t class_counts[IVS_STAT_BUCKETS];  /* examples by number of classes */
+  size_t answer_counts[IVS_STAT_BUCKETS]; /* examples by answer_index */
+  size_t prompt_p50, prompt_p90, prompt_p99, prompt_max; /* characters */
+  ivs_task_type type;
+  int type_inferred;
+} ivs_validate_stats;
+
+typedef struct ivs_validator ivs_validator;
+
+int ivs_validator_new(ivs_validator **out, const ivs_validate_opts *opts);
+void ivs_validator_free(ivs_validator *v);
+
+/* One record.  `raw` is the JSONL line (to tell 1 from 1.0), or NULL. */
+int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *raw, size_t raw_len);
+
+/* Reports a problem found by the reader (encoding, a line over the limit). */
+int ivs_validator_report(ivs_validator *v, int is_error, size_t line, size_t column, const char *rule,
+                         const char *field, const char *message);
+
+/* File-level rules; then the stats are final.  Borrowed, valid until free. */
+int ivs_validator_finish(ivs_validator *v);
+const ivs_validate_stats *ivs_validator_stats(const ivs_validator *v);
+
+/* The raw text of top-level member `key` of a JSON object, or NULL. */
+const char *ivs_json_member_raw(const char *s, size_t n, const char *key, size_t *len);
+
+#endif
