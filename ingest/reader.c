@@ -133,6 +133,7 @@ int ivs_reader_line(ivs_reader *r, ivs_buf *line, size_t *lineno) {
     if ((rc = ivs_buf_append(line, seg, n)) < 0) {
       if (rc != IVS_ELIMIT) return rc;
       /* leave the reader at the start of the next line */
+      rc = 0;
       while (!end && (rc = ivs_reader_next(r, &seg, &n, &end)) > 0) {}
       if (rc < 0) return rc;
       return ivs_error_set(IVS_ELIMIT, "%s:%zu: line longer than the limit of %zu bytes", r->path, *lineno,
