@@ -286,7 +286,9 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
     }
     const char *o;
     if (!fo) emit(v, 1, line, 0, "required-field", "other_prompt", "missing or empty field 'other_prompt'");
-    else if ((o = string_of(v, rec, fo, name)) && has_trailing_space(o))
+    else if ((o = string_of(v, rec, fo, name)) && !*o)
+      emit(v, 1, line, fo->column, "empty", name, "empty %s", name);
+    else if (o && has_trailing_space(o))
       emit(v, 1, line, fo->column, "trailing-whitespace", name, "%s ends in whitespace", name);
   }
 
@@ -394,14 +396,17 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
     if (!s) return ivs_error_set(IVS_ENOMEM, "out of memory");
     if (found) emit(v, 0, line, 0, "duplicate", "", "same prompt and classes as line %u", s->line);
     else s->line = (uint32_t)line;
+    /* the answer as text: the same prompt may list its classes in another order */
+    int32_t ah = have_answer && answer >= 0 && (size_t)answer < cl.n
+                     ? (int32_t)(hash_str(3, cl.items[answer]) & 0x7FFFFFFF)
+                     : -1;
     s = table_get(&v->prompts, hp, &found);
     if (!s) return ivs_error_set(IVS_ENOMEM, "out of memory");
     if (!found) {
       s->line = (uint32_t)line;
-      s->answer = (int32_t)answer;
-    } else if (answer >= 0 && s->answer >= 0 && s->answer != answer) {
-      emit(v, 0, line, 0, "conflicting-answers", "answer_index", "same prompt as line %u with another answer_index (%d)",
-           s->line, s->answer);
+      s->answer = ah;
+    } else if (ah >= 0 && s->answer >= 0 && s->answer != ah) {
+      emit(v, 0, line, 0, "conflicting-answers", "answer_index", "same prompt as line %u with another answer", s->line);
     }
   }
   ivs_strlist_release(&cl);
