@@ -19,30 +19,70 @@ static const char help[] =
     "  --classes-as python  JSONL classes as a string holding a Python list (the March 2023 form)\n"
     "  --min-examples N     the fewest examples accepted (default 300, the prize's minimum)\n";
 
+/* Where each example starts in the output, so that a diagnostic about the
+ * written file can name the example and where it came from. */
+typedef struct {
+  size_t out_line;
+  int64_t id, src_line;
+  size_t src; /* index into sources */
+} origin;
+
 typedef struct {
   ivs_exporter *e;
   FILE *f;
   size_t n;
   int scan;
+  origin *origins;
+  size_t cap;
+  char **sources;
+  size_t nsources;
 } export_state;
 
 static int each(const ivs_stored_example *ex, void *ud) {
   export_state *s = ud;
   if (s->scan) return ivs_exporter_scan(s->e, ex);
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 1024;
+    origin *o = realloc(s->origins, cap * sizeof *o);
+    if (!o) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    s->origins = o;
+    s->cap = cap;
+  }
+  size_t src = 0;
+  const char *name = ex->source ? ex->source : "?";
+  while (src < s->nsources && strcmp(s->sources[src], name)) src++;
+  if (src == s->nsources) {
+    char **p = realloc(s->sources, (src + 1) * sizeof *p);
+    if (!p || !(p[src] = strdup(name))) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    s->sources = p;
+    s->nsources++;
+  }
+  s->origins[s->n] = (origin){ivs_exporter_lines(s->e) + 1, ex->id, ex->line, src};
   s->n++;
   return ivs_exporter_write(s->e, ex, s->f);
 }
 
 typedef struct {
-  const char *path;
+  const export_state *s;
   size_t shown;
 } diag_out;
 
 static int print_diag(const ivs_vdiag *d, void *ud) {
   diag_out *o = ud;
   if (!d->is_error || o->shown++ >= 50) return 0;
-  fprintf(stderr, "%s:", o->path);
-  if (d->line) fprintf(stderr, "%zu:", d->line);
+  const export_state *s = o->s;
+  if (d->line && s->n) { /* the last example starting at or before the line */
+    size_t lo = 0, hi = s->n;
+    while (hi - lo > 1) {
+      size_t mid = (lo + hi) / 2;
+      if (s->origins[mid].out_line <= d->line) lo = mid;
+      else hi = mid;
+    }
+    const origin *g = &s->origins[lo];
+    fprintf(stderr, "example %lld (%s:%lld):", (long long)g->id, s->sources[g->src], (long long)g->src_line);
+  } else {
+    fprintf(stderr, "export:");
+  }
   fprintf(stderr, " error [%s]%s%s: %s\n", d->rule, d->field[0] ? " " : "", d->field, d->message);
   return 0;
 }
@@ -102,7 +142,7 @@ int cmd_export(int argc, char **argv, const char *db) {
   int code = EXIT_FAIL;
   if (ivs_store_open(&st, store_path(db), 0) || ivs_exporter_new(&e, &eo)) goto fail;
   ivs_example_query q = {tag, ivs_type_name(eo.type), 0, 1};
-  export_state s = {e, NULL, 0, 1};
+  export_state s = {e, NULL, 0, 1, NULL, 0, NULL, 0};
   if (eo.csv && ivs_store_examples(st, &q, each, &s)) goto fail;
   if (ivs_atomic_open(&af, out)) goto fail;
   s.f = af.f;
@@ -118,15 +158,14 @@ int cmd_export(int argc, char **argv, const char *db) {
     goto fail;
   }
   /* check exactly what was written */
-  diag_out dout = {out, 0};
+  diag_out dout = {&s, 0};
   ivs_validate_file_opts vo = {eo.type, min_examples, 0, print_diag, &dout};
   ivs_validate_stats vs;
   ivs_file_kind kind;
   if (ivs_validate_file(af.tmp, &vo, &vs, &kind)) goto fail;
   if (vs.errors) {
     if (dout.shown > 50) fprintf(stderr, "... and %zu more errors\n", dout.shown - 50);
-    ivs_error_set(IVS_EINVAL, "%s not written: %zu examples break %zu error rules (see above)", out, vs.examples,
-                  vs.errors);
+    ivs_error_set(IVS_EINVAL, "%s not written: %zu error%s (see above)", out, vs.errors, vs.errors == 1 ? "" : "s");
     goto fail;
   }
   if (ivs_atomic_commit(&af)) goto fail;
@@ -140,6 +179,9 @@ fail:
   code = report_error();
   ivs_atomic_abort(&af);
 done:
+  free(s.origins);
+  for (size_t i = 0; i < s.nsources; i++) free(s.sources[i]);
+  free(s.sources);
   ivs_exporter_free(e);
   ivs_store_free(st);
   return code == EXIT_OK ? finish_stdout(code) : code;

@@ -22,11 +22,11 @@ static int sniff(const char *path, ivs_file_kind *kind) {
   size_t len = strlen(path);
   int csv_name = len > 4 && (!strcmp(path + len - 4, ".csv") || !strcmp(path + len - 4, ".tsv"));
   if (i < n && head[i] == '{') *kind = IVS_FILE_JSONL;
-  else if (i < n && (csv_name || strstr(head, "prompt"))) *kind = IVS_FILE_CSV;
   else if (memchr(head, '\0', n))
     return ivs_error_set(IVS_EUSAGE, "%s: a binary file, neither CSV nor JSON Lines", path);
-  else if (i < n && head[i] == '[')
+  else if (i < n && head[i] == '[' && !csv_name)
     return ivs_error_set(IVS_EUSAGE, "%s: a JSON array, not JSON Lines (one object per line)", path);
+  else if (i < n && (csv_name || strstr(head, "prompt"))) *kind = IVS_FILE_CSV;
   else
     return ivs_error_set(IVS_EUSAGE, "%s: neither JSON Lines nor a CSV with a 'prompt' column", path);
   return 0;

@@ -13,7 +13,16 @@ struct ivs_exporter {
   ivs_export_opts o;
   ivs_strlist keys; /* CSV metadata columns */
   ivs_buf line;
+  size_t lines;     /* written so far */
 };
+
+size_t ivs_exporter_lines(const ivs_exporter *e) { return e->lines; }
+
+static size_t count_nl(const char *s) {
+  size_t n = 0;
+  for (; (s = strchr(s, '\n')); s++) n++;
+  return n;
+}
 
 static const char *const task_fields[] = {"prompt", "other_prompt", "classes", "answer_index", "completion"};
 
@@ -54,10 +63,13 @@ int ivs_exporter_scan(ivs_exporter *e, const ivs_stored_example *ex) {
   return rc;
 }
 
-static int csv_field(FILE *f, const char *s, int last) {
+/* One quoted CSV field, then ',' or the line end. */
+static int csv_field(ivs_exporter *e, FILE *f, const char *s, int last) {
+  e->lines += count_nl(s) + (last ? 1 : 0);
   if (csv_fwrite(f, s, strlen(s)) != 0) return ivs_error_set(IVS_EIO, "write error");
   return fputc(last ? '\n' : ',', f) == EOF ? ivs_error_set(IVS_EIO, "write error") : 0;
 }
+
 
 int ivs_exporter_header(ivs_exporter *e, FILE *f) {
   if (!e->o.csv) return 0;
@@ -72,8 +84,8 @@ int ivs_exporter_header(ivs_exporter *e, FILE *f) {
     cols[n++] = "answer_index";
   }
   int rc = 0;
-  for (size_t i = 0; i < n && !rc; i++) rc = csv_field(f, cols[i], i + 1 == n && e->keys.n == 0);
-  for (size_t i = 0; i < e->keys.n && !rc; i++) rc = csv_field(f, e->keys.items[i], i + 1 == e->keys.n);
+  for (size_t i = 0; i < n && !rc; i++) rc = csv_field(e, f, cols[i], i + 1 == n && e->keys.n == 0);
+  for (size_t i = 0; i < e->keys.n && !rc; i++) rc = csv_field(e, f, e->keys.items[i], i + 1 == e->keys.n);
   return rc;
 }
 
@@ -135,37 +147,38 @@ static int write_jsonl(ivs_exporter *e, const ivs_stored_example *ex, FILE *f) {
     cJSON_Delete(m);
   }
   if (!rc) rc = ivs_buf_puts(b, "}\n");
+  e->lines++;
   if (!rc && fwrite(b->data, 1, b->len, f) != b->len) rc = ivs_error_set(IVS_EIO, "write error");
   return rc;
 }
 
 static int write_csv(ivs_exporter *e, const ivs_stored_example *ex, FILE *f) {
-  int rc = csv_field(f, ex->prompt, 0);
+  int rc = csv_field(e, f, ex->prompt, 0);
   int last_task = e->keys.n == 0;
   if (e->o.type == IVS_TYPE_SEQUENCE_PROB) {
-    if (!rc) rc = csv_field(f, ex->completion ? ex->completion : "", last_task);
+    if (!rc) rc = csv_field(e, f, ex->completion ? ex->completion : "", last_task);
   } else {
     if (!rc && (e->o.type == IVS_TYPE_LOGODDS || e->o.type == IVS_TYPE_ABSOLUTE_LOGODDS))
-      rc = csv_field(f, ex->other_prompt ? ex->other_prompt : "", 0);
+      rc = csv_field(e, f, ex->other_prompt ? ex->other_prompt : "", 0);
     ivs_strlist cl = {0};
     ivs_buf_clear(&e->line);
     if (!rc) rc = classes_of(ex, &cl);
     if (!rc) rc = ivs_pylist_write(&e->line, cl.items, cl.n);
     ivs_strlist_release(&cl);
-    if (!rc) rc = csv_field(f, e->line.data, 0);
+    if (!rc) rc = csv_field(e, f, e->line.data, 0);
     char num[32];
     snprintf(num, sizeof num, "%ld", ex->answer_index);
-    if (!rc) rc = csv_field(f, num, last_task);
+    if (!rc) rc = csv_field(e, f, num, last_task);
   }
   cJSON *m = ex->metadata_json ? cJSON_Parse(ex->metadata_json) : NULL;
   for (size_t i = 0; i < e->keys.n && !rc; i++) {
     const cJSON *v = m ? cJSON_GetObjectItemCaseSensitive(m, e->keys.items[i]) : NULL;
     int last = i + 1 == e->keys.n;
-    if (!v || cJSON_IsNull(v)) rc = csv_field(f, "", last);
-    else if (cJSON_IsString(v)) rc = csv_field(f, v->valuestring, last);
+    if (!v || cJSON_IsNull(v)) rc = csv_field(e, f, "", last);
+    else if (cJSON_IsString(v)) rc = csv_field(e, f, v->valuestring, last);
     else {
       char *t = cJSON_PrintUnformatted(v);
-      rc = t ? csv_field(f, t, last) : ivs_error_set(IVS_ENOMEM, "out of memory");
+      rc = t ? csv_field(e, f, t, last) : ivs_error_set(IVS_ENOMEM, "out of memory");
       free(t);
     }
   }

@@ -33,5 +33,7 @@ int ivs_exporter_scan(ivs_exporter *e, const ivs_stored_example *ex);
 /* Writes the header (CSV only; nothing for JSONL). */
 int ivs_exporter_header(ivs_exporter *e, FILE *f);
 int ivs_exporter_write(ivs_exporter *e, const ivs_stored_example *ex, FILE *f);
+/* Lines written so far (header included). */
+size_t ivs_exporter_lines(const ivs_exporter *e);
 
 #endif
