@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -365,9 +366,12 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
       emit(v, 1, line, fa->column, "field-type", "answer_index", "answer_index must be a JSON integer, not %s",
            cJSON_IsString(fa->json) ? "a string" : "another type");
     else if ((tok && (memchr(tok, '.', rl) || memchr(tok, 'e', rl) || memchr(tok, 'E', rl))) ||
-             fa->json->valuedouble != (double)(long)fa->json->valuedouble)
+             fa->json->valuedouble != floor(fa->json->valuedouble))
       emit(v, 1, line, fa->column, "field-type", "answer_index", "answer_index must be an integer, got %.*s",
            (int)(tok ? rl : 3), tok ? tok : "a fraction");
+    else if (fabs(fa->json->valuedouble) > 1e15)
+      emit(v, 1, line, fa->column, "answer-index", "answer_index", "answer_index %.0f out of range",
+           fa->json->valuedouble);
     else
       answer = (long)fa->json->valuedouble, have_answer = 1;
   } else {
