@@ -42,8 +42,15 @@ size_t ivs_utf8_valid_prefix(const unsigned char *s, size_t n, int incomplete_ok
 }
 
 size_t ivs_utf8_count(const char *s, size_t n) {
-  size_t cp = 0;
-  for (size_t i = 0; i < n; i++)
+  size_t cp = 0, i = 0;
+  /* eight bytes at a time: count the bytes that are not continuation bytes */
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    uint64_t cont = (w & ~(w << 1)) & 0x8080808080808080ULL; /* 10xxxxxx: bit 7 set, bit 6 clear */
+    cp += 8 - (size_t)(((cont >> 7) * 0x0101010101010101ULL) >> 56);
+  }
+  for (; i < n; i++)
     if (((unsigned char)s[i] & 0xC0) != 0x80) cp++;
   return cp;
 }

@@ -126,40 +126,50 @@ int ivs_validator_report(ivs_validator *v, int is_error, size_t line, size_t col
   return emit(v, is_error, line, column, rule, field, "%s", message);
 }
 
+/* End of the JSON string whose opening quote is at s[i]: the index of its
+ * closing quote, or n.  memchr jumps over the text between quotes. */
+static size_t string_end(const char *s, size_t n, size_t i) {
+  size_t j = i + 1;
+  for (;;) {
+    const char *q = memchr(s + j, '"', n - j);
+    if (!q) return n;
+    j = (size_t)(q - s);
+    size_t b = 0;
+    while (j - b > i + 1 && s[j - 1 - b] == '\\') b++;
+    if (b % 2 == 0) return j;
+    j++;
+  }
+}
+
 const char *ivs_json_member_raw(const char *s, size_t n, const char *key, size_t *len) {
   size_t klen = strlen(key), i = 0;
   int depth = 0;
   while (i < n) {
     char c = s[i];
     if (c == '"') {
-      size_t start = ++i;
-      while (i < n && s[i] != '"') i += s[i] == '\\' ? 2 : 1;
-      size_t end = i++;
-      if (depth != 1) continue;
+      size_t end = string_end(s, n, i), start = i + 1;
+      i = end + 1;
+      if (depth != 1 || end >= n) continue;
       size_t j = i;
       while (j < n && isspace((unsigned char)s[j])) j++;
       if (j >= n || s[j] != ':') continue; /* a value, not a key */
-      if (end - start == klen && !memcmp(s + start, key, klen)) {
-        j++;
-        while (j < n && isspace((unsigned char)s[j])) j++;
-        size_t k = j;
-        int d = 0, in_str = 0;
-        for (; k < n; k++) {
-          if (in_str) {
-            if (s[k] == '\\') k++;
-            else if (s[k] == '"') in_str = 0;
-          } else if (s[k] == '"') in_str = 1;
-          else if (s[k] == '{' || s[k] == '[') d++;
-          else if (s[k] == '}' || s[k] == ']') {
-            if (d == 0) break;
-            d--;
-          } else if (s[k] == ',' && d == 0) break;
-        }
-        while (k > j && isspace((unsigned char)s[k - 1])) k--;
-        *len = k - j;
-        return s + j;
+      if (end - start != klen || memcmp(s + start, key, klen)) continue;
+      j++;
+      while (j < n && isspace((unsigned char)s[j])) j++;
+      size_t k = j;
+      int d = 0;
+      for (; k < n; k++) {
+        if (s[k] == '"') k = string_end(s, n, k);
+        else if (s[k] == '{' || s[k] == '[') d++;
+        else if (s[k] == '}' || s[k] == ']') {
+          if (d == 0) break;
+          d--;
+        } else if (s[k] == ',' && d == 0) break;
       }
-      continue;
+      if (k > n) k = n;
+      while (k > j && isspace((unsigned char)s[k - 1])) k--;
+      *len = k - j;
+      return s + j;
     }
     if (c == '{' || c == '[') depth++;
     else if (c == '}' || c == ']') depth--;
@@ -168,20 +178,35 @@ const char *ivs_json_member_raw(const char *s, size_t n, const char *key, size_t
   return NULL;
 }
 
-static const ivs_field *find(const ivs_record *rec, const char *name) {
-  for (size_t i = 0; i < rec->n; i++)
-    if (!strcmp(rec->fields[i].name, name)) {
-      const ivs_field *f = &rec->fields[i];
-      if (f->json ? cJSON_IsNull(f->json) : f->len == 0) return NULL; /* null or empty cell: absent */
-      return f;
-    }
-  return NULL;
+/* The fields the rules look at, found once per record. */
+enum { K_PROMPT, K_OTHER, K_BIASED, K_COMPLETION, K_CLASSES, K_ANSWER, K_COUNT };
+static const char *const known[K_COUNT] = {"prompt", "other_prompt", "biased_prompt", "completion", "classes",
+                                           "answer_index"};
+
+typedef struct {
+  const ivs_field *raw[K_COUNT];     /* present */
+  const ivs_field *present[K_COUNT]; /* present and neither null nor an empty cell */
+} fields;
+
+static void index_fields(const ivs_record *rec, fields *fs) {
+  memset(fs, 0, sizeof *fs);
+  for (size_t i = 0; i < rec->n; i++) {
+    const ivs_field *f = &rec->fields[i];
+    for (int k = 0; k < K_COUNT; k++)
+      if (f->name[0] == known[k][0] && !strcmp(f->name, known[k])) {
+        if (!fs->raw[k]) {
+          fs->raw[k] = f;
+          if (!(f->json ? cJSON_IsNull(f->json) : f->len == 0)) fs->present[k] = f;
+        }
+        break;
+      }
+  }
 }
 
 /* The family a record's fields point to (log-odds types count as one). */
-static ivs_task_type implied(const ivs_record *rec) {
-  if (find(rec, "other_prompt") || find(rec, "biased_prompt")) return IVS_TYPE_LOGODDS;
-  if (find(rec, "completion")) return IVS_TYPE_SEQUENCE_PROB;
+static ivs_task_type implied(const fields *fs) {
+  if (fs->present[K_OTHER] || fs->present[K_BIASED]) return IVS_TYPE_LOGODDS;
+  if (fs->present[K_COMPLETION]) return IVS_TYPE_SEQUENCE_PROB;
   return IVS_TYPE_CLASSIFICATION;
 }
 
@@ -219,24 +244,24 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
     return emit(v, 1, line, rec->error_column, rule, "", "%s", rec->error);
   }
   v->st.examples++;
+  fields fs;
+  index_fields(rec, &fs);
   if (!v->type_known) {
-    v->st.type = implied(rec);
+    v->st.type = implied(&fs); /* logodds, sequence_prob or classification */
     v->st.type_inferred = 1;
     v->type_known = 1;
   }
-  ivs_task_type type = v->st.type;
-  if (family(implied(rec)) != family(type))
-    emit(v, 1, line, 0, "mixed-types", "", "fields of a %s example in a %s file", ivs_type_name(implied(rec)),
+  ivs_task_type type = v->st.type, mine = implied(&fs);
+  if (family(mine) != family(type))
+    emit(v, 1, line, 0, "mixed-types", "", "fields of a %s example in a %s file", ivs_type_name(mine),
          ivs_type_name(type));
   int logodds = family(type) == IVS_TYPE_LOGODDS;
 
   /* prompt */
-  const ivs_field *fp = find(rec, "prompt");
+  const ivs_field *fp = fs.present[K_PROMPT];
   const char *prompt = NULL;
   if (!fp) {
-    const ivs_field *e = NULL;
-    for (size_t i = 0; i < rec->n; i++)
-      if (!strcmp(rec->fields[i].name, "prompt")) e = &rec->fields[i];
+    const ivs_field *e = fs.raw[K_PROMPT];
     if (e && !e->json) emit(v, 1, line, e->column, "empty", "prompt", "empty prompt");
     else emit(v, 1, line, 0, "required-field", "prompt", "missing field 'prompt'");
   } else if ((prompt = string_of(v, rec, fp, "prompt"))) {
@@ -259,7 +284,7 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
 
   /* sequence_prob: completion */
   if (type == IVS_TYPE_SEQUENCE_PROB) {
-    const ivs_field *fc = find(rec, "completion");
+    const ivs_field *fc = fs.present[K_COMPLETION];
     const char *c = NULL;
     if (!fc) emit(v, 1, line, 0, "required-field", "completion", "missing or empty field 'completion'");
     else if ((c = string_of(v, rec, fc, "completion"))) {
@@ -279,9 +304,9 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
 
   /* other_prompt */
   if (logodds) {
-    const ivs_field *fo = find(rec, "other_prompt");
+    const ivs_field *fo = fs.present[K_OTHER];
     const char *name = "other_prompt";
-    if (!fo && (fo = find(rec, "biased_prompt"))) {
+    if (!fo && (fo = fs.present[K_BIASED])) {
       name = "biased_prompt";
       emit(v, 0, line, fo->column, "old-name", name, "old field name 'biased_prompt': write 'other_prompt'");
     }
@@ -294,7 +319,7 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
   }
 
   /* classes */
-  const ivs_field *fk = find(rec, "classes");
+  const ivs_field *fk = fs.present[K_CLASSES];
   ivs_strlist cl = {0};
   int classes_ok = 0;
   if (!fk) {
@@ -342,19 +367,20 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
     if (nospace >= 0)
       emit(v, 0, line, fk->column, "leading-space", "classes", "class %d ('%.40s') does not start with a space",
            nospace, cl.items[nospace]);
-    for (size_t i = 0; i < cl.n && similar < 0 && cl.n <= 64; i++)
-      for (size_t j = i + 1; j < cl.n && similar < 0; j++) {
-        char a[256], b[256];
-        fold(cl.items[i], a, sizeof a);
-        fold(cl.items[j], b, sizeof b);
-        if (!strcmp(a, b)) similar = (int)j, emit(v, 0, line, fk->column, "similar-classes", "classes",
-                                                    "classes %zu and %zu differ only in case or surrounding whitespace", i, j);
-      }
+    if (cl.n <= 16) {
+      char folded[16][128];
+      for (size_t i = 0; i < cl.n; i++) fold(cl.items[i], folded[i], sizeof folded[i]);
+      for (size_t i = 0; i < cl.n && similar < 0; i++)
+        for (size_t j = i + 1; j < cl.n && similar < 0; j++)
+          if (!strcmp(folded[i], folded[j]))
+            similar = (int)j, emit(v, 0, line, fk->column, "similar-classes", "classes",
+                                   "classes %zu and %zu differ only in case or surrounding whitespace", i, j);
+    }
     v->st.class_counts[cl.n < IVS_STAT_BUCKETS - 1 ? cl.n : IVS_STAT_BUCKETS - 1]++;
   }
 
   /* answer_index */
-  const ivs_field *fa = find(rec, "answer_index");
+  const ivs_field *fa = fs.present[K_ANSWER];
   long answer = -1;
   int have_answer = 0;
   if (!fa) {

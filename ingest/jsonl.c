@@ -8,14 +8,12 @@
 #include "core/error.h"
 
 long ivs_json_find_nul_escape(const char *s, size_t n) {
-  int in_string = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '"') {
-      in_string = !in_string;
-    } else if (s[i] == '\\' && in_string && i + 1 < n) {
-      if (s[i + 1] == 'u' && i + 5 < n && !memcmp(s + i + 2, "0000", 4)) return (long)i;
-      i++; /* skip the escaped character */
-    }
+  /* Backslashes only mean something inside strings (elsewhere the JSON is
+   * invalid anyway), so jump from one to the next. */
+  const char *p = s, *end = s + n;
+  while ((p = memchr(p, '\\', (size_t)(end - p))) && p + 1 < end) {
+    if (p[1] == 'u' && end - p >= 6 && !memcmp(p + 2, "0000", 4)) return (long)(p - s);
+    p += 2; /* the escaped character, which may itself be a backslash */
   }
   return -1;
 }
