@@ -7,7 +7,8 @@ bin=$(realpath "${1:-$here/../build/invscale}")
 out=$here/out
 rm -rf "$out" && mkdir -p "$out"
 export INVSCALE_DB=$out/invscale.db
-run() { printf '$ invscale'; printf ' %q' "$@"; echo; "$bin" "$@"; echo; }
+quote() { case $1 in *[!A-Za-z0-9_./:=@%+,-]*) printf " '%s'" "${1//\'/\'\\\'\'}" ;; *) printf ' %s' "$1" ;; esac; }
+run() { printf '$ invscale'; for a in "$@"; do quote "$a"; done; echo; "$bin" "$@"; echo; }
 cd "$here"
 run init
 run ingest csv memo_trap.csv --tag memo-trap
@@ -22,3 +23,20 @@ run ingest csv memo_trap.csv --tag memo-trap
 run examples list --limit 8
 run examples list --tag quiz --format jsonl
 run info
+# check a file before entry, and write the project's classification examples in the prize's format
+run validate memo_trap.csv redefine.jsonl --min-examples 1
+run export --type classification --out "$out/classification.jsonl" --min-examples 1
+run export --type classification --out "$out/classification.csv" --min-examples 1
+run validate "$out/classification.csv" --min-examples 1
+# the datasheet and the submission package
+run meta set name "Memo trap"
+run meta set description "Proverbs and quotes with a twist: the prompt asks for an ending that differs from the memorised one."
+run meta set why_matters "Models that repeat memorised text instead of following instructions are unreliable."
+run meta set why_inverse "Larger models memorise famous quotes more strongly."
+run meta set novelty "Targets memorisation overriding an explicit instruction."
+run meta set data_generation "Hand-written prompts; see examples/memo_trap.csv."
+run meta set shots zero-shot
+run meta set correct_behaviour "Complete with the requested word."
+run meta set label_expertise "None: the answer is stated in the prompt."
+run meta set licence "CC BY 4.0"
+run package --out "$out/submission.zip" --tag memo-trap --parts-by part --min-examples 1

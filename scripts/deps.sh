@@ -2,8 +2,8 @@
 # Installs the Debian 12 packages invscale builds and tests with.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
-      libcsv-dev libcjson-dev libxml2-dev libsqlite3-dev sqlite3 libcmocka-dev libzip-dev
-      python3 util-linux gawk)
+      libcsv-dev libcjson-dev libxml2-dev libsqlite3-dev sqlite3 libcmocka-dev
+      libzip-dev python3 python3-jsonschema python3-pandas util-linux gawk jq bc time)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -34,4 +34,15 @@ n=$(sqlite3 s.db "SELECT count(*) FROM examples")
 invscale info | grep -q '^examples: 1$'
 # and the store still takes the whole import afterwards
 invscale ingest csv big.csv --format json | grep -q '"imported":600000'
+# an export killed halfway leaves no file under the target name
+invscale export --type classification --out out.jsonl --min-examples 1 >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+  t=$(ls -A | grep '^\.out\.jsonl\.tmp-' | head -1)
+  [ -n "$t" ] && [ "$(stat -c %s "$t" 2>/dev/null || echo 0)" -gt 10000000 ] && break
+  sleep 0.02
+done
+kill -KILL "$pid" 2>/dev/null || { echo "the export finished before it could be killed"; exit 1; }
+wait "$pid" 2>/dev/null || true
+[ ! -e out.jsonl ] || { echo "a killed export left out.jsonl behind"; exit 1; }
 echo "ok"
