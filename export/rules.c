@@ -16,6 +16,7 @@
 
 typedef struct {
   uint64_t h;
+  uint64_t extra; /* prompts table: hash of the first occurrence's classes */
   uint32_t line;
   int32_t answer;
 } slot;
@@ -87,6 +88,12 @@ int ivs_validator_new(ivs_validator **out, const ivs_validate_opts *opts) {
   if (!v) return ivs_error_set(IVS_ENOMEM, "out of memory");
   v->o = *opts;
   v->st.type = opts->type;
+  if (opts->expected) { /* size the prompt table once instead of doubling it twenty times */
+    size_t cap = 1024, want = opts->expected < ((size_t)1 << 24) ? opts->expected : ((size_t)1 << 24);
+    while (cap < want * 2) cap *= 2;
+    v->prompts.s = calloc(cap, sizeof *v->prompts.s);
+    v->prompts.cap = v->prompts.s ? cap : 0;
+  }
   v->type_known = opts->type != IVS_TYPE_AUTO;
   *out = v;
   return 0;
@@ -417,26 +424,35 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
       v->st.answer_counts[answer < IVS_STAT_BUCKETS - 1 ? answer : IVS_STAT_BUCKETS - 1]++;
   }
 
-  /* duplicates and conflicting answers */
+  /* Duplicates and conflicting answers.  One lookup by prompt for every
+   * record; only a prompt seen before goes on to the (prompt, classes) table,
+   * which therefore stays small. */
   if (prompt && classes_ok) {
-    uint64_t hp = hash_str(11, prompt), hd = hp;
-    for (size_t i = 0; i < cl.n; i++) hd = hash_str(hd, cl.items[i]);
-    int found;
-    slot *s = table_get(&v->dups, hd, &found);
-    if (!s) return ivs_error_set(IVS_ENOMEM, "out of memory");
-    if (found) emit(v, 0, line, 0, "duplicate", "", "same prompt and classes as line %u", s->line);
-    else s->line = (uint32_t)line;
+    uint64_t hp = hash_str(11, prompt), hc = 5;
+    for (size_t i = 0; i < cl.n; i++) hc = hash_str(hc, cl.items[i]);
     /* the answer as text: the same prompt may list its classes in another order */
     int32_t ah = have_answer && answer >= 0 && (size_t)answer < cl.n
                      ? (int32_t)(hash_str(3, cl.items[answer]) & 0x7FFFFFFF)
                      : -1;
-    s = table_get(&v->prompts, hp, &found);
+    int found;
+    slot *s = table_get(&v->prompts, hp, &found);
     if (!s) return ivs_error_set(IVS_ENOMEM, "out of memory");
     if (!found) {
       s->line = (uint32_t)line;
       s->answer = ah;
-    } else if (ah >= 0 && s->answer >= 0 && s->answer != ah) {
-      emit(v, 0, line, 0, "conflicting-answers", "answer_index", "same prompt as line %u with another answer", s->line);
+      s->extra = hc;
+    } else {
+      uint32_t first = s->line;
+      if (ah >= 0 && s->answer >= 0 && s->answer != ah)
+        emit(v, 0, line, 0, "conflicting-answers", "answer_index", "same prompt as line %u with another answer", first);
+      if (s->extra == hc) {
+        emit(v, 0, line, 0, "duplicate", "", "same prompt and classes as line %u", first);
+      } else {
+        slot *d = table_get(&v->dups, mix(hp, hc), &found);
+        if (!d) return ivs_error_set(IVS_ENOMEM, "out of memory");
+        if (found) emit(v, 0, line, 0, "duplicate", "", "same prompt and classes as line %u", d->line);
+        else d->line = (uint32_t)line;
+      }
     }
   }
   ivs_strlist_release(&cl);

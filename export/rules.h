@@ -38,6 +38,7 @@ typedef struct ivs_validate_opts {
   int json_types;       /* JSONL: check JSON value types */
   ivs_vdiag_fn on_diag; /* called for every diagnostic */
   void *ud;
+  size_t expected;      /* records expected (a sizing hint; 0: unknown) */
 } ivs_validate_opts;
 
 #define IVS_STAT_BUCKETS 17 /* 0..15, and 16 for "16 or more" */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/error.h"
 #include "ingest/csv.h"
@@ -10,13 +11,18 @@
 #include "ingest/reader.h"
 
 /* Decides the kind from the first bytes (and the name when that is unclear). */
-static int sniff(const char *path, ivs_file_kind *kind) {
+static int sniff(const char *path, ivs_file_kind *kind, size_t *expected) {
   FILE *f = fopen(path, "rb");
   if (!f) return ivs_error_set(IVS_EIO, "%s: cannot open: %s", path, strerror(errno));
-  char head[4096];
+  char head[65536];
   size_t n = fread(head, 1, sizeof head - 1, f);
   fclose(f);
   head[n] = '\0';
+  /* records expected: the file size over the mean line length at its start */
+  size_t lines = 0;
+  for (size_t k = 0; k < n; k++) lines += head[k] == '\n';
+  struct stat sb;
+  *expected = lines && n == sizeof head - 1 && stat(path, &sb) == 0 ? (size_t)sb.st_size / (n / lines) : 0;
   size_t i = n >= 3 && !memcmp(head, "\xEF\xBB\xBF", 3) ? 3 : 0;
   while (i < n && strchr(" \t\r\n", head[i])) i++;
   size_t len = strlen(path);
@@ -64,10 +70,11 @@ int ivs_validate_file(const char *path, const ivs_validate_file_opts *opts, ivs_
   int rc = ivs_reader_open(&rd, path); /* missing, directory, empty */
   if (rc) return rc;
   ivs_reader_close(&rd);
-  if ((rc = sniff(path, kind))) return rc;
+  size_t expected = 0;
+  if ((rc = sniff(path, kind, &expected))) return rc;
 
   ivs_validator *v;
-  ivs_validate_opts vo = {opts->type, opts->min_examples, *kind == IVS_FILE_JSONL, opts->on_diag, opts->ud};
+  ivs_validate_opts vo = {opts->type, opts->min_examples, *kind == IVS_FILE_JSONL, opts->on_diag, opts->ud, expected};
   if ((rc = ivs_validator_new(&v, &vo))) return rc;
   run_state rs = {v, NULL, 0};
   size_t max = opts->max_line ? opts->max_line : (size_t)16 << 20;

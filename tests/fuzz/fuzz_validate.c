@@ -28,7 +28,7 @@ static int on_record(const ivs_record *rec, void *ud) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  ivs_validate_opts o = {IVS_TYPE_AUTO, 3, 1, on_diag, NULL};
+  ivs_validate_opts o = {IVS_TYPE_AUTO, 3, 1, on_diag, NULL, 0};
   if (size && data[0] == 'l') o.type = IVS_TYPE_LOGODDS;
   state s = {NULL, NULL, 0};
   if (ivs_validator_new(&s.v, &o)) return 0;
