@@ -1,0 +1,243 @@
+/* Every agreement vector of ../shared/fixtures/agreement/vectors.json that
+ * invscale computes, reproduced within the vector's tolerance. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "label/agreement.h"
+
+static cJSON *vectors;
+static size_t checked;
+
+static char *read_all(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = malloc((size_t)n + 1);
+  if (fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
+  s[n] = '\0';
+  fclose(f);
+  return s;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* A cell as a label: numbers as %.17g, strings as they are, sets as their
+ * sorted members joined by '\x1f'. */
+static void label_of(const cJSON *v, char *out, size_t cap) {
+  if (cJSON_IsNumber(v)) snprintf(out, cap, "%.17g", v->valuedouble);
+  else if (cJSON_IsString(v)) snprintf(out, cap, "%s", v->valuestring);
+  else {
+    char *m[16];
+    size_t n = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v) if (n < 16) m[n++] = it->valuestring;
+    qsort(m, n, sizeof *m, cmp_str);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+      if (i) strncat(out, "\x1f", cap - strlen(out) - 1);
+      strncat(out, m[i], cap - strlen(out) - 1);
+    }
+  }
+}
+
+static ivs_ratings *ratings_of(const cJSON *vec) {
+  ivs_ratings *r;
+  assert_int_equal(ivs_ratings_new(&r), 0);
+  const cJSON *data = cJSON_GetObjectItem(vec, "data"), *coders = cJSON_GetObjectItem(vec, "coders");
+  const cJSON *answers = cJSON_GetObjectItem(vec, "answers");
+  char item[32], label[256];
+  if (data) {
+    int u = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, data) {
+      snprintf(item, sizeof item, "u%03d", u++);
+      for (int c = 0; c < cJSON_GetArraySize(row); c++) {
+        const cJSON *cell = cJSON_GetArrayItem(row, c);
+        if (cJSON_IsNull(cell)) continue;
+        label_of(cell, label, sizeof label);
+        assert_int_equal(ivs_ratings_add(r, item, cJSON_GetArrayItem(coders, c)->valuestring, label), 0);
+      }
+    }
+  } else {
+    const cJSON *a;
+    cJSON_ArrayForEach(a, answers) {
+      char t[64], w[64];
+      label_of(cJSON_GetArrayItem(a, 0), t, sizeof t);
+      label_of(cJSON_GetArrayItem(a, 1), w, sizeof w);
+      label_of(cJSON_GetArrayItem(a, 2), label, sizeof label);
+      assert_int_equal(ivs_ratings_add(r, t, w, label), 0);
+    }
+  }
+  assert_int_equal(ivs_ratings_finish(r), 0);
+  return r;
+}
+
+static size_t annotator_index(const ivs_ratings *r, const char *name) {
+  for (size_t a = 0; a < ivs_ratings_annotators(r); a++)
+    if (!strcmp(ivs_ratings_annotator_name(r, a), name)) return a;
+  fail_msg("no annotator %s", name);
+  return 0;
+}
+
+static double absdiff(const char *a, const char *b, void *ud) {
+  (void)ud;
+  return fabs(atof(a) - atof(b));
+}
+
+/* NLTK's MASI distance over sets encoded by label_of. */
+static size_t split(const char *s, char parts[16][64]) {
+  size_t n = 0;
+  while (*s && n < 16) {
+    const char *e = strchr(s, '\x1f');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    snprintf(parts[n++], 64, "%.*s", (int)len, s);
+    s += len + (e != NULL);
+  }
+  return n;
+}
+
+static double masi(const char *a, const char *b, void *ud) {
+  (void)ud;
+  char x[16][64], y[16][64];
+  size_t nx = split(a, x), ny = split(b, y), inter = 0;
+  for (size_t i = 0; i < nx; i++)
+    for (size_t j = 0; j < ny; j++) inter += !strcmp(x[i], y[j]);
+  size_t uni = nx + ny - inter;
+  double m = (inter == nx && inter == ny) ? 1 : (inter == nx || inter == ny) ? 0.67 : inter ? 0.33 : 0;
+  return 1 - (double)inter / (double)uni * m;
+}
+
+static void check(const char *id, double got, double want, double tol) {
+  if (fabs(got - want) > tol) fail_msg("%s: got %.17g, expected %.17g (tolerance %g)", id, got, want, tol);
+  checked++;
+}
+
+static void test_vectors(void **state) {
+  (void)state;
+  const cJSON *vec;
+  size_t skipped = 0;
+  cJSON_ArrayForEach(vec, cJSON_GetObjectItem(vectors, "vectors")) {
+    const char *id = cJSON_GetObjectItem(vec, "id")->valuestring;
+    const char *metric = cJSON_GetObjectItem(vec, "metric")->valuestring;
+    const cJSON *lv = cJSON_GetObjectItem(vec, "level"), *exp = cJSON_GetObjectItem(vec, "expected");
+    const char *level = cJSON_IsString(lv) ? lv->valuestring : "";
+    double tol = cJSON_IsNumber(cJSON_GetObjectItem(vec, "tolerance")) ? cJSON_GetObjectItem(vec, "tolerance")->valuedouble : 0;
+    ivs_ratings *r = ratings_of(vec);
+    double got = 0;
+    if (!strcmp(metric, "krippendorff_alpha")) {
+      int rc;
+      if (!strncmp(level, "custom:|c-k|", 12)) rc = ivs_alpha_custom(r, absdiff, NULL, &got);
+      else if (strstr(level, "MASI")) rc = ivs_alpha_custom(r, masi, NULL, &got);
+      else if (!strcmp(level, "nominal|interval")) {
+        assert_int_equal(ivs_alpha(r, IVS_LEVEL_INTERVAL, &got), 0);
+        check(id, got, exp->valuedouble, tol);
+        rc = ivs_alpha(r, IVS_LEVEL_NOMINAL, &got);
+      } else {
+        ivs_level l = IVS_LEVEL_NOMINAL; /* "nominal over sets" too */
+        if (strncmp(level, "nominal", 7)) assert_int_equal(ivs_level_parse(level, &l), 0);
+        rc = ivs_alpha(r, l, &got);
+      }
+      if (cJSON_IsNull(exp)) { /* an undefined alpha must be an error with a message */
+        assert_int_equal(rc, IVS_EINVAL);
+        assert_non_null(strstr(ivs_error_message(), "undefined"));
+        checked++;
+      } else {
+        if (rc) fail_msg("%s: %s", id, ivs_error_message());
+        check(id, got, exp->valuedouble, tol);
+      }
+    } else if (!strcmp(metric, "fleiss_kappa")) {
+      assert_int_equal(ivs_fleiss_kappa(r, &got), 0);
+      check(id, got, exp->valuedouble, tol);
+    } else if (!strcmp(metric, "cohen_kappa") || !strcmp(metric, "scott_pi")) {
+      const cJSON *coders = cJSON_GetObjectItem(vec, "coders");
+      size_t a = annotator_index(r, cJSON_GetArrayItem(coders, 0)->valuestring);
+      size_t b = annotator_index(r, cJSON_GetArrayItem(coders, 1)->valuestring), shared;
+      if (!strcmp(metric, "cohen_kappa")) assert_int_equal(ivs_cohen_kappa(r, a, b, &got, &shared), 0);
+      else assert_int_equal(ivs_scott_pi(r, a, b, &got, &shared), 0);
+      check(id, got, exp->valuedouble, tol);
+    } else if (!strcmp(metric, "majority_vote") || !strcmp(metric, "accuracy_on_aggregates")) {
+      size_t n = ivs_ratings_items(r), *lab = malloc(n * sizeof *lab);
+      assert_int_equal(ivs_majority_vote(r, lab, NULL), 0);
+      if (!strcmp(metric, "majority_vote")) {
+        for (size_t i = 0; i < n; i++) {
+          const cJSON *want = cJSON_GetObjectItem(cJSON_GetObjectItem(exp, "labels"), ivs_ratings_item_name(r, i));
+          assert_string_equal(ivs_ratings_label_name(r, lab[i]), want->valuestring);
+        }
+        checked++;
+      } else {
+        /* accuracy of all answers against the aggregate, from the raw answers */
+        size_t agree = 0, total = 0;
+        const cJSON *a;
+        cJSON_ArrayForEach(a, cJSON_GetObjectItem(vec, "answers")) {
+          const char *t = cJSON_GetArrayItem(a, 0)->valuestring, *l = cJSON_GetArrayItem(a, 2)->valuestring;
+          for (size_t i = 0; i < n; i++)
+            if (!strcmp(ivs_ratings_item_name(r, i), t)) agree += !strcmp(ivs_ratings_label_name(r, lab[i]), l);
+          total++;
+        }
+        check(id, (double)agree / (double)total, exp->valuedouble, tol);
+      }
+      free(lab);
+    } else {
+      printf("not computed yet: %s (%s)\n", id, metric);
+      skipped++;
+    }
+    ivs_ratings_free(r);
+  }
+  printf("%zu vector checks passed; %zu vectors not covered\n", checked, skipped);
+  assert_true(checked >= 30);
+}
+
+static void test_undefined_and_unequal(void **state) {
+  (void)state;
+  ivs_ratings *r;
+  assert_int_equal(ivs_ratings_new(&r), 0);
+  ivs_ratings_add(r, "i1", "a", "x");
+  ivs_ratings_add(r, "i1", "b", "y");
+  ivs_ratings_add(r, "i1", "b", "x"); /* the latest judgment counts */
+  ivs_ratings_add(r, "i2", "a", "y");
+  ivs_ratings_add(r, "i2", "b", "y");
+  ivs_ratings_add(r, "i2", "c", "x");
+  assert_int_equal(ivs_ratings_finish(r), 0);
+  assert_int_equal(ivs_ratings_judgments(r), 5);
+  double k;
+  assert_int_equal(ivs_fleiss_kappa(r, &k), IVS_EINVAL);
+  assert_non_null(strstr(ivs_error_message(), "same number of judgments"));
+  assert_int_equal(ivs_alpha(r, IVS_LEVEL_INTERVAL, &k), IVS_EINVAL);
+  assert_non_null(strstr(ivs_error_message(), "not a number"));
+  double lo, hi, a;
+  assert_int_equal(ivs_alpha(r, IVS_LEVEL_NOMINAL, &a), 0);
+  assert_int_equal(ivs_alpha_bootstrap(r, IVS_LEVEL_NOMINAL, 200, 7, &lo, &hi), 0);
+  assert_true(lo <= hi);
+  ivs_ratings_free(r);
+}
+
+static int setup(void **state) {
+  (void)state;
+  char *s = read_all(IVS_SHARED_DIR "/fixtures/agreement/vectors.json");
+  if (!s) return -1;
+  vectors = cJSON_Parse(s);
+  free(s);
+  return vectors ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  cJSON_Delete(vectors);
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_vectors), cmocka_unit_test(test_undefined_and_unequal)};
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
