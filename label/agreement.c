@@ -72,6 +72,8 @@ struct ivs_ratings {
   size_t n, cap;
   size_t *start; /* per item: first judgment (after finish); start[n_items] = n */
   int finished;
+  int keep_repeats;
+  uint32_t *fi, *fa, *fl; /* flat copies for aggregation (built on demand) */
 };
 
 int ivs_ratings_new(ivs_ratings **out) {
@@ -86,6 +88,7 @@ void ivs_ratings_free(ivs_ratings *r) {
   names_free(&r->labels);
   free(r->j);
   free(r->start);
+  free(r->fi), free(r->fa), free(r->fl);
   free(r);
 }
 
@@ -141,7 +144,7 @@ int ivs_ratings_finish(ivs_ratings *r) {
   qsort(r->j, r->n, sizeof *r->j, cmp_judgment);
   size_t w = 0;
   for (size_t k = 0; k < r->n; k++) {
-    if (w && r->j[w - 1].item == r->j[k].item && r->j[w - 1].annotator == r->j[k].annotator) w--;
+    if (w && !r->keep_repeats && r->j[w - 1].item == r->j[k].item && r->j[w - 1].annotator == r->j[k].annotator) w--;
     r->j[w++] = r->j[k];
   }
   r->n = w;
@@ -150,6 +153,29 @@ int ivs_ratings_finish(ivs_ratings *r) {
   for (size_t k = 0; k < r->n; k++) r->start[r->j[k].item + 1]++;
   for (size_t i = 0; i < r->items.n; i++) r->start[i + 1] += r->start[i];
   r->finished = 1;
+  return 0;
+}
+
+void ivs_ratings_keep_repeats(ivs_ratings *r) { r->keep_repeats = 1; }
+
+/* Flat arrays of the judgments grouped by item, for aggregate.c. */
+int ivs_ratings_flat(const ivs_ratings *r, size_t *n, const uint32_t **item, const uint32_t **annotator,
+                     const uint32_t **label, const size_t **start);
+int ivs_ratings_flat(const ivs_ratings *r, size_t *n, const uint32_t **item, const uint32_t **annotator,
+                     const uint32_t **label, const size_t **start) {
+  ivs_ratings *m = (ivs_ratings *)r; /* the cache is not part of the value */
+  if (!m->fi) {
+    m->fi = malloc((r->n ? r->n : 1) * sizeof *m->fi);
+    m->fa = malloc((r->n ? r->n : 1) * sizeof *m->fa);
+    m->fl = malloc((r->n ? r->n : 1) * sizeof *m->fl);
+    if (!m->fi || !m->fa || !m->fl) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    for (size_t k = 0; k < r->n; k++) m->fi[k] = r->j[k].item, m->fa[k] = r->j[k].annotator, m->fl[k] = r->j[k].label;
+  }
+  *n = r->n;
+  *item = m->fi;
+  *annotator = m->fa;
+  *label = m->fl;
+  *start = r->start;
   return 0;
 }
 
@@ -498,5 +524,64 @@ int ivs_majority_vote(const ivs_ratings *r, size_t *labels, double *conf) {
     for (size_t k = r->start[i]; k < r->start[i + 1]; k++) cnt[r->j[k].label] = 0;
   }
   free(cnt);
+  return 0;
+}
+
+int ivs_annotator_skills(const ivs_ratings *r, double *skills) {
+  size_t I = r->items.n, A = r->annotators.n;
+  size_t *mv = malloc((I ? I : 1) * sizeof *mv), *hit = calloc(A ? A : 1, sizeof *hit), *tot = calloc(A ? A : 1, sizeof *tot);
+  int rc = (!mv || !hit || !tot) ? ivs_error_set(IVS_ENOMEM, "out of memory") : ivs_majority_vote(r, mv, NULL);
+  for (size_t i = 0; !rc && i < I; i++)
+    for (size_t k = r->start[i]; k < r->start[i + 1]; k++) tot[r->j[k].annotator]++, hit[r->j[k].annotator] += r->j[k].label == mv[i];
+  for (size_t a = 0; !rc && a < A; a++) skills[a] = tot[a] ? (double)hit[a] / (double)tot[a] : 0;
+  free(mv), free(hit), free(tot);
+  return rc;
+}
+
+/* Per item label scores: product (consistency) or sum (uncertainty). */
+static void item_scores(const ivs_ratings *r, size_t i, const double *skills, int product, double *score) {
+  size_t K = r->labels.n;
+  for (size_t l = 0; l < K; l++) score[l] = product ? 1 : 0;
+  for (size_t k = r->start[i]; k < r->start[i + 1]; k++)
+    for (size_t l = 0; l < K; l++) {
+      double s = skills ? skills[r->j[k].annotator] : 1;
+      double f = r->j[k].label == l ? s : (skills ? (1 - s) / (double)(K - 1) : 0);
+      if (product) score[l] *= f;
+      else score[l] += f;
+    }
+  double z = 0;
+  for (size_t l = 0; l < K; l++) z += score[l];
+  for (size_t l = 0; l < K; l++) score[l] = z > 0 ? score[l] / z : 1.0 / (double)K;
+}
+
+int ivs_consistency(const ivs_ratings *r, double *out) {
+  size_t I = r->items.n, K = r->labels.n;
+  if (K < 2 || !I) return ivs_error_set(IVS_EINVAL, "consistency is undefined: fewer than two labels");
+  double *skills = malloc((r->annotators.n ? r->annotators.n : 1) * sizeof *skills), *score = malloc(K * sizeof *score);
+  size_t *mv = malloc(I * sizeof *mv);
+  int rc = (!skills || !score || !mv) ? ivs_error_set(IVS_ENOMEM, "out of memory") : ivs_annotator_skills(r, skills);
+  if (!rc) rc = ivs_majority_vote(r, mv, NULL);
+  double sum = 0;
+  for (size_t i = 0; !rc && i < I; i++) {
+    item_scores(r, i, skills, 1, score);
+    sum += score[mv[i]];
+  }
+  if (!rc) *out = sum / (double)I;
+  free(skills), free(score), free(mv);
+  return rc;
+}
+
+int ivs_uncertainty(const ivs_ratings *r, const double *skills, double *out) {
+  size_t I = r->items.n, K = r->labels.n;
+  if (!I || !K) return ivs_error_set(IVS_EINVAL, "uncertainty is undefined: no judgments");
+  double *score = malloc(K * sizeof *score), sum = 0;
+  if (!score) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  for (size_t i = 0; i < I; i++) {
+    item_scores(r, i, skills, 0, score);
+    for (size_t l = 0; l < K; l++)
+      if (score[l] > 0) sum -= score[l] * log(score[l]);
+  }
+  free(score);
+  *out = sum / (double)I;
   return 0;
 }

@@ -28,6 +28,9 @@ void ivs_ratings_free(ivs_ratings *r);
 /* Copies the strings.  Call ivs_ratings_finish() after the last add. */
 int ivs_ratings_add(ivs_ratings *r, const char *item, const char *annotator, const char *label);
 int ivs_ratings_finish(ivs_ratings *r);
+/* Before finish: keep every judgment of an annotator on an item (Dawid-Skene
+ * counts repeated judgments; the agreement statistics want one). */
+void ivs_ratings_keep_repeats(ivs_ratings *r);
 
 size_t ivs_ratings_items(const ivs_ratings *r);
 size_t ivs_ratings_annotators(const ivs_ratings *r);
@@ -60,5 +63,19 @@ int ivs_annotator_agreement(const ivs_ratings *r, size_t a, double *share, size_
  * sorted order (crowd-kit's rule).  labels[i] is a label index; conf[i] the
  * winning share (may be NULL). */
 int ivs_majority_vote(const ivs_ratings *r, size_t *labels, double *conf);
+
+/* Each annotator's accuracy against the majority-vote labels (skills[a]). */
+int ivs_annotator_skills(const ivs_ratings *r, double *skills);
+
+/* crowd-kit's consistency: per item, P(label) proportional to the product
+ * over its judgments of skill (when the judgment is that label) or
+ * (1 - skill) / (K - 1); the mean over items of P(majority label), with
+ * skills from ivs_annotator_skills. */
+int ivs_consistency(const ivs_ratings *r, double *out);
+
+/* crowd-kit's uncertainty: per item, scores summed as above (a sum, not a
+ * product; with skills NULL each judgment counts 1 for its label), normalised,
+ * Shannon entropy in nats; the mean over items. */
+int ivs_uncertainty(const ivs_ratings *r, const double *skills, double *out);
 
 #endif
