@@ -25,6 +25,8 @@ int cmd_validate(int argc, char **argv, const char *db);
 int cmd_export(int argc, char **argv, const char *db);
 int cmd_meta(int argc, char **argv, const char *db);
 int cmd_package(int argc, char **argv, const char *db);
+int cmd_agreement(int argc, char **argv, const char *db);
+int cmd_aggregate(int argc, char **argv, const char *db);
 
 /* "invscale: error: <msg>" on stderr; returns EXIT_FAIL (or EXIT_USAGE for
  * IVS_EUSAGE). */

@@ -17,6 +17,8 @@ static const struct {
     {"export", cmd_export, "write one task type's examples as a prize task file (JSONL or CSV)"},
     {"meta", cmd_meta, "set, get or list the datasheet fields (meta set name \"Memo trap\")"},
     {"package", cmd_package, "write the submission zip: CSV parts, JSONL and datasheet.md"},
+    {"agreement", cmd_agreement, "inter-annotator agreement of judgments (alpha, kappas, per label and annotator)"},
+    {"aggregate", cmd_aggregate, "final labels from judgments by majority vote or Dawid-Skene"},
 };
 
 static int usage(FILE *f, int code) {

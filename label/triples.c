@@ -1,0 +1,79 @@
+#include "label/triples.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "ingest/csv.h"
+#include "ingest/jsonl.h"
+
+int ivs_triples_map_parse(ivs_triples_map *m, const char *spec, char **owned) {
+  char *s = strdup(spec), *save = NULL;
+  if (!s) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  *owned = s;
+  for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(tok, '=');
+    if (!eq || eq == tok || !eq[1]) return ivs_error_set(IVS_EUSAGE, "--map: expected NAME=COLUMN, got '%s'", tok);
+    *eq = '\0';
+    if (!strcmp(tok, "item")) m->item = eq + 1;
+    else if (!strcmp(tok, "annotator")) m->annotator = eq + 1;
+    else if (!strcmp(tok, "label")) m->label = eq + 1;
+    else return ivs_error_set(IVS_EUSAGE, "--map: unknown name '%s' (item, annotator, label)", tok);
+  }
+  return 0;
+}
+
+typedef struct {
+  const char *path;
+  const ivs_triples_map *m;
+  ivs_ratings *r;
+} state;
+
+/* The text of a field: strings as they are, numbers printed. */
+static const char *text_of(const ivs_field *f, char *buf, size_t cap) {
+  if (!f->json) return f->str;
+  if (cJSON_IsString(f->json)) return f->json->valuestring;
+  if (cJSON_IsNumber(f->json)) {
+    snprintf(buf, cap, "%.17g", f->json->valuedouble);
+    return buf;
+  }
+  return NULL;
+}
+
+static const ivs_field *find(const ivs_record *rec, const char *want, const char *alt) {
+  for (size_t i = 0; i < rec->n; i++)
+    if (!strcmp(rec->fields[i].name, want) || (alt && !strcmp(rec->fields[i].name, alt))) return &rec->fields[i];
+  return NULL;
+}
+
+static int on_record(const ivs_record *rec, void *ud) {
+  state *s = ud;
+  if (rec->error) return ivs_error_set(IVS_EPARSE, "%s:%zu: %s", s->path, rec->line, rec->error);
+  const ivs_field *fi = find(rec, s->m->item ? s->m->item : "item", s->m->item ? NULL : "task");
+  const ivs_field *fa = find(rec, s->m->annotator ? s->m->annotator : "annotator", s->m->annotator ? NULL : "worker");
+  const ivs_field *fl = find(rec, s->m->label ? s->m->label : "label", NULL);
+  char b1[64], b2[64], b3[64];
+  const char *item = fi ? text_of(fi, b1, sizeof b1) : NULL, *ann = fa ? text_of(fa, b2, sizeof b2) : NULL,
+             *lab = fl ? text_of(fl, b3, sizeof b3) : NULL;
+  const char *missing = !fi ? "item" : !fa ? "annotator" : !fl ? "label" : NULL;
+  if (missing)
+    return ivs_error_set(IVS_EINVAL, "%s:%zu: no '%s' column (name it, or use --map %s=COLUMN)", s->path, rec->line,
+                         missing, missing);
+  if (!item || !*item || !ann || !*ann || !lab || !*lab)
+    return ivs_error_set(IVS_EINVAL, "%s:%zu: empty or non-text %s", s->path, rec->line,
+                         !item || !*item ? "item" : !ann || !*ann ? "annotator" : "label");
+  return ivs_ratings_add(s->r, item, ann, lab);
+}
+
+int ivs_triples_read(const char *path, const ivs_triples_map *m, ivs_ratings *r) {
+  state s = {path, m, r};
+  size_t n = strlen(path);
+  if (n > 6 && !strcmp(path + n - 6, ".jsonl")) {
+    ivs_jsonl_opts o = {0, NULL, NULL};
+    return ivs_jsonl_read(path, &o, on_record, &s);
+  }
+  ivs_csv_opts o = {n > 4 && !strcmp(path + n - 4, ".tsv") ? '\t' : ',', 0, NULL, NULL, NULL};
+  return ivs_csv_read(path, &o, on_record, &s);
+}
