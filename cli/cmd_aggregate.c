@@ -12,27 +12,29 @@
 
 static const char help[] =
     "usage: invscale aggregate --method majority|dawid-skene --input FILE --out labels.csv\n"
-    "                          [--map item=COL,annotator=COL,label=COL] [--iterations N]\n\n"
+    "                          [--map item=COL,annotator=COL,label=COL] [--iterations N] [--tolerance T]\n\n"
     "Writes item,label,confidence for every item of the judgments file.\n"
     "  majority     the most frequent label; a tie goes to the label first in sorted order\n"
     "               (crowd-kit's rule); confidence = the winner's share of the judgments\n"
     "  dawid-skene  Dawid & Skene's EM (starting from majority-vote shares, confusion\n"
     "               matrices clipped at 1e-10 as crowd-kit does, at most N iterations,\n"
-    "               default 100, stopping when parameters move less than 1e-5);\n"
+    "               default 100, stopping when parameters move less than T, default 1e-5);\n"
     "               confidence = the posterior of the label\n"
     "--out - writes to standard output.\n";
 
 int cmd_aggregate(int argc, char **argv, const char *db) {
   (void)db;
-  enum { O_METHOD = 256, O_INPUT, O_OUT, O_MAP, O_ITER, O_HELP };
+  enum { O_METHOD = 256, O_INPUT, O_OUT, O_MAP, O_ITER, O_TOL, O_HELP };
   static const struct option opts[] = {{"method", required_argument, 0, O_METHOD}, {"input", required_argument, 0, O_INPUT},
                                        {"out", required_argument, 0, O_OUT},       {"map", required_argument, 0, O_MAP},
-                                       {"iterations", required_argument, 0, O_ITER}, {"help", no_argument, 0, O_HELP},
+                                       {"iterations", required_argument, 0, O_ITER}, {"tolerance", required_argument, 0, O_TOL},
+                                       {"help", no_argument, 0, O_HELP},
                                        {0, 0, 0, 0}};
   const char *method = NULL, *input = NULL, *out = NULL;
   char *owned = NULL;
   ivs_triples_map map = {0};
   size_t iterations = 100;
+  double tolerance = 1e-5;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -50,6 +52,10 @@ int cmd_aggregate(int argc, char **argv, const char *db) {
     case O_ITER:
       iterations = (size_t)strtoull(optarg, &end, 10);
       if (*end || !iterations || iterations > 100000) return usage_error("aggregate", "--iterations: 1 to 100000");
+      break;
+    case O_TOL:
+      tolerance = strtod(optarg, &end);
+      if (*end || tolerance < 0) return usage_error("aggregate", "--tolerance: a number >= 0 (0: run every iteration)");
       break;
     case O_HELP:
     case 'h': fputs(help, stdout); return finish_stdout(EXIT_OK);
@@ -77,7 +83,7 @@ int cmd_aggregate(int argc, char **argv, const char *db) {
     goto fail;
   }
   if (ds) {
-    ivs_ds_opts o = {iterations, 1e-5, 1e-10};
+    ivs_ds_opts o = {iterations, tolerance, 1e-10};
     if (ivs_dawid_skene(r, &o, &res)) goto fail;
     for (size_t i = 0; i < I; i++) labels[i] = res.map[i], conf[i] = res.posterior[i * L + res.map[i]];
   } else if (ivs_majority_vote(r, labels, conf)) {
