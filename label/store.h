@@ -14,7 +14,7 @@
 
 #include "core/example.h"
 
-#define IVS_STORE_VERSION 2
+#define IVS_STORE_VERSION 3
 
 typedef struct ivs_store ivs_store;
 

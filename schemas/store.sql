@@ -45,3 +45,62 @@ CREATE TABLE meta (
   key    TEXT PRIMARY KEY,
   value  TEXT NOT NULL
 );
+
+-- version 3
+-- Crowd annotation: annotators, batches of items with assignments, judgments,
+-- adjudications and the final labels that export uses as answer_index.
+CREATE TABLE annotators (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE,
+  external_id  TEXT UNIQUE,
+  created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE TABLE batches (
+  id          INTEGER PRIMARY KEY,
+  name        TEXT NOT NULL UNIQUE,
+  per_item    INTEGER NOT NULL CHECK (per_item >= 1),
+  seed        INTEGER NOT NULL,
+  created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE TABLE batch_items (
+  batch_id    INTEGER NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+  example_id  INTEGER NOT NULL REFERENCES examples (id),
+  position    INTEGER NOT NULL,
+  gold        INTEGER NOT NULL DEFAULT 0,  -- 1: a gold item with a known answer
+  PRIMARY KEY (batch_id, example_id)
+);
+CREATE TABLE assignments (
+  batch_id      INTEGER NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+  example_id    INTEGER NOT NULL REFERENCES examples (id),
+  slot          INTEGER NOT NULL,
+  annotator_id  INTEGER REFERENCES annotators (id),  -- NULL: an open slot
+  PRIMARY KEY (batch_id, example_id, slot),
+  UNIQUE (batch_id, example_id, annotator_id)
+);
+CREATE TABLE judgments (
+  id            INTEGER PRIMARY KEY,
+  example_id    INTEGER NOT NULL REFERENCES examples (id),
+  annotator_id  INTEGER NOT NULL REFERENCES annotators (id),
+  batch_id      INTEGER REFERENCES batches (id),
+  label         TEXT NOT NULL,
+  seconds       REAL,
+  source        TEXT NOT NULL,   -- file and record it was imported from
+  created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+  UNIQUE (example_id, annotator_id, label, source)
+);
+CREATE INDEX judgments_example ON judgments (example_id);
+CREATE TABLE final_labels (
+  example_id  INTEGER PRIMARY KEY REFERENCES examples (id),
+  label       TEXT NOT NULL,
+  confidence  REAL,
+  method      TEXT NOT NULL,    -- majority, dawid-skene, gold or adjudication
+  updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE TABLE adjudications (
+  id            INTEGER PRIMARY KEY,
+  example_id    INTEGER NOT NULL REFERENCES examples (id),
+  label         TEXT NOT NULL,
+  annotator_id  INTEGER NOT NULL REFERENCES annotators (id),
+  note          TEXT,
+  created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);

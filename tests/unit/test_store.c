@@ -112,14 +112,14 @@ static void test_migrate_v1(void **state) {
   ivs_store *st;
   assert_int_equal(ivs_store_open(&st, path, 0), 0);
   assert_int_equal(ivs_store_version_found(st), 1);
-  assert_int_equal(ivs_store_version(st), 2);
+  assert_int_equal(ivs_store_version(st), IVS_STORE_VERSION);
   char got[64] = "";
   assert_int_equal(ivs_store_examples(st, NULL, first_source, got), 1);
   assert_string_equal(got, "old|old.csv|9|[\" A\",\" B\"]");
   ivs_store_free(st);
   /* reopening finds version 2 and changes nothing */
   assert_int_equal(ivs_store_open(&st, path, 0), 0);
-  assert_int_equal(ivs_store_version_found(st), 2);
+  assert_int_equal(ivs_store_version_found(st), IVS_STORE_VERSION);
   ivs_store_free(st);
 }
 
