@@ -8,12 +8,16 @@
 #include "core/error.h"
 #include "core/fileio.h"
 #include "label/aggregate.h"
+#include "label/crowd.h"
 #include "label/triples.h"
 
 static const char help[] =
-    "usage: invscale aggregate --method majority|dawid-skene --input FILE --out labels.csv\n"
+    "usage: invscale aggregate --method majority|dawid-skene [--batch B] [--out labels.csv]\n"
+    "       invscale aggregate --method majority|dawid-skene --input FILE --out labels.csv\n"
     "                          [--map item=COL,annotator=COL,label=COL] [--iterations N] [--tolerance T]\n\n"
-    "Writes item,label,confidence for every item of the judgments file.\n"
+    "From the store: the final label of every judged item (of batch B, or all) becomes its\n"
+    "answer_index; gold items keep their known answer and adjudicated items their adjudication.\n"
+    "From a file: writes item,label,confidence.\n"
     "  majority     the most frequent label; a tie goes to the label first in sorted order\n"
     "               (crowd-kit's rule); confidence = the winner's share of the judgments\n"
     "  dawid-skene  Dawid & Skene's EM (starting from majority-vote shares, confusion\n"
@@ -23,14 +27,14 @@ static const char help[] =
     "--out - writes to standard output.\n";
 
 int cmd_aggregate(int argc, char **argv, const char *db) {
-  (void)db;
-  enum { O_METHOD = 256, O_INPUT, O_OUT, O_MAP, O_ITER, O_TOL, O_HELP };
+  enum { O_METHOD = 256, O_INPUT, O_OUT, O_MAP, O_ITER, O_TOL, O_BATCH, O_DB, O_HELP };
   static const struct option opts[] = {{"method", required_argument, 0, O_METHOD}, {"input", required_argument, 0, O_INPUT},
                                        {"out", required_argument, 0, O_OUT},       {"map", required_argument, 0, O_MAP},
                                        {"iterations", required_argument, 0, O_ITER}, {"tolerance", required_argument, 0, O_TOL},
+                                       {"batch", required_argument, 0, O_BATCH}, {"db", required_argument, 0, O_DB},
                                        {"help", no_argument, 0, O_HELP},
                                        {0, 0, 0, 0}};
-  const char *method = NULL, *input = NULL, *out = NULL;
+  const char *method = NULL, *input = NULL, *out = NULL, *batch = NULL;
   char *owned = NULL;
   ivs_triples_map map = {0};
   size_t iterations = 100;
@@ -53,6 +57,8 @@ int cmd_aggregate(int argc, char **argv, const char *db) {
       iterations = (size_t)strtoull(optarg, &end, 10);
       if (*end || !iterations || iterations > 100000) return usage_error("aggregate", "--iterations: 1 to 100000");
       break;
+    case O_BATCH: batch = optarg; break;
+    case O_DB: db = optarg; break;
     case O_TOL:
       tolerance = strtod(optarg, &end);
       if (*end || tolerance < 0) return usage_error("aggregate", "--tolerance: a number >= 0 (0: run every iteration)");
@@ -64,8 +70,10 @@ int cmd_aggregate(int argc, char **argv, const char *db) {
   }
   int ds = method && !strcmp(method, "dawid-skene");
   if (!method || (!ds && strcmp(method, "majority"))) return usage_error("aggregate", "--method majority or dawid-skene");
-  if (!input || !out) return usage_error("aggregate", "--input FILE and --out FILE are required");
+  if (input && !out) return usage_error("aggregate", "--input FILE needs --out FILE (or --out -)");
+  if (input && batch) return usage_error("aggregate", "--input reads a file; --batch the store: not both");
   ivs_ratings *r = NULL;
+  ivs_store *st = NULL;
   ivs_ds_result res;
   memset(&res, 0, sizeof res);
   size_t *labels = NULL;
@@ -73,8 +81,12 @@ int cmd_aggregate(int argc, char **argv, const char *db) {
   ivs_atomic_file af = {0};
   int code = EXIT_FAIL;
   if (ivs_ratings_new(&r)) goto fail;
-  if (ds) ivs_ratings_keep_repeats(r);
-  if (ivs_triples_read(input, &map, r) || ivs_ratings_finish(r)) goto fail;
+  if (input) {
+    if (ds) ivs_ratings_keep_repeats(r);
+    if (ivs_triples_read(input, &map, r) || ivs_ratings_finish(r)) goto fail;
+  } else if (ivs_store_open(&st, store_path(db), 0) || ivs_store_ratings(st, batch, ds, r)) {
+    goto fail;
+  }
   size_t I = ivs_ratings_items(r), L = ivs_ratings_labels(r);
   labels = malloc((I ? I : 1) * sizeof *labels);
   conf = malloc((I ? I : 1) * sizeof *conf);
@@ -88,6 +100,16 @@ int cmd_aggregate(int argc, char **argv, const char *db) {
     for (size_t i = 0; i < I; i++) labels[i] = res.map[i], conf[i] = res.posterior[i * L + res.map[i]];
   } else if (ivs_majority_vote(r, labels, conf)) {
     goto fail;
+  }
+  if (st) { /* the store: final labels become answer_index */
+    size_t written;
+    if (ivs_final_labels_set(st, r, labels, conf, method, &written)) goto fail;
+    printf("%zu items: final labels by %s; %zu examples updated (gold and adjudicated items keep theirs)\n", I, method,
+           written);
+    if (!out) {
+      code = finish_stdout(EXIT_OK);
+      goto done;
+    }
   }
   FILE *f = stdout;
   if (strcmp(out, "-")) {
@@ -115,6 +137,7 @@ done:
   free(labels);
   free(conf);
   ivs_ratings_free(r);
+  ivs_store_free(st);
   free(owned);
   return code;
 }

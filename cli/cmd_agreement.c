@@ -5,14 +5,15 @@
 
 #include "cli/cli.h"
 #include "core/error.h"
+#include "label/crowd.h"
 #include "label/triples.h"
 
 static const char help[] =
-    "usage: invscale agreement --input FILE [--map item=COL,annotator=COL,label=COL]\n"
+    "usage: invscale agreement [--batch B | --input FILE [--map item=COL,annotator=COL,label=COL]]\n"
     "                          [--level nominal|ordinal|interval|ratio] [--bootstrap N] [--seed S]\n"
     "                          [--format text|json]\n\n"
-    "Agreement of (item, annotator, label) judgments in a CSV, TSV or JSONL file (columns item or\n"
-    "task, annotator or worker, label): Krippendorff's alpha with a bootstrap 95% interval over\n"
+    "Agreement of the store's judgments (of batch B, or all), or of (item, annotator, label)\n"
+    "judgments in a CSV, TSV or JSONL file (columns item or task, annotator or worker, label): Krippendorff's alpha with a bootstrap 95% interval over\n"
     "items (default 1000 resamples, seed 1), Fleiss' kappa, percent agreement, Cohen's kappa and\n"
     "Scott's pi for every pair of annotators, alpha per label (label vs the rest) and each\n"
     "annotator's agreement with the others.  A statistic that is undefined on the data is shown\n"
@@ -38,13 +39,13 @@ static void json_stat(const char *name, int rc, double v, int *first) {
 }
 
 int cmd_agreement(int argc, char **argv, const char *db) {
-  (void)db;
-  enum { O_INPUT = 256, O_MAP, O_LEVEL, O_BOOT, O_SEED, O_FORMAT, O_HELP };
+  enum { O_INPUT = 256, O_MAP, O_LEVEL, O_BOOT, O_SEED, O_FORMAT, O_BATCH, O_DB, O_HELP };
   static const struct option opts[] = {{"input", required_argument, 0, O_INPUT}, {"map", required_argument, 0, O_MAP},
                                        {"level", required_argument, 0, O_LEVEL}, {"bootstrap", required_argument, 0, O_BOOT},
                                        {"seed", required_argument, 0, O_SEED},   {"format", required_argument, 0, O_FORMAT},
+                                       {"batch", required_argument, 0, O_BATCH}, {"db", required_argument, 0, O_DB},
                                        {"help", no_argument, 0, O_HELP},         {0, 0, 0, 0}};
-  const char *input = NULL;
+  const char *input = NULL, *batch = NULL;
   char *owned = NULL;
   ivs_triples_map map = {0};
   ivs_level level = IVS_LEVEL_NOMINAL;
@@ -77,17 +78,30 @@ int cmd_agreement(int argc, char **argv, const char *db) {
       if (strcmp(optarg, "json") && strcmp(optarg, "text")) return usage_error("agreement", "--format: text or json");
       json = !strcmp(optarg, "json");
       break;
+    case O_BATCH: batch = optarg; break;
+    case O_DB: db = optarg; break;
     case O_HELP:
     case 'h': fputs(help, stdout); return finish_stdout(EXIT_OK);
     default: return usage_error("agreement", "unknown option");
     }
   }
   if (optind != argc) return usage_error("agreement", "unexpected argument '%s'", argv[optind]);
-  if (!input) return usage_error("agreement", "--input FILE is required (judgments in the store come with batches)");
+  if (input && batch) return usage_error("agreement", "--input reads a file; --batch the store: not both");
   ivs_ratings *r = NULL;
-  if (ivs_ratings_new(&r) || ivs_triples_read(input, &map, r) || ivs_ratings_finish(r)) {
-    code = report_error();
-    goto out;
+  if (input) {
+    if (ivs_ratings_new(&r) || ivs_triples_read(input, &map, r) || ivs_ratings_finish(r)) {
+      code = report_error();
+      goto out;
+    }
+  } else {
+    ivs_store *st = NULL;
+    int rs = ivs_store_open(&st, store_path(db), 0) || ivs_ratings_new(&r) || ivs_store_ratings(st, batch, 0, r);
+    ivs_store_free(st);
+    if (rs) {
+      code = report_error();
+      goto out;
+    }
+    input = batch ? batch : "all judgments";
   }
   size_t I = ivs_ratings_items(r), A = ivs_ratings_annotators(r), L = ivs_ratings_labels(r);
   double alpha = 0, lo = 0, hi = 0, fleiss = 0, pct = 0;

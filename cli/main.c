@@ -17,6 +17,10 @@ static const struct {
     {"export", cmd_export, "write one task type's examples as a prize task file (JSONL or CSV)"},
     {"meta", cmd_meta, "set, get or list the datasheet fields (meta set name \"Memo trap\")"},
     {"package", cmd_package, "write the submission zip: CSV parts, JSONL and datasheet.md"},
+    {"annotator", cmd_annotator, "add or list annotators"},
+    {"batch", cmd_batch, "create an annotation batch, or export one for a platform"},
+    {"judgments", cmd_judgments, "import judgments (Label Studio, CSV, JSONL)"},
+    {"adjudicate", cmd_adjudicate, "set an item's final label by hand, keeping the history"},
     {"agreement", cmd_agreement, "inter-annotator agreement of judgments (alpha, kappas, per label and annotator)"},
     {"aggregate", cmd_aggregate, "final labels from judgments by majority vote or Dawid-Skene"},
 };

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "label/store_db.h"
 
 #define APPLICATION_ID 0x49565331 /* "IVS1" */
 /* SQLite page cache: 32 MiB (a negative cache_size counts KiB). */
@@ -485,3 +486,6 @@ int ivs_store_check(ivs_store *st) {
   sqlite3_finalize(s);
   return rc;
 }
+
+sqlite3 *ivs_store_db(ivs_store *st) { return st->db; }
+int ivs_store_fail(ivs_store *st, const char *what) { return db_error(st, what); }

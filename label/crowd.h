@@ -1,0 +1,60 @@
+/* Crowd annotation in the store: annotators, batches with assignments, and
+ * judgments, and the final labels that become the examples' answer_index. */
+#ifndef IVS_LABEL_CROWD_H
+#define IVS_LABEL_CROWD_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "label/agreement.h"
+#include "label/store.h"
+
+int ivs_annotator_add(ivs_store *st, const char *name, const char *external_id, int64_t *id);
+typedef int (*ivs_annotator_fn)(const char *name, const char *external_id, int64_t judgments, void *ud);
+int ivs_annotator_list(ivs_store *st, ivs_annotator_fn fn, void *ud);
+
+typedef struct ivs_batch_opts {
+  const char *name;
+  size_t per_item;                 /* K judgments per item */
+  size_t size;                     /* items to take (0: every candidate) */
+  size_t gold;                     /* gold items mixed in */
+  const char *const *annotators;   /* named annotators, or NULL for open slots */
+  size_t n_annotators;
+  uint64_t seed;
+  const char *tag;                 /* only examples with this tag (NULL: any) */
+} ivs_batch_opts;
+
+/* Items: examples with classes and no answer yet, in no batch so far; gold:
+ * examples with an answer.  Positions are shuffled with the seed; each item
+ * gets K distinct annotators (balanced over the named ones) or K open slots. */
+int ivs_batch_create(ivs_store *st, const ivs_batch_opts *opts, size_t *items, size_t *gold);
+
+typedef enum { IVS_BATCH_CSV, IVS_BATCH_JSONL, IVS_BATCH_LABELSTUDIO, IVS_BATCH_TOLOKA } ivs_batch_format;
+/* Writes the batch's items to f; for Label Studio also the labeling config
+ * (XML) to xml_out when not NULL. */
+int ivs_batch_export(ivs_store *st, const char *batch, ivs_batch_format fmt, FILE *f, FILE *xml_out);
+
+typedef enum { IVS_JUDG_CSV, IVS_JUDG_JSONL, IVS_JUDG_LABELSTUDIO } ivs_judgment_format;
+typedef struct ivs_import_report {
+  size_t imported, duplicates, rejected, cancelled, new_annotators;
+  char first_reject[512];
+} ivs_import_report;
+/* One transaction: judgments of known items with labels among the item's
+ * classes are stored (annotators registered by external id on first sight);
+ * the rest are counted and the first reason kept. */
+int ivs_judgments_import(ivs_store *st, const char *path, ivs_judgment_format fmt, const char *batch,
+                         ivs_import_report *rep);
+
+/* Judgments (of a batch, or all) as ratings: item = example id, annotator = name. */
+int ivs_store_ratings(ivs_store *st, const char *batch, int keep_repeats, ivs_ratings *r);
+
+/* Stores final labels (item names are example ids) and sets each example's
+ * answer_index; gold items keep their known answer, adjudicated items their
+ * adjudication.  *written counts the examples changed. */
+int ivs_final_labels_set(ivs_store *st, const ivs_ratings *r, const size_t *labels, const double *conf,
+                         const char *method, size_t *written);
+
+/* Records an adjudication and makes it the example's final label. */
+int ivs_adjudicate(ivs_store *st, int64_t example, const char *label, const char *by, const char *note);
+
+#endif
