@@ -95,8 +95,19 @@ int cmd_aggregate(int argc, char **argv, const char *db) {
     goto fail;
   }
   if (ds) {
-    ivs_ds_opts o = {iterations, tolerance, 1e-10};
-    if (ivs_dawid_skene(r, &o, &res)) goto fail;
+    ivs_ds_opts o = {iterations, tolerance, 1e-10, NULL};
+    long *gold = NULL;
+    if (st) { /* gold items of the store's batches are held at their known answer */
+      if (!(gold = malloc((I ? I : 1) * sizeof *gold)) || ivs_store_gold(st, r, gold)) {
+        free(gold);
+        if (!gold) ivs_error_set(IVS_ENOMEM, "out of memory");
+        goto fail;
+      }
+      o.clamp = gold;
+    }
+    int drc = ivs_dawid_skene(r, &o, &res);
+    free(gold);
+    if (drc) goto fail;
     for (size_t i = 0; i < I; i++) labels[i] = res.map[i], conf[i] = res.posterior[i * L + res.map[i]];
   } else if (ivs_majority_vote(r, labels, conf)) {
     goto fail;

@@ -6,7 +6,41 @@
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "label/aggregate.h"
 #include "label/crowd.h"
+
+typedef struct {
+  const ivs_ratings *r;
+  const ivs_ds_result *ds;
+  double min_gold, min_agree;
+  size_t flagged;
+} report_state;
+
+static int print_report(const ivs_annotator_stats *a, void *ud) {
+  report_state *rs = ud;
+  double ds_acc = -1;
+  for (size_t k = 0; rs->ds && k < ivs_ratings_annotators(rs->r); k++)
+    if (!strcmp(ivs_ratings_annotator_name(rs->r, k), a->name)) {
+      size_t L = rs->ds->labels;
+      ds_acc = 0;
+      for (size_t t = 0; t < L; t++) ds_acc += rs->ds->prior[t] * rs->ds->err[(k * L + t) * L + t];
+    }
+  double gold = a->gold_judgments ? (double)a->gold_correct / (double)a->gold_judgments : -1;
+  double agree = a->final_judgments ? (double)a->final_agree / (double)a->final_judgments : -1;
+  int flag = (gold >= 0 && gold < rs->min_gold) || (agree >= 0 && agree < rs->min_agree);
+  rs->flagged += flag;
+  printf("%-20s %8lld", a->name, (long long)a->judgments);
+  if (a->median_seconds >= 0) printf(" %9.1f", a->median_seconds);
+  else printf(" %9s", "-");
+  if (gold >= 0) printf(" %6.3f (%lld)", gold, (long long)a->gold_judgments);
+  else printf(" %12s", "-");
+  if (agree >= 0) printf(" %9.3f", agree);
+  else printf(" %9s", "-");
+  if (ds_acc >= 0) printf(" %8.3f", ds_acc);
+  else printf(" %8s", "-");
+  printf("%s\n", flag ? "  FLAGGED" : "");
+  return 0;
+}
 
 static int print_annotator(const char *name, const char *ext, int64_t n, void *ud) {
   (void)ud;
@@ -15,26 +49,105 @@ static int print_annotator(const char *name, const char *ext, int64_t n, void *u
 }
 
 int cmd_annotator(int argc, char **argv, const char *db) {
-  static const char help[] = "usage: invscale annotator add NAME [--external-id ID] | list\n";
-  static const struct option opts[] = {{"external-id", required_argument, 0, 'x'}, {"db", required_argument, 0, 'd'},
-                                       {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-  const char *ext = NULL;
+  static const char help[] =
+      "usage: invscale annotator add NAME [--external-id ID] | list\n"
+      "       invscale annotator report [--batch B] [--min-gold-accuracy 0.7] [--min-agreement 0.6]\n\n"
+      "report: judgments, median seconds per item, accuracy on gold items, agreement with the final\n"
+      "labels (run 'invscale aggregate' first), Dawid-Skene's accuracy estimate (sum over labels of\n"
+      "prior x P(correct)); annotators under a threshold are FLAGGED.\n";
+  enum { O_EXT = 256, O_BATCH, O_MING, O_MINA, O_DB, O_HELP };
+  static const struct option opts[] = {{"external-id", required_argument, 0, O_EXT}, {"batch", required_argument, 0, O_BATCH},
+                                       {"min-gold-accuracy", required_argument, 0, O_MING},
+                                       {"min-agreement", required_argument, 0, O_MINA}, {"db", required_argument, 0, O_DB},
+                                       {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
+  const char *ext = NULL, *batch = NULL;
+  report_state rs = {NULL, NULL, 0.7, 0.6, 0};
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'x') ext = optarg;
-    else if (c == 'd') db = optarg;
-    else if (c == 'h') return fputs(help, stdout), finish_stdout(EXIT_OK);
+    if (c == O_EXT) ext = optarg;
+    else if (c == O_BATCH) batch = optarg;
+    else if (c == O_MING) rs.min_gold = atof(optarg);
+    else if (c == O_MINA) rs.min_agree = atof(optarg);
+    else if (c == O_DB) db = optarg;
+    else if (c == O_HELP || c == 'h') return fputs(help, stdout), finish_stdout(EXIT_OK);
     else return usage_error("annotator", "unknown option");
   }
   int add = optind < argc && !strcmp(argv[optind], "add"), list = optind < argc && !strcmp(argv[optind], "list");
-  if (!(add && argc - optind == 2) && !(list && argc - optind == 1)) return usage_error("annotator", "expected 'add NAME' or 'list'");
+  int report = optind < argc && !strcmp(argv[optind], "report");
+  if (!(add && argc - optind == 2) && !((list || report) && argc - optind == 1))
+    return usage_error("annotator", "expected 'add NAME', 'list' or 'report'");
   ivs_store *st;
   if (ivs_store_open(&st, store_path(db), 0)) return report_error();
-  int rc = add ? ivs_annotator_add(st, argv[optind + 1], ext, NULL) : ivs_annotator_list(st, print_annotator, NULL);
+  int rc;
+  if (report) {
+    ivs_ratings *r = NULL;
+    ivs_ds_result ds;
+    memset(&ds, 0, sizeof ds);
+    ivs_ds_opts o = {100, 1e-5, 1e-10, NULL};
+    rc = ivs_ratings_new(&r);
+    if (!rc) rc = ivs_store_ratings(st, batch, 1, r);
+    if (!rc && ivs_ratings_judgments(r) && ivs_dawid_skene(r, &o, &ds) == 0) rs.ds = &ds;
+    rs.r = r;
+    if (!rc) {
+      printf("%-20s %8s %9s %12s %9s %8s\n", "annotator", "judged", "median s", "gold acc", "agree", "DS acc");
+      rc = ivs_annotator_stats_list(st, batch, print_report, &rs);
+    }
+    if (!rc) printf("%zu flagged (gold accuracy under %.2f or agreement with the final labels under %.2f)\n", rs.flagged,
+                    rs.min_gold, rs.min_agree);
+    ivs_ds_result_release(&ds);
+    ivs_ratings_free(r);
+  } else {
+    rc = add ? ivs_annotator_add(st, argv[optind + 1], ext, NULL) : ivs_annotator_list(st, print_annotator, NULL);
+  }
   ivs_store_free(st);
   if (rc) return report_error();
   if (add) printf("added annotator %s\n", argv[optind + 1]);
+  return finish_stdout(EXIT_OK);
+}
+
+int cmd_disagreements(int argc, char **argv, const char *db) {
+  static const char help[] =
+      "usage: invscale disagreements [--batch B] [--max-confidence 0.7]\n\n"
+      "Items whose majority label has at most that share of the judgments, least agreed first:\n"
+      "the candidates for 'invscale adjudicate'.\n";
+  static const struct option opts[] = {{"batch", required_argument, 0, 'b'}, {"max-confidence", required_argument, 0, 'm'},
+                                       {"db", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  const char *batch = NULL;
+  double maxc = 0.7;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    if (c == 'b') batch = optarg;
+    else if (c == 'm') maxc = atof(optarg);
+    else if (c == 'd') db = optarg;
+    else if (c == 'h') return fputs(help, stdout), finish_stdout(EXIT_OK);
+    else return usage_error("disagreements", "unknown option");
+  }
+  if (optind != argc) return usage_error("disagreements", "unexpected argument '%s'", argv[optind]);
+  ivs_store *st;
+  if (ivs_store_open(&st, store_path(db), 0)) return report_error();
+  ivs_ratings *r = NULL;
+  int rc = ivs_ratings_new(&r);
+  if (!rc) rc = ivs_store_ratings(st, batch, 0, r);
+  size_t I = r ? ivs_ratings_items(r) : 0, shown = 0;
+  size_t *lab = malloc((I ? I : 1) * sizeof *lab);
+  double *conf = malloc((I ? I : 1) * sizeof *conf);
+  if (!rc && (!lab || !conf)) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+  if (!rc) rc = ivs_majority_vote(r, lab, conf);
+  for (int pass = 0; !rc && pass < 101; pass++) /* least agreed first, in steps of 1% */
+    for (size_t i = 0; i < I; i++) {
+      if (conf[i] > maxc || (int)(conf[i] * 100 + 1e-9) != pass) continue;
+      printf("item %-8s majority '%s' at %.2f", ivs_ratings_item_name(r, i), ivs_ratings_label_name(r, lab[i]), conf[i]);
+      printf("\n");
+      shown++;
+    }
+  if (!rc) printf("%zu of %zu items at or under %.2f agreement\n", shown, I, maxc);
+  free(lab);
+  free(conf);
+  ivs_ratings_free(r);
+  ivs_store_free(st);
+  if (rc) return report_error();
   return finish_stdout(EXIT_OK);
 }
 
@@ -124,9 +237,13 @@ int cmd_batch(int argc, char **argv, const char *db) {
 
 int cmd_judgments(int argc, char **argv, const char *db) {
   static const char help[] =
-      "usage: invscale judgments import FILE --format labelstudio|csv|jsonl [--batch B]\n\n"
-      "csv/jsonl: columns item (the example id), annotator, label, optional time (seconds).\n"
-      "labelstudio: Label Studio's JSON export of a batch exported by invscale (data.item_id).\n"
+      "usage: invscale judgments import FILE --format F [--batch B]\n\n"
+      "F: labelstudio (JSON export; tasks with annotations, or completions in older files),\n"
+      "   labelstudio-min (JSON_MIN: item_id, annotator, label), mturk-csv (batch results:\n"
+      "   WorkerId, Input.item_id, Answer.label or Answer.taskAnswers, WorkTimeInSeconds; Rejected\n"
+      "   assignments skipped), toloka (TSV: INPUT:item_id, OUTPUT:label, ASSIGNMENT:worker_id;\n"
+      "   REJECTED skipped), csv or jsonl (item, annotator, label, optional time in seconds).\n"
+      "Items are example ids (invscale's batch exports carry them as item_id).\n"
       "Annotators unknown so far are registered under their id.  Judgments of unknown items,\n"
       "labels outside the item's classes and cancelled annotations are reported, not stored;\n"
       "re-importing a file adds nothing.  One transaction.\n";
@@ -145,11 +262,7 @@ int cmd_judgments(int argc, char **argv, const char *db) {
   if (!(optind + 2 == argc && !strcmp(argv[optind], "import"))) return usage_error("judgments", "expected 'import FILE'");
   ivs_judgment_format fmt;
   if (!format) return usage_error("judgments", "--format is required");
-  if (!strcmp(format, "labelstudio")) fmt = IVS_JUDG_LABELSTUDIO;
-  else if (!strcmp(format, "csv")) fmt = IVS_JUDG_CSV;
-  else if (!strcmp(format, "jsonl")) fmt = IVS_JUDG_JSONL;
-  else return usage_error("judgments", "unknown format '%s' (labelstudio, csv, jsonl; labelstudio-min, mturk-csv, "
-                                       "mturk-xml and toloka are not implemented yet)", format);
+  if (ivs_judgment_format_parse(format, &fmt)) return report_error();
   ivs_store *st;
   if (ivs_store_open(&st, store_path(db), 0)) return report_error();
   ivs_import_report rep;

@@ -20,6 +20,7 @@ static const struct {
     {"annotator", cmd_annotator, "add or list annotators"},
     {"batch", cmd_batch, "create an annotation batch, or export one for a platform"},
     {"judgments", cmd_judgments, "import judgments (Label Studio, CSV, JSONL)"},
+    {"disagreements", cmd_disagreements, "items whose judgments disagree most, for review"},
     {"adjudicate", cmd_adjudicate, "set an item's final label by hand, keeping the history"},
     {"agreement", cmd_agreement, "inter-annotator agreement of judgments (alpha, kappas, per label and annotator)"},
     {"aggregate", cmd_aggregate, "final labels from judgments by majority vote or Dawid-Skene"},

@@ -35,6 +35,14 @@ static void m_step(const ivs_ratings *r, const size_t *start, const uint32_t *an
   (void)r;
 }
 
+/* Gold items keep their known label with certainty. */
+static void clamp(const ivs_ds_opts *o, ivs_ds_result *res) {
+  if (!o->clamp) return;
+  for (size_t i = 0; i < res->items; i++)
+    if (o->clamp[i] >= 0 && (size_t)o->clamp[i] < res->labels)
+      for (size_t t = 0; t < res->labels; t++) res->posterior[i * res->labels + t] = t == (size_t)o->clamp[i];
+}
+
 /* Posteriors from priors and confusion matrices; returns the log-likelihood. */
 static double e_step(const size_t *start, const uint32_t *ann, const uint32_t *lab, ivs_ds_result *res, double *logp) {
   size_t I = res->items, L = res->labels;
@@ -83,11 +91,13 @@ int ivs_dawid_skene(const ivs_ratings *r, const ivs_ds_opts *o, ivs_ds_result *r
     if (!m)
       for (size_t t = 0; t < L; t++) res->posterior[i * L + t] = 1.0 / (double)L;
   }
+  clamp(o, res);
   m_step(r, start, ann, lab, o, res);
   for (size_t it = 0; it < o->max_iter; it++) {
     memcpy(old, res->prior, L * sizeof *old);
     memcpy(old + L, res->err, A * L * L * sizeof *old);
     e_step(start, ann, lab, res, logp);
+    clamp(o, res);
     m_step(r, start, ann, lab, o, res);
     res->iterations = it + 1;
     double change = 0;

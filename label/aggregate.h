@@ -18,9 +18,10 @@
 #include "label/agreement.h"
 
 typedef struct ivs_ds_opts {
-  size_t max_iter; /* e.g. 100 */
-  double tol;      /* e.g. 1e-5 */
-  double clip;     /* 0: none */
+  size_t max_iter;     /* e.g. 100 */
+  double tol;          /* e.g. 1e-5 */
+  double clip;         /* 0: none */
+  const long *clamp;   /* per item: a known label index (gold) held fixed, or -1; NULL: none */
 } ivs_ds_opts;
 
 typedef struct ivs_ds_result {

@@ -383,6 +383,7 @@ typedef struct {
   int64_t batch_id;
   ivs_import_report *rep;
   sqlite3_stmt *item, *by_name, *add_ann, *ins;
+  ivs_judgment_format fmt;
 } importer;
 
 static void reject(importer *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -461,26 +462,110 @@ static const char *field_text(const ivs_field *f, char *buf, size_t cap) {
   return NULL;
 }
 
+int ivs_judgment_format_parse(const char *name, ivs_judgment_format *out) {
+  static const char *const n[] = {"csv", "jsonl", "labelstudio", "labelstudio-min", "mturk-csv", "toloka"};
+  for (int i = 0; i < 6; i++)
+    if (!strcmp(name, n[i])) {
+      *out = (ivs_judgment_format)i;
+      return 0;
+    }
+  return ivs_error_set(IVS_EUSAGE, "unknown judgments format '%s' (labelstudio, labelstudio-min, mturk-csv, toloka, "
+                                   "csv, jsonl; mturk-xml is not implemented yet)", name);
+}
+
+/* The label in an MTurk Answer.taskAnswers cell: [{"label": " Yes"}] or
+ * [{"label": {" Yes": true, " No": false}}] (a radio group). */
+static int task_answer(const char *json, char *out, size_t cap) {
+  cJSON *a = cJSON_Parse(json);
+  const cJSON *v = cJSON_GetObjectItem(cJSON_GetArrayItem(a, 0), "label");
+  int ok = 0;
+  if (cJSON_IsString(v)) snprintf(out, cap, "%s", v->valuestring), ok = 1;
+  else if (cJSON_IsObject(v)) {
+    const cJSON *c;
+    cJSON_ArrayForEach(c, v) if (cJSON_IsTrue(c)) snprintf(out, cap, "%s", c->string), ok = 1;
+  }
+  cJSON_Delete(a);
+  return ok;
+}
+
 static int on_triple(const ivs_record *rec, void *ud) {
   importer *im = ud;
-  char where[300], b1[64], b2[64], b3[64], b4[64];
+  char where[300], b1[64], b2[64], b3[256] = "", b4[64];
   snprintf(where, sizeof where, "%s:%zu", im->path, rec->line);
   if (rec->error) {
     reject(im, "%s: %s", where, rec->error);
     return 0;
   }
-  const char *item = field_text(field(rec, "item", "item_id"), b1, sizeof b1);
-  const char *ann = field_text(field(rec, "annotator", "worker"), b2, sizeof b2);
-  const char *lab = field_text(field(rec, "label", NULL), b3, sizeof b3);
-  const char *t = field_text(field(rec, "time", "seconds"), b4, sizeof b4);
-  if (!item || !ann || !lab || !*ann) {
-    reject(im, "%s: needs item, annotator and label", where);
+  const ivs_field *fi, *fa, *fl, *ft, *fs = NULL; /* b3: a label taken out of a structured cell */
+  const char *cancelled_status = NULL;
+  switch (im->fmt) {
+  case IVS_JUDG_MTURK_CSV: {
+    static const char *const fixed[] = {"HITId", "AssignmentId", "WorkerId", "AssignmentStatus", "WorkTimeInSeconds"};
+    for (int k = 0; k < 5; k++)
+      if (!field(rec, fixed[k], NULL))
+        return ivs_error_set(IVS_EPARSE, "%s: not an MTurk batch results file: no '%s' column", where, fixed[k]);
+    fi = field(rec, "Input.item_id", NULL), fa = field(rec, "WorkerId", NULL), fl = field(rec, "Answer.label", NULL);
+    ft = field(rec, "WorkTimeInSeconds", NULL), fs = field(rec, "AssignmentStatus", NULL);
+    cancelled_status = "Rejected";
+    if (!fl && (fl = field(rec, "Answer.taskAnswers", NULL))) {
+      if (!task_answer(field_text(fl, b3, sizeof b3), b3, sizeof b3)) {
+        reject(im, "%s: Answer.taskAnswers holds no label", where);
+        return 0;
+      }
+      fl = NULL;
+    }
+    break;
+  }
+  case IVS_JUDG_TOLOKA:
+    fi = field(rec, "INPUT:item_id", NULL), fa = field(rec, "ASSIGNMENT:worker_id", NULL);
+    fl = field(rec, "OUTPUT:label", NULL), ft = NULL, fs = field(rec, "ASSIGNMENT:status", NULL);
+    cancelled_status = "REJECTED";
+    break;
+  case IVS_JUDG_LABELSTUDIO_MIN:
+    fi = field(rec, "item_id", NULL), fa = field(rec, "annotator", NULL), fl = field(rec, "label", NULL);
+    ft = field(rec, "lead_time", NULL);
+    if (fl && fl->json && cJSON_IsObject(fl->json)) { /* {"choices": [...]} */
+      const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(fl->json, "choices"), 0);
+      if (cJSON_IsString(c)) snprintf(b3, sizeof b3, "%s", c->valuestring), fl = NULL;
+    }
+    break;
+  default:
+    fi = field(rec, "item", "item_id"), fa = field(rec, "annotator", "worker"), fl = field(rec, "label", NULL);
+    ft = field(rec, "time", "seconds");
+  }
+  const char *st = fs ? field_text(fs, b4, sizeof b4) : NULL;
+  if (st && cancelled_status && !strcmp(st, cancelled_status)) {
+    im->rep->cancelled++;
+    return 0;
+  }
+  const char *item = field_text(fi, b1, sizeof b1), *ann = field_text(fa, b2, sizeof b2);
+  const char *lab = fl ? field_text(fl, b3, sizeof b3) : b3[0] ? b3 : NULL;
+  char tb[64];
+  const char *t = ft ? field_text(ft, tb, sizeof tb) : NULL;
+  if (!item || !ann || !*ann || !lab) {
+    reject(im, "%s: needs an item id, an annotator and a label", where);
     return 0;
   }
   return add_judgment(im, item, ann, lab, t && *t ? atof(t) : -1, where);
 }
 
-static int import_labelstudio(importer *im) {
+/* Label Studio JSON_MIN: a JSON array of flat objects, one per annotation. */
+static int import_labelstudio_min(importer *im, cJSON *root) {
+  int rc = 0, n = 0;
+  const cJSON *o;
+  cJSON_ArrayForEach(o, root) {
+    n++;
+    ivs_field fields[64];
+    size_t k = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, o) if (k < 64) fields[k++] = (ivs_field){it->string, NULL, 0, it, 0};
+    ivs_record rec = {fields, k, (size_t)n, cJSON_IsObject(o) ? NULL : "not an object", 0};
+    if ((rc = on_triple(&rec, im))) break;
+  }
+  return rc;
+}
+
+static int import_labelstudio(importer *im, int min) {
   FILE *f = fopen(im->path, "rb");
   if (!f) return ivs_error_set(IVS_EIO, "%s: cannot open", im->path);
   ivs_buf data;
@@ -498,7 +583,13 @@ static int import_labelstudio(importer *im) {
   ivs_buf_release(&data);
   if (!cJSON_IsArray(root)) {
     cJSON_Delete(root);
-    return ivs_error_set(IVS_EPARSE, "%s: not a Label Studio export (a JSON array of tasks)", im->path);
+    return ivs_error_set(IVS_EPARSE, "%s: not a Label Studio export (a JSON array%s)", im->path,
+                         min ? " of annotations" : " of tasks");
+  }
+  if (min) {
+    rc = import_labelstudio_min(im, root);
+    cJSON_Delete(root);
+    return rc;
   }
   int t = 0;
   const cJSON *task;
@@ -558,7 +649,7 @@ static int import_labelstudio(importer *im) {
 int ivs_judgments_import(ivs_store *st, const char *path, ivs_judgment_format fmt, const char *batch,
                          ivs_import_report *rep) {
   memset(rep, 0, sizeof *rep);
-  importer im = {st, path, 0, rep, NULL, NULL, NULL, NULL};
+  importer im = {st, path, 0, rep, NULL, NULL, NULL, NULL, fmt};
   int rc = ivs_store_begin(st);
   if (rc) return rc;
   if (batch) {
@@ -576,14 +667,15 @@ int ivs_judgments_import(ivs_store *st, const char *path, ivs_judgment_format fm
   if (!rc) rc = prep(st, &im.ins, "INSERT OR IGNORE INTO judgments (example_id, annotator_id, batch_id, label, seconds, source)"
                                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   if (!rc) {
-    if (fmt == IVS_JUDG_LABELSTUDIO) {
-      rc = import_labelstudio(&im);
+    if (fmt == IVS_JUDG_LABELSTUDIO || fmt == IVS_JUDG_LABELSTUDIO_MIN) {
+      rc = import_labelstudio(&im, fmt == IVS_JUDG_LABELSTUDIO_MIN);
     } else if (fmt == IVS_JUDG_JSONL) {
       ivs_jsonl_opts o = {0, NULL, NULL};
       rc = ivs_jsonl_read(path, &o, on_triple, &im);
     } else {
       size_t n = strlen(path);
-      ivs_csv_opts o = {n > 4 && !strcmp(path + n - 4, ".tsv") ? '\t' : ',', 0, NULL, NULL, NULL};
+      int tsv = fmt == IVS_JUDG_TOLOKA || (n > 4 && !strcmp(path + n - 4, ".tsv"));
+      ivs_csv_opts o = {tsv ? '\t' : ',', 0, NULL, NULL, NULL};
       rc = ivs_csv_read(path, &o, on_triple, &im);
     }
   }
@@ -700,4 +792,82 @@ done:
   if (rc) ivs_store_rollback(st);
   else rc = ivs_store_commit(st);
   return rc;
+}
+
+static int cmp_dbl(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+int ivs_annotator_stats_list(ivs_store *st, const char *batch, ivs_annotator_stats_fn fn, void *ud) {
+  sqlite3_stmt *s = NULL, *t = NULL;
+  int rc = prep(st, &s,
+                "WITH j AS (SELECT * FROM judgments WHERE ?1 IS NULL OR batch_id = (SELECT id FROM batches WHERE name = ?1))"
+                " SELECT a.id, a.name, count(j.id),"
+                "  sum(CASE WHEN g.gold THEN 1 ELSE 0 END),"
+                "  sum(CASE WHEN g.gold AND j.label = json_extract(e.classes, '$[' || e.answer_index || ']') THEN 1 ELSE 0 END),"
+                "  sum(CASE WHEN f.label IS NOT NULL THEN 1 ELSE 0 END),"
+                "  sum(CASE WHEN f.label = j.label THEN 1 ELSE 0 END)"
+                " FROM annotators a JOIN j ON j.annotator_id = a.id JOIN examples e ON e.id = j.example_id"
+                " LEFT JOIN (SELECT example_id, max(gold) AS gold FROM batch_items GROUP BY example_id) g ON g.example_id = j.example_id"
+                " LEFT JOIN final_labels f ON f.example_id = j.example_id AND f.method <> 'gold'"
+                " GROUP BY a.id ORDER BY a.name");
+  if (!rc) rc = prep(st, &t, "SELECT seconds FROM judgments WHERE annotator_id = ?1 AND seconds IS NOT NULL"
+                             " AND (?2 IS NULL OR batch_id = (SELECT id FROM batches WHERE name = ?2))");
+  if (rc) {
+    sqlite3_finalize(s);
+    return rc;
+  }
+  text(s, 1, batch);
+  double *secs = NULL;
+  size_t cap = 0;
+  while (!rc && sqlite3_step(s) == SQLITE_ROW) {
+    ivs_annotator_stats a = {(const char *)sqlite3_column_text(s, 1), sqlite3_column_int64(s, 2), -1,
+                             sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4), sqlite3_column_int64(s, 5),
+                             sqlite3_column_int64(s, 6)};
+    sqlite3_reset(t);
+    sqlite3_bind_int64(t, 1, sqlite3_column_int64(s, 0));
+    text(t, 2, batch);
+    size_t n = 0;
+    while (sqlite3_step(t) == SQLITE_ROW) {
+      if (n == cap) {
+        cap = cap ? cap * 2 : 256;
+        double *p = realloc(secs, cap * sizeof *p);
+        if (!p) {
+          rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+          break;
+        }
+        secs = p;
+      }
+      secs[n++] = sqlite3_column_double(t, 0);
+    }
+    if (n) {
+      qsort(secs, n, sizeof *secs, cmp_dbl);
+      a.median_seconds = n % 2 ? secs[n / 2] : (secs[n / 2 - 1] + secs[n / 2]) / 2;
+    }
+    if (!rc) rc = fn(&a, ud);
+  }
+  free(secs);
+  sqlite3_finalize(s);
+  sqlite3_finalize(t);
+  return rc;
+}
+
+int ivs_store_gold(ivs_store *st, const ivs_ratings *r, long *clamp) {
+  sqlite3_stmt *s;
+  int rc = prep(st, &s, "SELECT json_extract(e.classes, '$[' || e.answer_index || ']') FROM examples e"
+                        " WHERE e.id = ?1 AND e.answer_index IS NOT NULL"
+                        " AND EXISTS (SELECT 1 FROM batch_items b WHERE b.example_id = e.id AND b.gold)");
+  if (rc) return rc;
+  for (size_t i = 0; i < ivs_ratings_items(r); i++) {
+    clamp[i] = -1;
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, strtoll(ivs_ratings_item_name(r, i), NULL, 10));
+    if (sqlite3_step(s) != SQLITE_ROW) continue;
+    const char *answer = (const char *)sqlite3_column_text(s, 0);
+    for (size_t l = 0; answer && l < ivs_ratings_labels(r); l++)
+      if (!strcmp(ivs_ratings_label_name(r, l), answer)) clamp[i] = (long)l;
+  }
+  sqlite3_finalize(s);
+  return 0;
 }

@@ -139,7 +139,7 @@ static void check_ds(const char *id, const ivs_ratings *r, const cJSON *exp, dou
   char name[96];
   if (cJSON_GetObjectItem(exp, "iter_0")) {
     for (int it = 0; it <= 1; it++) {
-      ivs_ds_opts o = {(size_t)it, 0, 1e-10};
+      ivs_ds_opts o = {(size_t)it, 0, 1e-10, NULL};
       ivs_ds_result res;
       assert_int_equal(ivs_dawid_skene(r, &o, &res), 0);
       const cJSON *st = cJSON_GetObjectItem(exp, it ? "iter_1" : "iter_0");
@@ -169,7 +169,7 @@ static void check_ds(const char *id, const ivs_ratings *r, const cJSON *exp, dou
       }
       ivs_ds_result_release(&res);
     }
-    ivs_ds_opts o = {100, 1e-7, 1e-10};
+    ivs_ds_opts o = {100, 1e-7, 1e-10, NULL};
     ivs_ds_result res;
     assert_int_equal(ivs_dawid_skene(r, &o, &res), 0);
     const cJSON *p;
@@ -183,7 +183,7 @@ static void check_ds(const char *id, const ivs_ratings *r, const cJSON *exp, dou
             tol);
     ivs_ds_result_release(&res);
   } else {
-    ivs_ds_opts o = {1000, 1e-5, 0};
+    ivs_ds_opts o = {1000, 1e-5, 0, NULL};
     ivs_ds_result res;
     assert_int_equal(ivs_dawid_skene(r, &o, &res), 0);
     for (size_t t = 0; t < L; t++)
