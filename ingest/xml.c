@@ -147,9 +147,8 @@ done:
   return rc;
 }
 
-int ivs_xml_read_mem(const char *name, const char *data, size_t len, const ivs_xml_opts *o, ivs_record_fn cb,
-                     void *ud) {
-  if (o->n_fields > IVS_XML_MAX_FIELDS) return ivs_error_set(IVS_EUSAGE, "more than %d fields", IVS_XML_MAX_FIELDS);
+int ivs_xml_parse_safe(const char *name, const char *data, size_t len, int html, struct _xmlDoc **out) {
+  *out = NULL;
   if (len > (size_t)INT32_MAX) return ivs_error_set(IVS_ELIMIT, "%s: file too large", name);
   size_t ok = ivs_utf8_valid_prefix((const unsigned char *)data, len, 0);
   if (ok != len) {
@@ -161,7 +160,7 @@ int ivs_xml_read_mem(const char *name, const char *data, size_t len, const ivs_x
   }
   parse_errors pe = {{0}, 0, 0};
   xmlDocPtr doc = NULL;
-  if (o->html) {
+  if (html) {
     htmlParserCtxtPtr ctx = htmlNewParserCtxt();
     if (!ctx) return ivs_error_set(IVS_ENOMEM, "out of memory");
     doc = htmlCtxtReadMemory(ctx, data, (int)len, name, "UTF-8",
@@ -186,7 +185,17 @@ int ivs_xml_read_mem(const char *name, const char *data, size_t len, const ivs_x
     }
     xmlFreeParserCtxt(ctx);
   }
-  int rc = extract(name, doc, o, cb, ud);
+  *out = doc;
+  return 0;
+}
+
+int ivs_xml_read_mem(const char *name, const char *data, size_t len, const ivs_xml_opts *o, ivs_record_fn cb,
+                     void *ud) {
+  if (o->n_fields > IVS_XML_MAX_FIELDS) return ivs_error_set(IVS_EUSAGE, "more than %d fields", IVS_XML_MAX_FIELDS);
+  xmlDocPtr doc;
+  int rc = ivs_xml_parse_safe(name, data, len, o->html, &doc);
+  if (rc) return rc;
+  rc = extract(name, doc, o, cb, ud);
   xmlFreeDoc(doc);
   return rc;
 }

@@ -36,4 +36,10 @@ int ivs_xml_read(const char *path, const ivs_xml_opts *opts, ivs_record_fn cb, v
 int ivs_xml_read_mem(const char *name, const char *data, size_t len, const ivs_xml_opts *opts, ivs_record_fn cb,
                      void *ud);
 
+/* The locked-down parse on its own (no network, no DTD loading, entity
+ * declarations refused, UTF-8 checked): *doc is owned by the caller
+ * (xmlFreeDoc).  For other modules reading XML. */
+struct _xmlDoc;
+int ivs_xml_parse_safe(const char *name, const char *data, size_t len, int html, struct _xmlDoc **doc);
+
 #endif

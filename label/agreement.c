@@ -211,9 +211,9 @@ static int coincidences(const ivs_ratings *r, const size_t *weight, const size_t
     if (!w || m < 2) continue;
     for (size_t k = r->start[i]; k < r->start[i + 1]; k++) cnt[map ? map[r->j[k].label] : r->j[k].label] += 1;
     for (size_t c = 0; c < V; c++) {
-      if (!cnt[c]) continue;
+      if (cnt[c] == 0) continue;
       for (size_t d = 0; d < V; d++)
-        if (cnt[d]) o[c * V + d] += (double)w * cnt[c] * (cnt[d] - (c == d)) / (double)(m - 1);
+        if (cnt[d] != 0) o[c * V + d] += (double)w * cnt[c] * (cnt[d] - (c == d)) / (double)(m - 1);
     }
     for (size_t k = r->start[i]; k < r->start[i + 1]; k++) cnt[map ? map[r->j[k].label] : r->j[k].label] = 0;
   }

@@ -4,6 +4,7 @@
 #include <csv.h>
 #include <stdarg.h>
 #include <libxml/xmlwriter.h>
+#include <libxml/xpath.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "ingest/csv.h"
 #include "ingest/jsonl.h"
 #include "label/store_db.h"
+#include "ingest/xml.h"
 #include "label/triples.h"
 
 static int prep(ivs_store *st, sqlite3_stmt **s, const char *sql) {
@@ -463,14 +465,14 @@ static const char *field_text(const ivs_field *f, char *buf, size_t cap) {
 }
 
 int ivs_judgment_format_parse(const char *name, ivs_judgment_format *out) {
-  static const char *const n[] = {"csv", "jsonl", "labelstudio", "labelstudio-min", "mturk-csv", "toloka"};
-  for (int i = 0; i < 6; i++)
+  static const char *const n[] = {"csv", "jsonl", "labelstudio", "labelstudio-min", "mturk-csv", "toloka", "mturk-xml"};
+  for (int i = 0; i < 7; i++)
     if (!strcmp(name, n[i])) {
       *out = (ivs_judgment_format)i;
       return 0;
     }
-  return ivs_error_set(IVS_EUSAGE, "unknown judgments format '%s' (labelstudio, labelstudio-min, mturk-csv, toloka, "
-                                   "csv, jsonl; mturk-xml is not implemented yet)", name);
+  return ivs_error_set(IVS_EUSAGE, "unknown judgments format '%s' (labelstudio, labelstudio-min, mturk-csv, mturk-xml, "
+                                   "toloka, csv, jsonl)", name);
 }
 
 /* The label in an MTurk Answer.taskAnswers cell: [{"label": " Yes"}] or
@@ -549,6 +551,73 @@ static int on_triple(const ivs_record *rec, void *ud) {
   return add_judgment(im, item, ann, lab, t && *t ? atof(t) : -1, where);
 }
 
+#define MTURK_NS "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd"
+
+static const xmlNode *child(const xmlNode *n, const char *name) {
+  for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && !strcmp((const char *)c->name, name)) return c;
+  return NULL;
+}
+
+static char *content(const xmlNode *n) { return n ? (char *)xmlNodeGetContent(n) : NULL; }
+
+/* MTurk's ListAssignmentsForHIT result (XML): Assignment elements with WorkerId,
+ * AssignmentStatus and Answer, whose text is a QuestionFormAnswers document
+ * (answers "item_id" and "label", as FreeText or SelectionIdentifier). */
+static int import_mturk_xml(importer *im, const char *data, size_t len) {
+  xmlDocPtr doc;
+  int rc = ivs_xml_parse_safe(im->path, data, len, 0, &doc);
+  if (rc) return rc;
+  xmlXPathContextPtr xc = xmlXPathNewContext(doc);
+  xmlXPathObjectPtr set = xc ? xmlXPathEvalExpression(BAD_CAST "//*[local-name()='Assignment']", xc) : NULL;
+  int n = set && set->nodesetval ? set->nodesetval->nodeNr : 0;
+  if (!n) rc = ivs_error_set(IVS_EPARSE, "%s: no Assignment elements (expected MTurk's ListAssignmentsForHIT result)", im->path);
+  for (int k = 0; k < n && !rc; k++) {
+    const xmlNode *as = set->nodesetval->nodeTab[k];
+    char where[300];
+    snprintf(where, sizeof where, "%s:%ld", im->path, xmlGetLineNo(as));
+    char *worker = content(child(as, "WorkerId")), *status = content(child(as, "AssignmentStatus"));
+    char *answer = content(child(as, "Answer"));
+    char *item = NULL, *label = NULL;
+    if (status && !strcmp(status, "Rejected")) {
+      im->rep->cancelled++;
+    } else if (!worker || !answer) {
+      reject(im, "%s: an Assignment without WorkerId or Answer", where);
+    } else {
+      xmlDocPtr inner;
+      char iname[320];
+      snprintf(iname, sizeof iname, "%s (Answer)", where);
+      if (ivs_xml_parse_safe(iname, answer, strlen(answer), 0, &inner)) {
+        reject(im, "%s", ivs_error_message());
+      } else {
+        const xmlNode *root = xmlDocGetRootElement(inner);
+        const char *ns = root && root->ns ? (const char *)root->ns->href : "";
+        if (!root || strcmp((const char *)root->name, "QuestionFormAnswers") || strcmp(ns, MTURK_NS)) {
+          reject(im, "%s: the Answer is not MTurk's QuestionFormAnswers (namespace '%.120s')", where, ns);
+        } else {
+          for (const xmlNode *a = root->children; a; a = a->next) {
+            if (a->type != XML_ELEMENT_NODE || strcmp((const char *)a->name, "Answer")) continue;
+            char *q = content(child(a, "QuestionIdentifier"));
+            const xmlNode *v = child(a, "FreeText");
+            if (!v) v = child(a, "SelectionIdentifier");
+            if (q && v && !strcmp(q, "item_id") && !item) item = content(v);
+            else if (q && v && !strcmp(q, "label") && !label) label = content(v);
+            xmlFree(q);
+          }
+          if (!item || !label) reject(im, "%s: the Answer needs item_id and label", where);
+          else rc = add_judgment(im, item, worker, label, -1, where);
+        }
+        xmlFreeDoc(inner);
+      }
+    }
+    xmlFree(worker), xmlFree(status), xmlFree(answer), xmlFree(item), xmlFree(label);
+  }
+  xmlXPathFreeObject(set);
+  xmlXPathFreeContext(xc);
+  xmlFreeDoc(doc);
+  return rc;
+}
+
 /* Label Studio JSON_MIN: a JSON array of flat objects, one per annotation. */
 static int import_labelstudio_min(importer *im, cJSON *root) {
   int rc = 0, n = 0;
@@ -565,7 +634,7 @@ static int import_labelstudio_min(importer *im, cJSON *root) {
   return rc;
 }
 
-static int import_labelstudio(importer *im, int min) {
+static int import_labelstudio(importer *im, int min, int xml) {
   FILE *f = fopen(im->path, "rb");
   if (!f) return ivs_error_set(IVS_EIO, "%s: cannot open", im->path);
   ivs_buf data;
@@ -578,6 +647,11 @@ static int import_labelstudio(importer *im, int min) {
   if (rc) {
     ivs_buf_release(&data);
     return ivs_error_set(IVS_ELIMIT, "%s: larger than 256 MiB", im->path);
+  }
+  if (xml) {
+    rc = data.len ? import_mturk_xml(im, data.data, data.len) : ivs_error_set(IVS_EIO, "%s: file is empty", im->path);
+    ivs_buf_release(&data);
+    return rc;
   }
   cJSON *root = data.len ? cJSON_ParseWithLength(data.data, data.len) : NULL;
   ivs_buf_release(&data);
@@ -667,8 +741,8 @@ int ivs_judgments_import(ivs_store *st, const char *path, ivs_judgment_format fm
   if (!rc) rc = prep(st, &im.ins, "INSERT OR IGNORE INTO judgments (example_id, annotator_id, batch_id, label, seconds, source)"
                                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   if (!rc) {
-    if (fmt == IVS_JUDG_LABELSTUDIO || fmt == IVS_JUDG_LABELSTUDIO_MIN) {
-      rc = import_labelstudio(&im, fmt == IVS_JUDG_LABELSTUDIO_MIN);
+    if (fmt == IVS_JUDG_LABELSTUDIO || fmt == IVS_JUDG_LABELSTUDIO_MIN || fmt == IVS_JUDG_MTURK_XML) {
+      rc = import_labelstudio(&im, fmt == IVS_JUDG_LABELSTUDIO_MIN, fmt == IVS_JUDG_MTURK_XML);
     } else if (fmt == IVS_JUDG_JSONL) {
       ivs_jsonl_opts o = {0, NULL, NULL};
       rc = ivs_jsonl_read(path, &o, on_triple, &im);

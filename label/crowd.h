@@ -40,7 +40,8 @@ typedef enum {
   IVS_JUDG_LABELSTUDIO,     /* Label Studio JSON export: tasks with annotations (or completions) */
   IVS_JUDG_LABELSTUDIO_MIN, /* Label Studio JSON_MIN: one flat record per annotation */
   IVS_JUDG_MTURK_CSV,       /* MTurk batch results: fixed columns, Input.item_id, Answer.label or Answer.taskAnswers */
-  IVS_JUDG_TOLOKA           /* Toloka TSV: INPUT:item_id, OUTPUT:label, ASSIGNMENT:worker_id, ASSIGNMENT:status */
+  IVS_JUDG_TOLOKA,          /* Toloka TSV: INPUT:item_id, OUTPUT:label, ASSIGNMENT:worker_id, ASSIGNMENT:status */
+  IVS_JUDG_MTURK_XML        /* MTurk ListAssignmentsForHIT XML: Assignment/WorkerId, Answer = QuestionFormAnswers */
 } ivs_judgment_format;
 
 /* "csv", "labelstudio-min", ... -> format; IVS_EUSAGE for an unknown name. */
