@@ -23,6 +23,14 @@ run ingest csv memo_trap.csv --tag memo-trap
 run examples list --limit 8
 run examples list --tag quiz --format jsonl
 run info
+# crowd labels for the unlabelled puzzles (examples/judgments.csv holds three annotators' answers)
+for a in alice bob carol; do run annotator add $a; done
+run batch create --name pilot --per-item 3 --annotators alice,bob,carol --tag puzzles --seed 1
+run batch export pilot --format labelstudio --out "$out/pilot.json"
+run judgments import judgments.csv --format csv --batch pilot
+run agreement --batch pilot --bootstrap 200
+run aggregate --method majority --batch pilot
+run annotator report --batch pilot
 # check a file before entry, and write the project's classification examples in the prize's format
 run validate memo_trap.csv redefine.jsonl --min-examples 1
 run export --type classification --out "$out/classification.jsonl" --min-examples 1
