@@ -384,7 +384,7 @@ typedef struct {
   const char *path;
   int64_t batch_id;
   ivs_import_report *rep;
-  sqlite3_stmt *item, *by_name, *add_ann, *ins;
+  sqlite3_stmt *item, *by_name, *add_ann, *ins, *slot_has, *slot_take;
   ivs_judgment_format fmt;
 } importer;
 
@@ -434,6 +434,27 @@ static int add_judgment(importer *im, const char *item, const char *annotator, c
     if (sqlite3_step(im->add_ann) != SQLITE_DONE) return ivs_store_fail(im->st, "cannot register an annotator");
     aid = sqlite3_last_insert_rowid(ivs_store_db(im->st));
     im->rep->new_annotators++;
+  }
+  if (im->batch_id) { /* open slots are filled first come, first served */
+    sqlite3_reset(im->slot_has);
+    sqlite3_bind_int64(im->slot_has, 1, im->batch_id);
+    sqlite3_bind_int64(im->slot_has, 2, id);
+    sqlite3_bind_int64(im->slot_has, 3, aid);
+    if (sqlite3_step(im->slot_has) == SQLITE_ROW) {
+      int assigned = sqlite3_column_int(im->slot_has, 0), open = sqlite3_column_int(im->slot_has, 1);
+      int slots = sqlite3_column_int(im->slot_has, 2);
+      if (!assigned && open) {
+        sqlite3_reset(im->slot_take);
+        sqlite3_bind_int64(im->slot_take, 1, im->batch_id);
+        sqlite3_bind_int64(im->slot_take, 2, id);
+        sqlite3_bind_int64(im->slot_take, 3, aid);
+        if (sqlite3_step(im->slot_take) != SQLITE_DONE) return ivs_store_fail(im->st, "cannot fill a slot");
+      } else if (!assigned && slots) {
+        reject(im, "%s: '%s' is not assigned to example %lld in this batch and its %d slots are taken", where, annotator,
+               id, slots);
+        return 0;
+      }
+    }
   }
   sqlite3_reset(im->ins);
   sqlite3_bind_int64(im->ins, 1, id);
@@ -723,7 +744,7 @@ static int import_labelstudio(importer *im, int min, int xml) {
 int ivs_judgments_import(ivs_store *st, const char *path, ivs_judgment_format fmt, const char *batch,
                          ivs_import_report *rep) {
   memset(rep, 0, sizeof *rep);
-  importer im = {st, path, 0, rep, NULL, NULL, NULL, NULL, fmt};
+  importer im = {st, path, 0, rep, NULL, NULL, NULL, NULL, NULL, NULL, fmt};
   int rc = ivs_store_begin(st);
   if (rc) return rc;
   if (batch) {
@@ -738,6 +759,12 @@ int ivs_judgments_import(ivs_store *st, const char *path, ivs_judgment_format fm
   if (!rc) rc = prep(st, &im.item, "SELECT classes FROM examples WHERE id = ?1");
   if (!rc) rc = prep(st, &im.by_name, "SELECT id FROM annotators WHERE external_id = ?1 OR name = ?1 ORDER BY external_id = ?1 DESC LIMIT 1");
   if (!rc) rc = prep(st, &im.add_ann, "INSERT INTO annotators (name, external_id) VALUES (?1, ?1)");
+  /* for the batch: is the annotator assigned to the item, how many open slots, how many slots */
+  if (!rc) rc = prep(st, &im.slot_has, "SELECT coalesce(sum(annotator_id = ?3), 0), coalesce(sum(annotator_id IS NULL), 0),"
+                                       " count(*) FROM assignments WHERE batch_id = ?1 AND example_id = ?2");
+  if (!rc) rc = prep(st, &im.slot_take, "UPDATE assignments SET annotator_id = ?3 WHERE batch_id = ?1 AND example_id = ?2"
+                                        " AND slot = (SELECT min(slot) FROM assignments WHERE batch_id = ?1 AND example_id = ?2"
+                                        " AND annotator_id IS NULL)");
   if (!rc) rc = prep(st, &im.ins, "INSERT OR IGNORE INTO judgments (example_id, annotator_id, batch_id, label, seconds, source)"
                                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   if (!rc) {
@@ -754,6 +781,7 @@ int ivs_judgments_import(ivs_store *st, const char *path, ivs_judgment_format fm
     }
   }
   sqlite3_finalize(im.item), sqlite3_finalize(im.by_name), sqlite3_finalize(im.add_ann), sqlite3_finalize(im.ins);
+  sqlite3_finalize(im.slot_has), sqlite3_finalize(im.slot_take);
   if (rc || !rep->imported) ivs_store_rollback(st); /* nothing new: the store stays as it was */
   else rc = ivs_store_commit(st);
   return rc;
