@@ -43,18 +43,23 @@ static void clamp(const ivs_ds_opts *o, ivs_ds_result *res) {
       for (size_t t = 0; t < res->labels; t++) res->posterior[i * res->labels + t] = t == (size_t)o->clamp[i];
 }
 
-/* Posteriors from priors and confusion matrices; returns the log-likelihood. */
-static double e_step(const size_t *start, const uint32_t *ann, const uint32_t *lab, ivs_ds_result *res, double *logp) {
+/* Posteriors from priors and confusion matrices; returns the log-likelihood.
+ * lerr: scratch of annotators x labels x labels for the logarithms, taken
+ * once per step rather than once per judgment. */
+static double e_step(const size_t *start, const uint32_t *ann, const uint32_t *lab, ivs_ds_result *res, double *logp,
+                     double *lerr) {
   size_t I = res->items, L = res->labels;
+  for (size_t k = 0; k < res->annotators * L * L; k++) lerr[k] = log(res->err[k]);
   double ll = 0;
   for (size_t i = 0; i < I; i++) {
     double mx = -INFINITY;
-    for (size_t t = 0; t < L; t++) {
-      double s = log(res->prior[t]);
-      for (size_t k = start[i]; k < start[i + 1] && s > -INFINITY; k++) s += log(res->err[(ann[k] * L + lab[k]) * L + t]);
-      logp[t] = s;
-      if (s > mx) mx = s;
+    for (size_t t = 0; t < L; t++) logp[t] = log(res->prior[t]);
+    for (size_t k = start[i]; k < start[i + 1]; k++) {
+      const double *row = &lerr[(ann[k] * L + lab[k]) * L];
+      for (size_t t = 0; t < L; t++) logp[t] += row[t];
     }
+    for (size_t t = 0; t < L; t++)
+      if (logp[t] > mx) mx = logp[t];
     double z = 0;
     for (size_t t = 0; t < L; t++) z += mx > -INFINITY ? exp(logp[t] - mx) : 0;
     for (size_t t = 0; t < L; t++) res->posterior[i * L + t] = mx > -INFINITY ? exp(logp[t] - mx) / z : 1.0 / (double)L;
@@ -79,8 +84,9 @@ int ivs_dawid_skene(const ivs_ratings *r, const ivs_ds_opts *o, ivs_ds_result *r
   res->err = calloc(A * L * L, sizeof *res->err);
   res->map = calloc(I, sizeof *res->map);
   double *old = malloc((L + A * L * L) * sizeof *old), *logp = malloc(L * sizeof *logp);
-  if (!res->posterior || !res->prior || !res->err || !res->map || !old || !logp) {
-    free(old), free(logp);
+  double *lerr = malloc((A * L * L + 1) * sizeof *lerr);
+  if (!res->posterior || !res->prior || !res->err || !res->map || !old || !logp || !lerr) {
+    free(old), free(logp), free(lerr);
     ivs_ds_result_release(res);
     return ivs_error_set(IVS_ENOMEM, "out of memory");
   }
@@ -96,7 +102,7 @@ int ivs_dawid_skene(const ivs_ratings *r, const ivs_ds_opts *o, ivs_ds_result *r
   for (size_t it = 0; it < o->max_iter; it++) {
     memcpy(old, res->prior, L * sizeof *old);
     memcpy(old + L, res->err, A * L * L * sizeof *old);
-    e_step(start, ann, lab, res, logp);
+    e_step(start, ann, lab, res, logp, lerr);
     clamp(o, res);
     m_step(r, start, ann, lab, o, res);
     res->iterations = it + 1;
@@ -109,7 +115,7 @@ int ivs_dawid_skene(const ivs_ratings *r, const ivs_ds_opts *o, ivs_ds_result *r
   double *keep = malloc(I * L * sizeof *keep);
   if (keep) {
     memcpy(keep, res->posterior, I * L * sizeof *keep);
-    res->log_likelihood = e_step(start, ann, lab, res, logp);
+    res->log_likelihood = e_step(start, ann, lab, res, logp, lerr);
     memcpy(res->posterior, keep, I * L * sizeof *keep);
     free(keep);
   }
@@ -121,6 +127,7 @@ int ivs_dawid_skene(const ivs_ratings *r, const ivs_ds_opts *o, ivs_ds_result *r
   }
   free(old);
   free(logp);
+  free(lerr);
   return 0;
 }
 

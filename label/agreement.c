@@ -180,6 +180,16 @@ int ivs_ratings_flat(const ivs_ratings *r, size_t *n, const uint32_t **item, con
 }
 
 size_t ivs_ratings_items(const ivs_ratings *r) { return r->items.n; }
+
+long ivs_ratings_item_index(const ivs_ratings *r, const char *name) {
+  if (!r->items.nslots) return -1;
+  size_t j = hash_s(name) & (r->items.nslots - 1);
+  while (r->items.slots[j]) {
+    if (!strcmp(r->items.names[r->items.slots[j] - 1], name)) return (long)(r->items.slots[j] - 1);
+    j = (j + 1) & (r->items.nslots - 1);
+  }
+  return -1;
+}
 size_t ivs_ratings_annotators(const ivs_ratings *r) { return r->annotators.n; }
 size_t ivs_ratings_labels(const ivs_ratings *r) { return r->labels.n; }
 size_t ivs_ratings_judgments(const ivs_ratings *r) { return r->n; }

@@ -37,6 +37,7 @@ size_t ivs_ratings_annotators(const ivs_ratings *r);
 size_t ivs_ratings_labels(const ivs_ratings *r);
 size_t ivs_ratings_judgments(const ivs_ratings *r);
 const char *ivs_ratings_item_name(const ivs_ratings *r, size_t i);      /* borrowed */
+long ivs_ratings_item_index(const ivs_ratings *r, const char *name);    /* -1: no such item */
 const char *ivs_ratings_annotator_name(const ivs_ratings *r, size_t a);
 const char *ivs_ratings_label_name(const ivs_ratings *r, size_t l);     /* labels sorted by name */
 

@@ -832,24 +832,61 @@ static int set_final(ivs_store *st, sqlite3_stmt *fin, sqlite3_stmt *ans, int64_
 
 int ivs_final_labels_set(ivs_store *st, const ivs_ratings *r, const size_t *labels, const double *conf,
                          const char *method, size_t *written) {
-  sqlite3_stmt *fin = NULL, *ans = NULL, *skip = NULL;
+  sqlite3_stmt *fin = NULL, *ans = NULL;
   *written = 0;
   int rc = ivs_store_begin(st);
   if (rc) return rc;
-  if ((rc = prep(st, &fin, SET_FINAL_SQL)) || (rc = prep(st, &ans, SET_ANSWER_SQL)) ||
-      (rc = prep(st, &skip, "SELECT EXISTS (SELECT 1 FROM adjudications WHERE example_id = ?1)"
-                            " OR EXISTS (SELECT 1 FROM batch_items WHERE example_id = ?1 AND gold)")))
+  /* gold and adjudicated items keep their label: the insert skips them */
+  if ((rc = prep(st, &fin,
+                 "INSERT INTO final_labels (example_id, label, confidence, method) SELECT ?1, ?2, ?3, ?4"
+                 " WHERE NOT EXISTS (SELECT 1 FROM adjudications WHERE example_id = ?1)"
+                 " AND NOT EXISTS (SELECT 1 FROM batch_items WHERE example_id = ?1 AND gold)"
+                 " ON CONFLICT (example_id) DO UPDATE SET label = excluded.label, confidence = excluded.confidence,"
+                 " method = excluded.method, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')")))
     goto done;
+  text(fin, 4, method);
+  sqlite3_stmt *get = NULL;
+  if ((rc = prep(st, &get, "SELECT classes FROM examples WHERE id = ?1")) ||
+      (rc = prep(st, &ans, "UPDATE examples SET answer_index = ?2 WHERE id = ?1"))) {
+    sqlite3_finalize(get);
+    goto done;
+  }
   for (size_t i = 0; i < ivs_ratings_items(r) && !rc; i++) {
     int64_t id = strtoll(ivs_ratings_item_name(r, i), NULL, 10);
-    sqlite3_reset(skip);
-    sqlite3_bind_int64(skip, 1, id);
-    if (sqlite3_step(skip) == SQLITE_ROW && sqlite3_column_int(skip, 0)) continue; /* gold or adjudicated: kept */
-    rc = set_final(st, fin, ans, id, ivs_ratings_label_name(r, labels[i]), conf ? conf[i] : 1, method);
-    if (!rc) (*written)++;
+    const char *label = ivs_ratings_label_name(r, labels[i]);
+    sqlite3_reset(fin);
+    sqlite3_bind_int64(fin, 1, id);
+    sqlite3_bind_text(fin, 2, label, -1, SQLITE_STATIC);
+    sqlite3_bind_double(fin, 3, conf ? conf[i] : 1);
+    if (sqlite3_step(fin) != SQLITE_DONE) {
+      rc = ivs_store_fail(st, "cannot store a final label");
+      break;
+    }
+    if (!sqlite3_changes(ivs_store_db(st))) continue; /* gold or adjudicated */
+    (*written)++;
+    /* the label's position among the example's classes is its answer_index */
+    sqlite3_reset(get);
+    sqlite3_bind_int64(get, 1, id);
+    long idx = -1;
+    if (sqlite3_step(get) == SQLITE_ROW && sqlite3_column_text(get, 0)) {
+      cJSON *a = cJSON_Parse((const char *)sqlite3_column_text(get, 0));
+      long k = 0;
+      const cJSON *c;
+      cJSON_ArrayForEach(c, a) {
+        if (idx < 0 && cJSON_IsString(c) && !strcmp(c->valuestring, label)) idx = k;
+        k++;
+      }
+      cJSON_Delete(a);
+    }
+    sqlite3_reset(ans);
+    sqlite3_bind_int64(ans, 1, id);
+    if (idx >= 0) sqlite3_bind_int64(ans, 2, idx);
+    else sqlite3_bind_null(ans, 2);
+    if (sqlite3_step(ans) != SQLITE_DONE) rc = ivs_store_fail(st, "cannot set answer_index");
   }
+  sqlite3_finalize(get);
 done:
-  sqlite3_finalize(fin), sqlite3_finalize(ans), sqlite3_finalize(skip);
+  sqlite3_finalize(fin), sqlite3_finalize(ans);
   if (rc) ivs_store_rollback(st);
   else rc = ivs_store_commit(st);
   return rc;
@@ -957,17 +994,16 @@ int ivs_annotator_stats_list(ivs_store *st, const char *batch, ivs_annotator_sta
 
 int ivs_store_gold(ivs_store *st, const ivs_ratings *r, long *clamp) {
   sqlite3_stmt *s;
-  int rc = prep(st, &s, "SELECT json_extract(e.classes, '$[' || e.answer_index || ']') FROM examples e"
-                        " WHERE e.id = ?1 AND e.answer_index IS NOT NULL"
-                        " AND EXISTS (SELECT 1 FROM batch_items b WHERE b.example_id = e.id AND b.gold)");
+  int rc = prep(st, &s, "SELECT DISTINCT e.id, json_extract(e.classes, '$[' || e.answer_index || ']') FROM examples e"
+                        " JOIN batch_items b ON b.example_id = e.id AND b.gold WHERE e.answer_index IS NOT NULL");
   if (rc) return rc;
-  for (size_t i = 0; i < ivs_ratings_items(r); i++) {
-    clamp[i] = -1;
-    sqlite3_reset(s);
-    sqlite3_bind_int64(s, 1, strtoll(ivs_ratings_item_name(r, i), NULL, 10));
-    if (sqlite3_step(s) != SQLITE_ROW) continue;
-    const char *answer = (const char *)sqlite3_column_text(s, 0);
-    for (size_t l = 0; answer && l < ivs_ratings_labels(r); l++)
+  for (size_t i = 0; i < ivs_ratings_items(r); i++) clamp[i] = -1;
+  char name[32];
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    snprintf(name, sizeof name, "%lld", (long long)sqlite3_column_int64(s, 0));
+    long i = ivs_ratings_item_index(r, name);
+    const char *answer = (const char *)sqlite3_column_text(s, 1);
+    for (size_t l = 0; i >= 0 && answer && l < ivs_ratings_labels(r); l++)
       if (!strcmp(ivs_ratings_label_name(r, l), answer)) clamp[i] = (long)l;
   }
   sqlite3_finalize(s);

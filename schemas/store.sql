@@ -89,6 +89,7 @@ CREATE TABLE judgments (
   UNIQUE (example_id, annotator_id, label, source)
 );
 CREATE INDEX judgments_example ON judgments (example_id);
+CREATE INDEX batch_items_example ON batch_items (example_id);
 CREATE TABLE final_labels (
   example_id  INTEGER PRIMARY KEY REFERENCES examples (id),
   label       TEXT NOT NULL,
@@ -104,3 +105,4 @@ CREATE TABLE adjudications (
   note          TEXT,
   created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
+CREATE INDEX adjudications_example ON adjudications (example_id);
