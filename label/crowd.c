@@ -832,61 +832,66 @@ static int set_final(ivs_store *st, sqlite3_stmt *fin, sqlite3_stmt *ans, int64_
 
 int ivs_final_labels_set(ivs_store *st, const ivs_ratings *r, const size_t *labels, const double *conf,
                          const char *method, size_t *written) {
-  sqlite3_stmt *fin = NULL, *ans = NULL;
+  sqlite3_stmt *skip = NULL, *del = NULL, *ins = NULL, *get = NULL, *ans = NULL;
   *written = 0;
   int rc = ivs_store_begin(st);
   if (rc) return rc;
-  /* gold and adjudicated items keep their label: the insert skips them */
-  if ((rc = prep(st, &fin,
-                 "INSERT INTO final_labels (example_id, label, confidence, method) SELECT ?1, ?2, ?3, ?4"
-                 " WHERE NOT EXISTS (SELECT 1 FROM adjudications WHERE example_id = ?1)"
-                 " AND NOT EXISTS (SELECT 1 FROM batch_items WHERE example_id = ?1 AND gold)"
-                 " ON CONFLICT (example_id) DO UPDATE SET label = excluded.label, confidence = excluded.confidence,"
-                 " method = excluded.method, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')")))
+  /* Single-row statements only: an INSERT ... SELECT or an upsert would make
+   * SQLite keep a statement journal, a copy of every page it touches. */
+  if ((rc = prep(st, &skip, "SELECT EXISTS (SELECT 1 FROM adjudications WHERE example_id = ?1)"
+                            " OR EXISTS (SELECT 1 FROM batch_items WHERE example_id = ?1 AND gold)")) ||
+      (rc = prep(st, &del, "DELETE FROM final_labels WHERE example_id = ?1")) ||
+      (rc = prep(st, &ins, "INSERT INTO final_labels (example_id, label, confidence, method) VALUES (?1, ?2, ?3, ?4)")) ||
+      (rc = prep(st, &get, "SELECT classes FROM examples WHERE id = ?1")) ||
+      (rc = prep(st, &ans, "UPDATE examples SET answer_index = ?2 WHERE id = ?1")))
     goto done;
-  text(fin, 4, method);
-  sqlite3_stmt *get = NULL;
-  if ((rc = prep(st, &get, "SELECT classes FROM examples WHERE id = ?1")) ||
-      (rc = prep(st, &ans, "UPDATE examples SET answer_index = ?2 WHERE id = ?1"))) {
-    sqlite3_finalize(get);
-    goto done;
-  }
+  text(ins, 4, method);
+  char *last_classes = NULL; /* many examples share their classes: parse each list once */
+  cJSON *parsed = NULL;
   for (size_t i = 0; i < ivs_ratings_items(r) && !rc; i++) {
     int64_t id = strtoll(ivs_ratings_item_name(r, i), NULL, 10);
     const char *label = ivs_ratings_label_name(r, labels[i]);
-    sqlite3_reset(fin);
-    sqlite3_bind_int64(fin, 1, id);
-    sqlite3_bind_text(fin, 2, label, -1, SQLITE_STATIC);
-    sqlite3_bind_double(fin, 3, conf ? conf[i] : 1);
-    if (sqlite3_step(fin) != SQLITE_DONE) {
+    sqlite3_reset(skip);
+    sqlite3_bind_int64(skip, 1, id);
+    if (sqlite3_step(skip) == SQLITE_ROW && sqlite3_column_int(skip, 0)) continue; /* gold or adjudicated */
+    sqlite3_reset(del);
+    sqlite3_bind_int64(del, 1, id);
+    sqlite3_reset(ins);
+    sqlite3_bind_int64(ins, 1, id);
+    sqlite3_bind_text(ins, 2, label, -1, SQLITE_STATIC);
+    sqlite3_bind_double(ins, 3, conf ? conf[i] : 1);
+    if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(ins) != SQLITE_DONE) {
       rc = ivs_store_fail(st, "cannot store a final label");
       break;
     }
-    if (!sqlite3_changes(ivs_store_db(st))) continue; /* gold or adjudicated */
     (*written)++;
     /* the label's position among the example's classes is its answer_index */
     sqlite3_reset(get);
     sqlite3_bind_int64(get, 1, id);
     long idx = -1;
-    if (sqlite3_step(get) == SQLITE_ROW && sqlite3_column_text(get, 0)) {
-      cJSON *a = cJSON_Parse((const char *)sqlite3_column_text(get, 0));
-      long k = 0;
-      const cJSON *c;
-      cJSON_ArrayForEach(c, a) {
+    const char *cls = sqlite3_step(get) == SQLITE_ROW ? (const char *)sqlite3_column_text(get, 0) : NULL;
+    if (cls && (!last_classes || strcmp(cls, last_classes))) {
+      free(last_classes);
+      cJSON_Delete(parsed);
+      last_classes = strdup(cls);
+      parsed = cJSON_Parse(cls);
+    }
+    long k = 0;
+    const cJSON *c;
+    if (cls) cJSON_ArrayForEach(c, parsed) {
         if (idx < 0 && cJSON_IsString(c) && !strcmp(c->valuestring, label)) idx = k;
         k++;
       }
-      cJSON_Delete(a);
-    }
     sqlite3_reset(ans);
     sqlite3_bind_int64(ans, 1, id);
     if (idx >= 0) sqlite3_bind_int64(ans, 2, idx);
     else sqlite3_bind_null(ans, 2);
     if (sqlite3_step(ans) != SQLITE_DONE) rc = ivs_store_fail(st, "cannot set answer_index");
   }
-  sqlite3_finalize(get);
+  free(last_classes);
+  cJSON_Delete(parsed);
 done:
-  sqlite3_finalize(fin), sqlite3_finalize(ans);
+  sqlite3_finalize(skip), sqlite3_finalize(del), sqlite3_finalize(ins), sqlite3_finalize(get), sqlite3_finalize(ans);
   if (rc) ivs_store_rollback(st);
   else rc = ivs_store_commit(st);
   return rc;

@@ -152,6 +152,7 @@ int ivs_store_open(ivs_store **out, const char *path, int flags) {
      * for bench/ingest's million rows).  Must be set before the first table. */
     if (st->version_found == 0 && (rc = exec(st, "PRAGMA page_size = 65536"))) goto fail;
     if ((rc = exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                       "PRAGMA temp_store = MEMORY;" /* statement journals of upserts: not one file write per row */
                        "PRAGMA cache_size = " CACHE_KB)))
       goto fail;
     if (st->version_found < IVS_STORE_VERSION && (rc = migrate(st, st->version_found))) goto fail;
