@@ -237,7 +237,7 @@ int cmd_batch(int argc, char **argv, const char *db) {
 
 int cmd_judgments(int argc, char **argv, const char *db) {
   static const char help[] =
-      "usage: invscale judgments import FILE --format F [--batch B]\n\n"
+      "usage: invscale judgments import FILE --format F [--batch B] [--map item=COL,annotator=COL,label=COL,time=COL]\n\n"
       "F: labelstudio (JSON export; tasks with annotations, or completions in older files),\n"
       "   labelstudio-min (JSON_MIN: item_id, annotator, label), mturk-csv (batch results:\n"
       "   WorkerId, Input.item_id, Answer.label or Answer.taskAnswers, WorkTimeInSeconds; Rejected\n"
@@ -250,12 +250,16 @@ int cmd_judgments(int argc, char **argv, const char *db) {
       "labels outside the item's classes and cancelled annotations are reported, not stored;\n"
       "re-importing a file adds nothing.  One transaction.\n";
   static const struct option opts[] = {{"format", required_argument, 0, 'f'}, {"batch", required_argument, 0, 'b'},
-                                       {"db", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+                                       {"map", required_argument, 0, 'm'},   {"db", required_argument, 0, 'd'},
+                                       {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
   const char *format = NULL, *batch = NULL;
+  char *mapspec = NULL;
+  ivs_judgment_map map = {NULL, NULL, NULL, NULL};
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     if (c == 'f') format = optarg;
+    else if (c == 'm') mapspec = optarg;
     else if (c == 'b') batch = optarg;
     else if (c == 'd') db = optarg;
     else if (c == 'h') return fputs(help, stdout), finish_stdout(EXIT_OK);
@@ -265,10 +269,21 @@ int cmd_judgments(int argc, char **argv, const char *db) {
   ivs_judgment_format fmt;
   if (!format) return usage_error("judgments", "--format is required");
   if (ivs_judgment_format_parse(format, &fmt)) return report_error();
+  for (char *save = NULL, *t = mapspec ? strtok_r(mapspec, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(t, '=');
+    if (!eq || !eq[1]) return usage_error("judgments", "--map: expected NAME=COLUMN, got '%s'", t);
+    *eq = '\0';
+    if (!strcmp(t, "item")) map.item = eq + 1;
+    else if (!strcmp(t, "annotator")) map.annotator = eq + 1;
+    else if (!strcmp(t, "label")) map.label = eq + 1;
+    else if (!strcmp(t, "time")) map.time = eq + 1;
+    else return usage_error("judgments", "--map: unknown name '%s' (item, annotator, label, time)", t);
+  }
+  if (mapspec && fmt != IVS_JUDG_CSV && fmt != IVS_JUDG_JSONL) return usage_error("judgments", "--map applies to csv and jsonl");
   ivs_store *st;
   if (ivs_store_open(&st, store_path(db), 0)) return report_error();
   ivs_import_report rep;
-  int rc = ivs_judgments_import(st, argv[optind + 1], fmt, batch, &rep);
+  int rc = ivs_judgments_import(st, argv[optind + 1], fmt, batch, &map, &rep);
   ivs_store_free(st);
   if (rc) return report_error();
   printf("%s: %zu judgments imported, %zu duplicates, %zu rejected, %zu cancelled, %zu new annotators\n",

@@ -386,6 +386,7 @@ typedef struct {
   ivs_import_report *rep;
   sqlite3_stmt *item, *by_name, *add_ann, *ins, *slot_has, *slot_take;
   ivs_judgment_format fmt;
+  ivs_judgment_map map;
 } importer;
 
 static void reject(importer *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -552,9 +553,13 @@ static int on_triple(const ivs_record *rec, void *ud) {
       if (cJSON_IsString(c)) snprintf(b3, sizeof b3, "%s", c->valuestring), fl = NULL;
     }
     break;
-  default:
-    fi = field(rec, "item", "item_id"), fa = field(rec, "annotator", "worker"), fl = field(rec, "label", NULL);
-    ft = field(rec, "time", "seconds");
+  default: {
+    const ivs_judgment_map *m = &im->map;
+    fi = m->item ? field(rec, m->item, NULL) : field(rec, "item", "item_id");
+    fa = m->annotator ? field(rec, m->annotator, NULL) : field(rec, "annotator", "worker");
+    fl = field(rec, m->label ? m->label : "label", NULL);
+    ft = m->time ? field(rec, m->time, NULL) : field(rec, "time", "seconds");
+  }
   }
   const char *st = fs ? field_text(fs, b4, sizeof b4) : NULL;
   if (st && cancelled_status && !strcmp(st, cancelled_status)) {
@@ -742,9 +747,10 @@ static int import_labelstudio(importer *im, int min, int xml) {
 }
 
 int ivs_judgments_import(ivs_store *st, const char *path, ivs_judgment_format fmt, const char *batch,
-                         ivs_import_report *rep) {
+                         const ivs_judgment_map *map, ivs_import_report *rep) {
   memset(rep, 0, sizeof *rep);
-  importer im = {st, path, 0, rep, NULL, NULL, NULL, NULL, NULL, NULL, fmt};
+  importer im = {st, path, 0, rep, NULL, NULL, NULL, NULL, NULL, NULL, fmt, {NULL, NULL, NULL, NULL}};
+  if (map) im.map = *map;
   int rc = ivs_store_begin(st);
   if (rc) return rc;
   if (batch) {

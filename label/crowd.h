@@ -53,8 +53,14 @@ typedef struct ivs_import_report {
 /* One transaction: judgments of known items with labels among the item's
  * classes are stored (annotators registered by external id on first sight);
  * the rest are counted and the first reason kept. */
+/* Column names for csv/jsonl (NULL members: item or item_id, annotator or
+ * worker, label, time or seconds); e.g. Prolific's PROLIFIC_PID as annotator. */
+typedef struct ivs_judgment_map {
+  const char *item, *annotator, *label, *time;
+} ivs_judgment_map;
+
 int ivs_judgments_import(ivs_store *st, const char *path, ivs_judgment_format fmt, const char *batch,
-                         ivs_import_report *rep);
+                         const ivs_judgment_map *map, ivs_import_report *rep);
 
 /* Judgments (of a batch, or all) as ratings: item = example id, annotator = name. */
 int ivs_store_ratings(ivs_store *st, const char *batch, int keep_repeats, ivs_ratings *r);

@@ -43,6 +43,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fwrite(data + 1, 1, size - 1, f);
   fclose(f);
   ivs_import_report rep;
-  ivs_judgments_import(st, path, (ivs_judgment_format)(data[0] % 7), NULL, &rep);
+  ivs_judgments_import(st, path, (ivs_judgment_format)(data[0] % 7), NULL, NULL, &rep);
   return 0;
 }
