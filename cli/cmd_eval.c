@@ -1,0 +1,369 @@
+/* invscale eval TASK --model NAME=logprobs:FILE ... --out DIR: prize scoring and the trend. */
+#include <cjson/cJSON.h>
+#include <csv.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "core/error.h"
+#include "core/fileio.h"
+#include "eval/logprobs.h"
+#include "eval/plot.h"
+#include "eval/score.h"
+#include "eval/trend.h"
+#include "ingest/csv.h"
+#include "ingest/jsonl.h"
+
+static const char help[] =
+    "usage: invscale eval TASK --model NAME=logprobs:FILE [--model ...] [--params NAME=N ...]\n"
+    "                     [--type T] [--metric loss|acc] [--invert] [--bootstrap N] [--seed S] --out DIR\n\n"
+    "Scores a task file (JSONL or CSV) on models of growing size exactly as the prize's pipeline,\n"
+    "from log-probabilities computed elsewhere (logprobs:FILE, one JSONL line per example; see\n"
+    "docs/invscale.md).  Parameter counts: --params, else the prize's and today's known families\n"
+    "(gpt2, ada..davinci, opt, gpt-neo, gpt-j, pythia, qwen2.5, smollm2).  Writes DIR/<model>.csv,\n"
+    "DIR/labelled_data.jsonl, DIR/summary.json and DIR/loss_plot.svg, and prints the verdict.\n"
+    "Not here yet: the openai:, lmeval: and native: backends.\n";
+
+typedef struct {
+  const char *name, *file;
+  double params;
+  double *values; /* log-probs from the backend */
+  ivs_score *score;
+  double mean, sem, accuracy, coverage;
+} model;
+
+typedef struct {
+  ivs_ingest_ctx ctx;
+  size_t n, cap;
+  size_t *ncls, *answer;
+  cJSON **rows;
+  int bad;
+  char err[600];
+} task;
+
+static int on_example(const ivs_record *rec, void *ud) {
+  task *t = ud;
+  ivs_example ex;
+  ivs_diag d;
+  memset(&d, 0, sizeof d);
+  int rc = ivs_ingest_convert(&t->ctx, rec, &ex, &d);
+  if (rc == IVS_EINVAL) {
+    return ivs_error_set(IVS_EINVAL, "%s:%zu: %s%s%s", t->ctx.path, d.line, d.field, d.field[0] ? ": " : "", d.message);
+  }
+  if (rc) return rc;
+  if (ex.type != IVS_TYPE_SEQUENCE_PROB && ex.answer_index < 0) {
+    ivs_example_release(&ex);
+    return ivs_error_set(IVS_EINVAL, "%s:%zu: no answer_index: eval needs labelled examples", t->ctx.path, rec->line);
+  }
+  if (t->n == t->cap) {
+    t->cap = t->cap ? t->cap * 2 : 256;
+    t->ncls = realloc(t->ncls, t->cap * sizeof *t->ncls);
+    t->answer = realloc(t->answer, t->cap * sizeof *t->answer);
+    t->rows = realloc(t->rows, t->cap * sizeof *t->rows);
+    if (!t->ncls || !t->answer || !t->rows) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  }
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "prompt", ex.prompt);
+  if (ex.other_prompt) cJSON_AddStringToObject(o, "other_prompt", ex.other_prompt);
+  if (ex.completion) cJSON_AddStringToObject(o, "completion", ex.completion);
+  if (ex.has_classes) {
+    cJSON *a = cJSON_AddArrayToObject(o, "classes");
+    for (size_t i = 0; i < ex.classes.n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(ex.classes.items[i]));
+    cJSON_AddNumberToObject(o, "answer_index", (double)ex.answer_index);
+  }
+  t->rows[t->n] = o;
+  t->ncls[t->n] = ex.classes.n;
+  t->answer[t->n] = ex.answer_index < 0 ? 0 : (size_t)ex.answer_index;
+  t->n++;
+  ivs_example_release(&ex);
+  return 0;
+}
+
+/* Nominal sizes: the prize's list and the families used for pilots today. */
+static double known_params(const char *name) {
+  static const struct {
+    const char *n;
+    double p;
+  } k[] = {{"gpt2", 124e6}, {"gpt2-medium", 355e6}, {"gpt2-large", 774e6}, {"gpt2-xl", 1.5e9},
+           {"ada", 350e6}, {"babbage", 1.3e9}, {"curie", 6.7e9}, {"davinci", 175e9},
+           {"opt-125m", 125e6}, {"opt-350m", 350e6}, {"opt-1.3b", 1.3e9}, {"opt-2.7b", 2.7e9}, {"opt-6.7b", 6.7e9},
+           {"opt-13b", 13e9}, {"gpt-neo-125M", 125e6}, {"gpt-neo-1.3B", 1.3e9}, {"gpt-neo-2.7B", 2.7e9},
+           {"gpt-j-6B", 6e9}, {"pythia-14m", 14e6}, {"pythia-70m", 70e6}, {"pythia-160m", 160e6},
+           {"pythia-410m", 410e6}, {"pythia-1b", 1e9}, {"pythia-1.4b", 1.4e9}, {"pythia-2.8b", 2.8e9},
+           {"pythia-6.9b", 6.9e9}, {"pythia-12b", 12e9}, {"Qwen2.5-0.5B", 0.5e9}, {"Qwen2.5-1.5B", 1.5e9},
+           {"Qwen2.5-3B", 3e9}, {"Qwen2.5-7B", 7e9}, {"Qwen2.5-14B", 14e9}, {"Qwen2.5-32B", 32e9},
+           {"Qwen2.5-72B", 72e9}, {"SmolLM2-135M", 135e6}, {"SmolLM2-360M", 360e6}, {"SmolLM2-1.7B", 1.7e9}};
+  const char *slash = strrchr(name, '/');
+  if (slash) name = slash + 1;
+  for (size_t i = 0; i < sizeof k / sizeof *k; i++)
+    if (!strcasecmp(name, k[i].n)) return k[i].p;
+  return 0;
+}
+
+static int write_outputs(const char *dir, const task *t, ivs_task_type type, model *ms, size_t M, const char *metric,
+                         double baseline, const ivs_trend *tr, int invert, const char *task_path) {
+  char path[4200];
+  int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  for (size_t m = 0; m < M; m++) {
+    ivs_atomic_file af;
+    snprintf(path, sizeof path, "%s/%s.csv", dir, ms[m].name);
+    if (ivs_atomic_open(&af, path)) return ivs_error_code();
+    if (type == IVS_TYPE_CLASSIFICATION) fprintf(af.f, "index,loss,correct,predicted,total_logprob\n");
+    else if (logodds) fprintf(af.f, "index,logodds_difference,correct,total_logprob\n");
+    else fprintf(af.f, "index,loss\n");
+    for (size_t i = 0; i < t->n; i++) {
+      const ivs_score *s = &ms[m].score[i];
+      if (type == IVS_TYPE_CLASSIFICATION) {
+        const cJSON *cls = cJSON_GetArrayItem(cJSON_GetObjectItem(t->rows[i], "classes"), (int)s->predicted);
+        fprintf(af.f, "%zu,%.17g,%d,", i, s->loss, s->correct);
+        csv_fwrite(af.f, cls ? cls->valuestring : "", cls ? strlen(cls->valuestring) : 0);
+        fprintf(af.f, ",%.17g\n", s->total_logprob);
+      } else if (logodds) {
+        fprintf(af.f, "%zu,%.17g,%d,%.17g\n", i, s->loss, s->correct, s->total_logprob);
+      } else {
+        fprintf(af.f, "%zu,%.17g\n", i, s->loss);
+      }
+    }
+    if (ivs_atomic_commit(&af)) return ivs_error_code();
+  }
+  /* labelled_data.jsonl: the task's rows with every model's columns */
+  ivs_atomic_file af;
+  snprintf(path, sizeof path, "%s/labelled_data.jsonl", dir);
+  if (ivs_atomic_open(&af, path)) return ivs_error_code();
+  for (size_t i = 0; i < t->n; i++) {
+    cJSON *o = cJSON_Duplicate(t->rows[i], 1);
+    char key[300];
+    for (size_t m = 0; m < M; m++) {
+      const ivs_score *s = &ms[m].score[i];
+      snprintf(key, sizeof key, "%s_%s", ms[m].name, logodds ? "logodds_difference" : "loss");
+      cJSON_AddNumberToObject(o, key, s->loss);
+      if (s->correct >= 0) snprintf(key, sizeof key, "%s_correct", ms[m].name), cJSON_AddNumberToObject(o, key, s->correct);
+      if (isfinite(s->total_logprob))
+        snprintf(key, sizeof key, "%s_total_logprob", ms[m].name), cJSON_AddNumberToObject(o, key, s->total_logprob);
+    }
+    char *line = cJSON_PrintUnformatted(o);
+    fprintf(af.f, "%s\n", line);
+    free(line);
+    cJSON_Delete(o);
+  }
+  if (ivs_atomic_commit(&af)) return ivs_error_code();
+  /* summary.json */
+  cJSON *sum = cJSON_CreateObject();
+  cJSON_AddStringToObject(sum, "task_type", ivs_type_name(type));
+  cJSON_AddNumberToObject(sum, "n_examples", (double)t->n);
+  cJSON_AddStringToObject(sum, "metric", metric);
+  cJSON_AddBoolToObject(sum, "invert", invert);
+  if (isfinite(baseline)) cJSON_AddNumberToObject(sum, "baseline", baseline);
+  else cJSON_AddNullToObject(sum, "baseline");
+  cJSON *arr = cJSON_AddArrayToObject(sum, "models");
+  for (size_t m = 0; m < M; m++) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", ms[m].name);
+    cJSON_AddNumberToObject(o, "params", ms[m].params);
+    cJSON_AddNumberToObject(o, "mean", ms[m].mean);
+    cJSON_AddNumberToObject(o, "sem", ms[m].sem);
+    if (isfinite(ms[m].accuracy)) cJSON_AddNumberToObject(o, "accuracy", ms[m].accuracy);
+    else cJSON_AddNullToObject(o, "accuracy");
+    if (isfinite(ms[m].coverage)) cJSON_AddNumberToObject(o, "coverage", ms[m].coverage);
+    else cJSON_AddNullToObject(o, "coverage");
+    cJSON_AddItemToArray(arr, o);
+  }
+  cJSON *tj = cJSON_AddObjectToObject(sum, "trend");
+  cJSON_AddStringToObject(tj, "verdict", tr->verdict);
+  cJSON_AddNumberToObject(tj, "slope_per_decade", tr->slope);
+  cJSON *ci = cJSON_AddArrayToObject(tj, "ci95");
+  cJSON_AddItemToArray(ci, cJSON_CreateNumber(tr->lo));
+  cJSON_AddItemToArray(ci, cJSON_CreateNumber(tr->hi));
+  cJSON_AddNumberToObject(tj, "n_boot", (double)tr->n_boot);
+  char *text = cJSON_Print(sum);
+  cJSON_Delete(sum);
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  int rc = ivs_atomic_open(&af, path);
+  if (!rc) fprintf(af.f, "%s\n", text), rc = ivs_atomic_commit(&af);
+  free(text);
+  if (rc) return rc;
+  /* the plot */
+  ivs_plot_model pm[64];
+  for (size_t m = 0; m < M && m < 64; m++) pm[m] = (ivs_plot_model){ms[m].name, ms[m].params, ms[m].mean, ms[m].sem};
+  char title[600], tmp[4300];
+  const char *base = strrchr(task_path, '/');
+  snprintf(title, sizeof title, "%s: %s", base ? base + 1 : task_path, tr->verdict);
+  snprintf(path, sizeof path, "%s/loss_plot.svg", dir);
+  snprintf(tmp, sizeof tmp, "%s/.loss_plot.svg.tmp", dir);
+  rc = ivs_plot_svg(tmp, title, metric, pm, M < 64 ? M : 64, baseline, !strcmp(metric, "loss") && !logodds);
+  if (!rc && rename(tmp, path) != 0) rc = ivs_error_set(IVS_EIO, "%s: %s", path, strerror(errno));
+  return rc;
+}
+
+int cmd_eval(int argc, char **argv, const char *db) {
+  (void)db;
+  enum { O_MODEL = 256, O_PARAMS, O_TYPE, O_METRIC, O_INVERT, O_OUT, O_BOOT, O_SEED, O_FORMAT, O_HELP };
+  static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},   {"params", required_argument, 0, O_PARAMS},
+                                       {"type", required_argument, 0, O_TYPE},     {"metric", required_argument, 0, O_METRIC},
+                                       {"invert", no_argument, 0, O_INVERT},       {"out", required_argument, 0, O_OUT},
+                                       {"bootstrap", required_argument, 0, O_BOOT}, {"seed", required_argument, 0, O_SEED},
+                                       {"format", required_argument, 0, O_FORMAT}, {"help", no_argument, 0, O_HELP},
+                                       {0, 0, 0, 0}};
+  model ms[64];
+  size_t M = 0, nparams = 0, nboot = 1000;
+  char *pnames[64];
+  double pvals[64];
+  const char *out = NULL, *metric = "loss";
+  unsigned long long seed = 1;
+  int invert = 0, json = 0, c;
+  task t;
+  memset(&t, 0, sizeof t);
+  memset(ms, 0, sizeof ms);
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    char *eq;
+    switch (c) {
+    case O_MODEL:
+      eq = strchr(optarg, '=');
+      if (!eq || eq == optarg) return usage_error("eval", "--model: expected NAME=BACKEND:ARG, got '%s'", optarg);
+      if (M == 64) return usage_error("eval", "at most 64 models");
+      *eq = '\0';
+      if (strncmp(eq + 1, "logprobs:", 9))
+        return usage_error("eval", "--model %s: only the logprobs:FILE backend is available so far", optarg);
+      for (size_t k = 0; k < M; k++)
+        if (!strcmp(ms[k].name, optarg)) return usage_error("eval", "model name '%s' given twice", optarg);
+      ms[M].name = optarg, ms[M].file = eq + 10, M++;
+      break;
+    case O_PARAMS:
+      eq = strchr(optarg, '=');
+      if (!eq || nparams == 64) return usage_error("eval", "--params: expected NAME=N");
+      *eq = '\0';
+      pnames[nparams] = optarg, pvals[nparams++] = strtod(eq + 1, NULL);
+      break;
+    case O_TYPE:
+      if (ivs_type_parse(optarg, &t.ctx.type)) return report_error();
+      break;
+    case O_METRIC:
+      if (strcmp(optarg, "loss") && strcmp(optarg, "acc")) return usage_error("eval", "--metric: loss or acc");
+      metric = optarg;
+      break;
+    case O_INVERT: invert = 1; break;
+    case O_OUT: out = optarg; break;
+    case O_BOOT: nboot = (size_t)strtoull(optarg, NULL, 10); break;
+    case O_SEED: seed = strtoull(optarg, NULL, 10); break;
+    case O_FORMAT: json = !strcmp(optarg, "json"); break;
+    case O_HELP:
+    case 'h': fputs(help, stdout); return finish_stdout(EXIT_OK);
+    default: return usage_error("eval", "unknown option");
+    }
+  }
+  if (argc - optind != 1) return usage_error("eval", "expected one task file");
+  if (!out || !M) return usage_error("eval", "needs --model NAME=logprobs:FILE (one per model) and --out DIR");
+  if (M < 2) return usage_error("eval", "a scaling trend needs at least two models of different sizes");
+  const char *path = argv[optind];
+  t.ctx.path = path;
+  size_t plen = strlen(path);
+  int rc;
+  if (plen > 4 && !strcmp(path + plen - 4, ".csv")) {
+    ivs_csv_opts o = {',', 0, NULL, NULL, NULL};
+    rc = ivs_csv_read(path, &o, on_example, &t);
+  } else {
+    ivs_jsonl_opts o = {0, NULL, NULL};
+    rc = ivs_jsonl_read(path, &o, on_example, &t);
+  }
+  int code = EXIT_FAIL;
+  size_t *offsets = NULL;
+  double *x = NULL, *met = NULL;
+  if (rc) goto fail;
+  ivs_task_type type = t.ctx.type;
+  int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  if (!t.n) {
+    ivs_error_set(IVS_EINVAL, "%s: no examples", path);
+    goto fail;
+  }
+  if (!strcmp(metric, "acc") && type == IVS_TYPE_SEQUENCE_PROB) {
+    ivs_error_set(IVS_EUSAGE, "sequence_prob tasks have no accuracy; use --metric loss");
+    goto fail;
+  }
+  offsets = calloc(t.n + 1, sizeof *offsets);
+  for (size_t i = 0; i < t.n; i++) offsets[i + 1] = offsets[i] + t.ncls[i];
+  for (size_t m = 0; m < M; m++) {
+    for (size_t k = 0; k < nparams; k++)
+      if (!strcmp(pnames[k], ms[m].name)) ms[m].params = pvals[k];
+    if (!ms[m].params) ms[m].params = known_params(ms[m].name);
+    if (!(ms[m].params > 0)) {
+      ivs_error_set(IVS_EUSAGE, "model '%s': unknown parameter count; give it with --params %s=N", ms[m].name, ms[m].name);
+      goto fail;
+    }
+    if (ivs_logprobs_read(ms[m].file, type, t.ncls, t.n, offsets, &ms[m].values)) goto fail;
+    ms[m].score = calloc(t.n, sizeof *ms[m].score);
+    double sum = 0, sq = 0, acc = 0, cov = 0;
+    for (size_t i = 0; i < t.n; i++) {
+      ivs_score *s = &ms[m].score[i];
+      if (type == IVS_TYPE_CLASSIFICATION) ivs_score_classification(ms[m].values + offsets[i], t.ncls[i], t.answer[i], invert, s);
+      else if (logodds)
+        ivs_score_logodds(ms[m].values + 4 * i, ms[m].values + 4 * i + 2, t.answer[i], type == IVS_TYPE_ABSOLUTE_LOGODDS, s);
+      else ivs_score_sequence(ms[m].values[i], s);
+      double v = !strcmp(metric, "acc") ? s->correct : s->loss;
+      sum += v, sq += v * v;
+      acc += s->correct;
+      cov += exp(s->total_logprob);
+    }
+    double n = (double)t.n;
+    ms[m].mean = sum / n;
+    ms[m].sem = sqrt(fmax(sq / n - ms[m].mean * ms[m].mean, 0)) / sqrt(n); /* std with ddof=0 */
+    ms[m].accuracy = type == IVS_TYPE_SEQUENCE_PROB ? NAN : acc / n;
+    ms[m].coverage = type == IVS_TYPE_CLASSIFICATION ? cov / n : NAN;
+  }
+  /* models by size */
+  for (size_t a = 1; a < M; a++)
+    for (size_t b = a; b > 0 && ms[b].params < ms[b - 1].params; b--) {
+      model tmp = ms[b];
+      ms[b] = ms[b - 1];
+      ms[b - 1] = tmp;
+    }
+  double baseline = NAN;
+  if (type == IVS_TYPE_CLASSIFICATION) {
+    baseline = 0;
+    for (size_t i = 0; i < t.n; i++) baseline += !strcmp(metric, "acc") ? 1.0 / (double)t.ncls[i] : log((double)t.ncls[i]);
+    baseline /= (double)t.n;
+  }
+  x = malloc(M * sizeof *x);
+  met = malloc(M * t.n * sizeof *met);
+  for (size_t m = 0; m < M; m++) {
+    x[m] = log10(ms[m].params);
+    for (size_t i = 0; i < t.n; i++) met[m * t.n + i] = !strcmp(metric, "acc") ? ms[m].score[i].correct : ms[m].score[i].loss;
+  }
+  ivs_trend tr;
+  if (ivs_trend_fit(x, M, met, t.n, strcmp(metric, "acc") != 0, nboot, seed, &tr)) goto fail;
+  if (mkdir(out, 0777) != 0 && errno != EEXIST) {
+    ivs_error_set(IVS_EIO, "%s: cannot create: %s", out, strerror(errno));
+    goto fail;
+  }
+  if (write_outputs(out, &t, type, ms, M, metric, baseline, &tr, invert, path)) goto fail;
+  const char *what = logodds ? "log-odds difference" : !strcmp(metric, "acc") ? "accuracy" : "loss";
+  const char *unit = !strcmp(metric, "acc") ? "" : " nats";
+  char head[64];
+  snprintf(head, sizeof head, "%s", !strcmp(tr.verdict, "inverse") ? "INVERSE SCALING" : !strcmp(tr.verdict, "positive") ? "POSITIVE SCALING"
+                                   : !strcmp(tr.verdict, "flat") ? "NO CLEAR TREND" : !strcmp(tr.verdict, "u-shaped") ? "U-SHAPED SCALING"
+                                                                                                                      : "INVERTED-U SCALING");
+  if (json) {
+    printf("{\"verdict\":\"%s\",\"slope_per_decade\":%.17g,\"ci95\":[%.17g,%.17g],\"models\":%zu,\"out\":", tr.verdict,
+           tr.slope, tr.lo, tr.hi, M);
+    json_string(stdout, out);
+    printf("}\n");
+  } else {
+    printf("%s: %s %s %.2f%s per 10x parameters (95%% CI %.2f to %.2f) over %zu models\n", head, what,
+           tr.slope >= 0 ? "rises" : "falls", fabs(tr.slope), unit, tr.lo, tr.hi, M);
+  }
+  code = finish_stdout(EXIT_OK);
+  goto done;
+fail:
+  code = report_error();
+done:
+  for (size_t m = 0; m < M; m++) free(ms[m].values), free(ms[m].score);
+  for (size_t i = 0; i < t.n; i++) cJSON_Delete(t.rows[i]);
+  free(t.rows), free(t.ncls), free(t.answer), free(offsets), free(x), free(met);
+  ivs_ingest_ctx_release(&t.ctx);
+  return code;
+}

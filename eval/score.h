@@ -1,0 +1,31 @@
+/* Scoring exactly as the prize's evaluation pipeline (PRIZE-FORMAT.md, "Scoring").
+ *
+ * classification: lp[j] = log P(class j | prompt) summed over its tokens;
+ *   loss = -log_softmax(lp)[answer], correct = argmax(lp) == answer (ties: the
+ *   first index), total_logprob = logsumexp(lp).
+ * sequence_prob: loss = -log P(completion | prompt), in nats, not normalised.
+ * logodds: lo(x) = lp_x[0] - lp_x[1]; d = lo(prompt) - lo(other_prompt),
+ *   negated when answer == 1; absolute_logodds uses |d|; correct is judged on
+ *   other_prompt (argmax of its class log-probabilities == answer);
+ *   total_logprob = logsumexp of other_prompt's class log-probabilities.
+ * --invert scores the other classes: loss -> -log(1 - exp(-loss)), correct -> 1 - correct.
+ */
+#ifndef IVS_EVAL_SCORE_H
+#define IVS_EVAL_SCORE_H
+
+#include <stddef.h>
+
+typedef struct ivs_score {
+  double loss;          /* classification/sequence_prob: loss; log-odds: the (absolute) difference */
+  int correct;          /* -1: not defined (sequence_prob) */
+  size_t predicted;     /* classification: argmax */
+  double total_logprob; /* NaN when not defined (sequence_prob) */
+} ivs_score;
+
+double ivs_logsumexp(const double *x, size_t n);
+void ivs_score_classification(const double *lp, size_t n, size_t answer, int invert, ivs_score *out);
+void ivs_score_sequence(double completion_logprob, ivs_score *out);
+void ivs_score_logodds(const double prompt_lp[2], const double other_lp[2], size_t answer, int absolute,
+                       ivs_score *out);
+
+#endif
