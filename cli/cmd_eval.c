@@ -131,25 +131,29 @@ static int write_outputs(const char *dir, const task *t, ivs_task_type type, mod
     }
     if (ivs_atomic_commit(&af)) return ivs_error_code();
   }
-  /* labelled_data.jsonl: the task's rows with every model's columns */
+  /* labelled_data.jsonl: the task's rows with every model's columns (written
+   * directly: cJSON formats every number three times) */
   ivs_atomic_file af;
   snprintf(path, sizeof path, "%s/labelled_data.jsonl", dir);
   if (ivs_atomic_open(&af, path)) return ivs_error_code();
   for (size_t i = 0; i < t->n; i++) {
-    cJSON *o = cJSON_Duplicate(t->rows[i], 1);
+    char *row = cJSON_PrintUnformatted(t->rows[i]);
+    size_t len = row ? strlen(row) : 0;
+    if (len) fwrite(row, 1, len - 1, af.f); /* without the closing brace */
+    free(row);
     char key[300];
     for (size_t m = 0; m < M; m++) {
       const ivs_score *s = &ms[m].score[i];
       snprintf(key, sizeof key, "%s_%s", ms[m].name, logodds ? "logodds_difference" : "loss");
-      cJSON_AddNumberToObject(o, key, s->loss);
-      if (s->correct >= 0) snprintf(key, sizeof key, "%s_correct", ms[m].name), cJSON_AddNumberToObject(o, key, s->correct);
+      fputc(',', af.f), json_string(af.f, key), fprintf(af.f, ":%.17g", s->loss);
+      if (s->correct >= 0)
+        snprintf(key, sizeof key, "%s_correct", ms[m].name), fputc(',', af.f), json_string(af.f, key),
+            fprintf(af.f, ":%d", s->correct);
       if (isfinite(s->total_logprob))
-        snprintf(key, sizeof key, "%s_total_logprob", ms[m].name), cJSON_AddNumberToObject(o, key, s->total_logprob);
+        snprintf(key, sizeof key, "%s_total_logprob", ms[m].name), fputc(',', af.f), json_string(af.f, key),
+            fprintf(af.f, ":%.17g", s->total_logprob);
     }
-    char *line = cJSON_PrintUnformatted(o);
-    fprintf(af.f, "%s\n", line);
-    free(line);
-    cJSON_Delete(o);
+    fputs("}\n", af.f);
   }
   if (ivs_atomic_commit(&af)) return ivs_error_code();
   /* summary.json */
