@@ -6,15 +6,6 @@
 
 #include "core/error.h"
 
-static double ols(const double *x, const double *y, size_t lo, size_t hi) {
-  double mx = 0, my = 0, sxy = 0, sxx = 0;
-  size_t n = hi - lo;
-  for (size_t i = lo; i < hi; i++) mx += x[i], my += y[i];
-  mx /= (double)n, my /= (double)n;
-  for (size_t i = lo; i < hi; i++) sxy += (x[i] - mx) * (y[i] - my), sxx += (x[i] - mx) * (x[i] - mx);
-  return sxx > 0 ? sxy / sxx : 0;
-}
-
 static uint64_t splitmix(uint64_t *s) {
   uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -33,6 +24,15 @@ static void ci(double *v, size_t n, double *lo, double *hi) {
   *hi = v[(size_t)ceil(0.975 * (double)(n - 1))];
 }
 
+/* OLS weights: slope = sum_m w[m] * y[m] over models lo..hi-1. */
+static void ols_weights(const double *x, size_t lo, size_t hi, double *w) {
+  double mx = 0, sxx = 0;
+  for (size_t m = lo; m < hi; m++) mx += x[m];
+  mx /= (double)(hi - lo);
+  for (size_t m = lo; m < hi; m++) sxx += (x[m] - mx) * (x[m] - mx);
+  for (size_t m = lo; m < hi; m++) w[m] = sxx > 0 ? (x[m] - mx) / sxx : 0;
+}
+
 int ivs_trend_fit(const double *x, size_t M, const double *metric, size_t N, int worse_up, size_t n_boot, uint64_t seed,
                   ivs_trend *out) {
   if (M < 2) return ivs_error_set(IVS_EINVAL, "a trend needs at least two model sizes; %zu given", M);
@@ -40,32 +40,39 @@ int ivs_trend_fit(const double *x, size_t M, const double *metric, size_t N, int
     if (x[m] == x[m - 1]) return ivs_error_set(IVS_EINVAL, "two models have the same parameter count");
   if (!N) return ivs_error_set(IVS_EINVAL, "no examples");
   if (!n_boot) n_boot = 1000;
-  double *mean = calloc(M, sizeof *mean), *b_all = malloc(n_boot * sizeof *b_all);
-  double *b_lo = malloc(n_boot * sizeof *b_lo), *b_hi = malloc(n_boot * sizeof *b_hi);
-  size_t *pick = malloc(N * sizeof *pick);
-  if (!mean || !b_all || !b_lo || !b_hi || !pick) {
-    free(mean), free(b_all), free(b_lo), free(b_hi), free(pick);
+  /* The slope is linear in the per-example values, so each example contributes
+   * c[i] = sum_m w[m] * metric[m][i] and a resample's slope is the mean of c
+   * over the drawn examples: one read per draw instead of one per model. */
+  size_t mid = M / 2;
+  double *w = calloc(3 * M, sizeof *w), *c = malloc(3 * N * sizeof *c);
+  double *b_all = malloc(n_boot * sizeof *b_all), *b_lo = malloc(n_boot * sizeof *b_lo), *b_hi = malloc(n_boot * sizeof *b_hi);
+  if (!w || !c || !b_all || !b_lo || !b_hi) {
+    free(w), free(c), free(b_all), free(b_lo), free(b_hi);
     return ivs_error_set(IVS_ENOMEM, "out of memory");
   }
-  for (size_t m = 0; m < M; m++) {
-    for (size_t i = 0; i < N; i++) mean[m] += metric[m * N + i];
-    mean[m] /= (double)N;
-  }
-  size_t mid = M / 2;
-  out->slope = ols(x, mean, 0, M);
-  uint64_t s = seed;
-  double *bm = malloc(M * sizeof *bm);
-  for (size_t b = 0; bm && b < n_boot; b++) {
-    for (size_t i = 0; i < N; i++) pick[i] = (size_t)(splitmix(&s) % N);
+  ols_weights(x, 0, M, w);
+  if (M >= 3) ols_weights(x, 0, mid + 1, w + M), ols_weights(x, mid, M, w + 2 * M);
+  double all = 0;
+  for (size_t i = 0; i < N; i++) {
+    double a = 0, l = 0, h = 0;
     for (size_t m = 0; m < M; m++) {
-      double t = 0;
-      for (size_t i = 0; i < N; i++) t += metric[m * N + pick[i]];
-      bm[m] = t / (double)N;
+      double v = metric[m * N + i];
+      a += w[m] * v, l += w[M + m] * v, h += w[2 * M + m] * v;
     }
-    b_all[b] = ols(x, bm, 0, M);
-    if (M >= 3) b_lo[b] = ols(x, bm, 0, mid + 1), b_hi[b] = ols(x, bm, mid, M);
+    c[3 * i] = a, c[3 * i + 1] = l, c[3 * i + 2] = h;
+    all += a;
   }
-  free(bm);
+  out->slope = all / (double)N;
+  uint64_t s = seed;
+  for (size_t b = 0; b < n_boot; b++) {
+    double a = 0, l = 0, h = 0;
+    for (size_t k = 0; k < N; k++) {
+      /* an index in [0, N) from the high half of a 128-bit product: no division */
+      const double *p = &c[3 * (size_t)(((unsigned __int128)splitmix(&s) * N) >> 64)];
+      a += p[0], l += p[1], h += p[2];
+    }
+    b_all[b] = a / (double)N, b_lo[b] = l / (double)N, b_hi[b] = h / (double)N;
+  }
   ci(b_all, n_boot, &out->lo, &out->hi);
   out->n_boot = n_boot;
   double sign = worse_up ? 1 : -1; /* > 0 after multiplying: worse */
@@ -83,6 +90,6 @@ int ivs_trend_fit(const double *x, size_t M, const double *metric, size_t N, int
     int worse = sign > 0 ? out->lo > 0 : out->hi < 0, better = sign > 0 ? out->hi < 0 : out->lo > 0;
     out->verdict = worse ? "inverse" : better ? "positive" : "flat";
   }
-  free(mean), free(b_all), free(b_lo), free(b_hi), free(pick);
+  free(w), free(c), free(b_all), free(b_lo), free(b_hi);
   return 0;
 }
