@@ -5,13 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
-
-static uint64_t splitmix(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+#include "core/hash.h"
 
 static int cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -68,7 +62,7 @@ int ivs_trend_fit(const double *x, size_t M, const double *metric, size_t N, int
     double a = 0, l = 0, h = 0;
     for (size_t k = 0; k < N; k++) {
       /* an index in [0, N) from the high half of a 128-bit product: no division */
-      const double *p = &c[3 * (size_t)(((unsigned __int128)splitmix(&s) * N) >> 64)];
+      const double *p = &c[3 * (size_t)(((unsigned __int128)ivs_splitmix(&s) * N) >> 64)];
       a += p[0], l += p[1], h += p[2];
     }
     b_all[b] = a / (double)N, b_lo[b] = l / (double)N, b_hi[b] = h / (double)N;

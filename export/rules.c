@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/hash.h"
+
+static uint64_t hash_str(uint64_t h, const char *s) { return ivs_hash_bytes(h, s, strlen(s)); }
 #include "core/utf8.h"
 
 /* ---- hash tables: 64-bit key -> first line and answer ---- */
@@ -51,25 +54,6 @@ static slot *table_get(table *t, uint64_t h, int *found) {
     t->n++;
   }
   return &t->s[j];
-}
-
-static uint64_t mix(uint64_t h, uint64_t w) {
-  h ^= w * 0x9E3779B97F4A7C15ULL;
-  h = (h << 27) | (h >> 37);
-  return h * 0xBF58476D1CE4E5B9ULL + 0x94D049BB133111EBULL;
-}
-
-static uint64_t hash_str(uint64_t h, const char *s) {
-  size_t n = strlen(s), i = 0;
-  h = mix(h, n);
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, s + i, 8);
-    h = mix(h, w);
-  }
-  uint64_t w = 0;
-  memcpy(&w, s + i, n - i);
-  return mix(h, w);
 }
 
 /* ---- the validator ---- */
@@ -448,7 +432,7 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
       if (s->extra == hc) {
         emit(v, 0, line, 0, "duplicate", "", "same prompt and classes as line %u", first);
       } else {
-        slot *d = table_get(&v->dups, mix(hp, hc), &found);
+        slot *d = table_get(&v->dups, ivs_hash_mix(hp, hc), &found);
         if (!d) return ivs_error_set(IVS_ENOMEM, "out of memory");
         if (found) emit(v, 0, line, 0, "duplicate", "", "same prompt and classes as line %u", d->line);
         else d->line = (uint32_t)line;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/hash.h"
 
 /* ---- interned names ---- */
 
@@ -352,13 +353,6 @@ int ivs_alpha_label(const ivs_ratings *r, size_t label, double *alpha) {
   return rc;
 }
 
-static uint64_t splitmix(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -375,7 +369,7 @@ int ivs_alpha_bootstrap(const ivs_ratings *r, ivs_level level, size_t n, uint64_
   uint64_t s = seed;
   for (size_t b = 0; b < n; b++) {
     memset(w, 0, N * sizeof *w);
-    for (size_t k = 0; k < N; k++) w[splitmix(&s) % N]++;
+    for (size_t k = 0; k < N; k++) w[ivs_splitmix(&s) % N]++;
     double a;
     if (alpha_weighted(r, level, w, &a) == 0) vals[ok++] = a; /* an undefined resample is skipped */
   }

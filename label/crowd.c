@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/hash.h"
 #include "core/json.h"
 #include "ingest/csv.h"
 #include "ingest/jsonl.h"
@@ -72,16 +73,9 @@ int ivs_annotator_list(ivs_store *st, ivs_annotator_fn fn, void *ud) {
 
 /* ---- batches ---- */
 
-static uint64_t splitmix(uint64_t *x) {
-  uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 static void shuffle(int64_t *a, size_t n, uint64_t *seed) {
   for (size_t i = n; i > 1; i--) {
-    size_t j = (size_t)(splitmix(seed) % i);
+    size_t j = (size_t)(ivs_splitmix(seed) % i);
     int64_t t = a[i - 1];
     a[i - 1] = a[j];
     a[j] = t;

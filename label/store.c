@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/json.h"
 #include "label/store_db.h"
 
@@ -249,27 +250,8 @@ int ivs_store_import_finish(ivs_store *st, int64_t id, size_t imported, size_t d
 /* A 64-bit hash over length-prefixed fields, eight bytes at a time (so that
  * ("ab","c") != ("a","bc")).  Only a filter: equal hashes are confirmed by
  * comparing the fields themselves. */
-static uint64_t mix(uint64_t h, uint64_t w) {
-  h ^= w * 0x9E3779B97F4A7C15ULL;
-  h = (h << 27) | (h >> 37);
-  return h * 0xBF58476D1CE4E5B9ULL + 0x94D049BB133111EBULL;
-}
-
-static uint64_t hash_bytes(uint64_t h, const char *s, size_t n) {
-  h = mix(h, n);
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, s + i, 8);
-    h = mix(h, w);
-  }
-  uint64_t w = 0;
-  memcpy(&w, s + i, n - i);
-  return mix(h, w);
-}
-
 static uint64_t hash_field(uint64_t h, const char *s) {
-  return s ? hash_bytes(h, s, strlen(s)) : mix(h, 0xFFFFFFFFFFFFFFFFULL); /* NULL differs from "" */
+  return s ? ivs_hash_bytes(h, s, strlen(s)) : ivs_hash_mix(h, 0xFFFFFFFFFFFFFFFFULL); /* NULL differs from "" */
 }
 
 /* Open addressing on the hash itself; 0 marks an empty slot, so hash 0 is
@@ -336,7 +318,7 @@ int ivs_store_add_example(ivs_store *st, int64_t import_id, const char *tag, con
   uint64_t h = hash_field(0xcbf29ce484222325ULL, type);
   h = hash_field(h, ex->prompt);
   h = hash_field(h, classes);
-  h = mix(h, (uint64_t)ex->answer_index);
+  h = ivs_hash_mix(h, (uint64_t)ex->answer_index);
   h = hash_field(h, ex->other_prompt);
   h = hash_field(h, ex->completion);
   sqlite3_stmt *s;
