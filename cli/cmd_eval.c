@@ -20,17 +20,18 @@
 #include "ingest/jsonl.h"
 
 static const char help[] =
-    "usage: invscale eval TASK --model NAME=logprobs:FILE [--model ...] [--params NAME=N ...]\n"
+    "usage: invscale eval TASK --model NAME=logprobs:FILE|lmeval:FILE [--model ...] [--params NAME=N ...]\n"
     "                     [--type T] [--metric loss|acc] [--invert] [--bootstrap N] [--seed S] --out DIR\n\n"
     "Scores a task file (JSONL or CSV) on models of growing size exactly as the prize's pipeline,\n"
-    "from log-probabilities computed elsewhere (logprobs:FILE, one JSONL line per example; see\n"
-    "docs/invscale.md).  Parameter counts: --params, else the prize's and today's known families\n"
+    "from log-probabilities computed elsewhere (logprobs:FILE, one JSONL line per example, or\n"
+    "lmeval:FILE, lm-evaluation-harness --log_samples output; see docs/invscale.md).  Parameter counts: --params, else the prize's and today's known families\n"
     "(gpt2, ada..davinci, opt, gpt-neo, gpt-j, pythia, qwen2.5, smollm2).  Writes DIR/<model>.csv,\n"
     "DIR/labelled_data.jsonl, DIR/summary.json and DIR/loss_plot.svg, and prints the verdict.\n"
-    "Not here yet: the openai:, lmeval: and native: backends.\n";
+    "Not here yet: the openai: and native: backends.\n";
 
 typedef struct {
   const char *name, *file;
+  int lmeval; /* lmeval:FILE, else logprobs:FILE */
   double params;
   double *values; /* log-probs from the backend */
   ivs_score *score;
@@ -232,11 +233,12 @@ int cmd_eval(int argc, char **argv, const char *db) {
       if (!eq || eq == optarg) return usage_error("eval", "--model: expected NAME=BACKEND:ARG, got '%s'", optarg);
       if (M == 64) return usage_error("eval", "at most 64 models");
       *eq = '\0';
-      if (strncmp(eq + 1, "logprobs:", 9))
-        return usage_error("eval", "--model %s: only the logprobs:FILE backend is available so far", optarg);
+      if (strncmp(eq + 1, "logprobs:", 9) && strncmp(eq + 1, "lmeval:", 7))
+        return usage_error("eval", "--model %s: the logprobs:FILE and lmeval:FILE backends are available so far", optarg);
       for (size_t k = 0; k < M; k++)
         if (!strcmp(ms[k].name, optarg)) return usage_error("eval", "model name '%s' given twice", optarg);
-      ms[M].name = optarg, ms[M].file = eq + 10, M++;
+      ms[M].lmeval = !strncmp(eq + 1, "lmeval:", 7);
+      ms[M].name = optarg, ms[M].file = eq + 1 + (ms[M].lmeval ? 7 : 9), M++;
       break;
     case O_PARAMS:
       eq = strchr(optarg, '=');
@@ -299,7 +301,8 @@ int cmd_eval(int argc, char **argv, const char *db) {
       ivs_error_set(IVS_EUSAGE, "model '%s': unknown parameter count; give it with --params %s=N", ms[m].name, ms[m].name);
       goto fail;
     }
-    if (ivs_logprobs_read(ms[m].file, type, t.ncls, t.n, offsets, &ms[m].values)) goto fail;
+    if ((ms[m].lmeval ? ivs_lmeval_read : ivs_logprobs_read)(ms[m].file, type, t.ncls, t.n, offsets, &ms[m].values))
+      goto fail;
     ms[m].score = calloc(t.n, sizeof *ms[m].score);
     double sum = 0, sq = 0, acc = 0, cov = 0;
     for (size_t i = 0; i < t.n; i++) {

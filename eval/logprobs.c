@@ -76,3 +76,77 @@ int ivs_logprobs_read(const char *path, ivs_task_type type, const size_t *n_clas
   }
   return rc;
 }
+
+/* A log-likelihood as lm-eval logs it: a number or a string holding one. */
+static int loglik(const cJSON *v, double *out) {
+  char *end;
+  if (cJSON_IsNumber(v)) *out = v->valuedouble;
+  else if (cJSON_IsString(v)) {
+    *out = strtod(v->valuestring, &end);
+    if (end == v->valuestring || *end) return -1;
+  } else
+    return -1;
+  return isfinite(*out) && *out <= 0 ? 0 : -1;
+}
+
+int ivs_lmeval_read(const char *path, ivs_task_type type, const size_t *n_classes, size_t N, const size_t *offsets,
+                    double **values) {
+  if (type != IVS_TYPE_CLASSIFICATION && type != IVS_TYPE_SEQUENCE_PROB)
+    return ivs_error_set(IVS_EUSAGE, "%s: lm-eval logs have no log-odds results; use logprobs:", path);
+  size_t total = type == IVS_TYPE_CLASSIFICATION ? offsets[N] : N;
+  *values = malloc((total ? total : 1) * sizeof **values);
+  char *seen = calloc(N ? N : 1, 1);
+  if (!*values || !seen) {
+    free(seen);
+    return ivs_error_set(IVS_ENOMEM, "out of memory");
+  }
+  ivs_reader rd;
+  int rc = ivs_reader_open(&rd, path);
+  if (rc) {
+    free(seen);
+    return rc;
+  }
+  ivs_buf line;
+  ivs_buf_init(&line, (size_t)64 << 20);
+  size_t lineno;
+  while (!rc && (rc = ivs_reader_line(&rd, &line, &lineno)) == 1) {
+    rc = 0;
+    if (!line.len) continue;
+    cJSON *o = cJSON_ParseWithLength(line.data, line.len);
+    const cJSON *id = cJSON_GetObjectItem(o, "doc_id"), *resps = cJSON_GetObjectItem(o, "resps");
+    size_t i = cJSON_IsNumber(id) && id->valuedouble >= 0 ? (size_t)id->valuedouble : (size_t)-1;
+    if (!cJSON_IsObject(o) || !cJSON_IsArray(resps))
+      rc = ivs_error_set(IVS_EPARSE, "%s:%zu: not an lm-eval sample (doc_id and resps)", path, lineno);
+    else if (i >= N || (double)i != id->valuedouble)
+      rc = ivs_error_set(IVS_EINVAL, "%s:%zu: doc_id %g is not an example of the task (0 to %zu)", path, lineno,
+                         id->valuedouble, N ? N - 1 : 0);
+    else if (seen[i])
+      rc = ivs_error_set(IVS_EINVAL, "%s:%zu: doc_id %zu appears twice", path, lineno, i);
+    else {
+      size_t want = type == IVS_TYPE_CLASSIFICATION ? n_classes[i] : 1, n = (size_t)cJSON_GetArraySize(resps);
+      if (n != want)
+        rc = ivs_error_set(IVS_EINVAL, "%s:%zu: %zu responses; example %zu has %zu classes", path, lineno, n, i, want);
+      for (size_t k = 0; !rc && k < n; k++) {
+        /* [[loglik, is_greedy]] (or [loglik, is_greedy] in filtered form) */
+        const cJSON *r = cJSON_GetArrayItem(resps, (int)k);
+        if (cJSON_IsArray(cJSON_GetArrayItem(r, 0))) r = cJSON_GetArrayItem(r, 0);
+        double x;
+        if (loglik(cJSON_GetArrayItem(r, 0), &x))
+          rc = ivs_error_set(IVS_EINVAL, "%s:%zu: response %zu is not a log-likelihood (finite, <= 0)", path, lineno, k);
+        else (*values)[type == IVS_TYPE_CLASSIFICATION ? offsets[i] + k : i] = x;
+      }
+      seen[i] = 1;
+    }
+    cJSON_Delete(o);
+  }
+  for (size_t i = 0; !rc && i < N; i++)
+    if (!seen[i]) rc = ivs_error_set(IVS_EINVAL, "%s: no sample for example %zu (doc_id %zu)", path, i, i);
+  ivs_buf_release(&line);
+  ivs_reader_close(&rd);
+  free(seen);
+  if (rc) {
+    free(*values);
+    *values = NULL;
+  }
+  return rc;
+}

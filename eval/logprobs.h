@@ -19,4 +19,13 @@
 int ivs_logprobs_read(const char *path, ivs_task_type type, const size_t *n_classes, size_t N, const size_t *offsets,
                       double **values);
 
+/* The `lmeval:FILE` backend: lm-evaluation-harness `--log_samples` JSONL of a
+ * multiple-choice (or loglikelihood) task.  Each line has `doc_id` (the
+ * example's index in the task file) and `resps`, one entry per class holding
+ * [[loglikelihood, is_greedy]] (the log-likelihood may be a string).  Lines may
+ * come in any order; every example needs exactly one.  Classification and
+ * sequence_prob only (lm-eval has no log-odds tasks). */
+int ivs_lmeval_read(const char *path, ivs_task_type type, const size_t *n_classes, size_t N, const size_t *offsets,
+                    double **values);
+
 #endif
