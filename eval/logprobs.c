@@ -48,7 +48,7 @@ int ivs_logprobs_read(const char *path, ivs_task_type type, const size_t *n_clas
     const cJSON *idx = cJSON_GetObjectItem(o, "index");
     if (!cJSON_IsObject(o))
       rc = ivs_error_set(IVS_EPARSE, "%s:%zu: not a valid JSON object (NaN and Infinity are not JSON)", path, lineno);
-    else if (!cJSON_IsNumber(idx) || idx->valuedouble != (double)i)
+    else if (!cJSON_IsNumber(idx) || idx->valuedouble != (double)i) /* compared as doubles: no cast */
       rc = ivs_error_set(IVS_EINVAL, "%s:%zu: \"index\" must be %zu (lines in task order)", path, lineno, i);
     else if (type == IVS_TYPE_CLASSIFICATION)
       rc = take(path, lineno, cJSON_GetObjectItem(o, "class_logprobs"), n_classes[i], "class_logprobs", *values + offsets[i]);
@@ -114,12 +114,14 @@ int ivs_lmeval_read(const char *path, ivs_task_type type, const size_t *n_classe
     if (!line.len) continue;
     cJSON *o = cJSON_ParseWithLength(line.data, line.len);
     const cJSON *id = cJSON_GetObjectItem(o, "doc_id"), *resps = cJSON_GetObjectItem(o, "resps");
-    size_t i = cJSON_IsNumber(id) && id->valuedouble >= 0 ? (size_t)id->valuedouble : (size_t)-1;
+    /* range-checked before the cast: a huge double does not fit a size_t */
+    size_t i = cJSON_IsNumber(id) && id->valuedouble >= 0 && id->valuedouble < (double)N ? (size_t)id->valuedouble
+                                                                                         : (size_t)-1;
     if (!cJSON_IsObject(o) || !cJSON_IsArray(resps))
       rc = ivs_error_set(IVS_EPARSE, "%s:%zu: not an lm-eval sample (doc_id and resps)", path, lineno);
     else if (i >= N || (double)i != id->valuedouble)
-      rc = ivs_error_set(IVS_EINVAL, "%s:%zu: doc_id %g is not an example of the task (0 to %zu)", path, lineno,
-                         id->valuedouble, N ? N - 1 : 0);
+      rc = ivs_error_set(IVS_EINVAL, "%s:%zu: doc_id is not an integer from 0 to %zu (the task's examples)", path, lineno,
+                         N ? N - 1 : 0);
     else if (seen[i])
       rc = ivs_error_set(IVS_EINVAL, "%s:%zu: doc_id %zu appears twice", path, lineno, i);
     else {
