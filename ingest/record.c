@@ -51,18 +51,29 @@ const char *ivs_fieldmap_source(const ivs_fieldmap *m, int f) {
 
 void ivs_ingest_ctx_release(ivs_ingest_ctx *ctx) { ivs_strlist_release(&ctx->fixed_classes); }
 
-static const ivs_field *find(const ivs_record *rec, const char *name) {
+const ivs_field *ivs_record_field(const ivs_record *rec, const char *name, const char *alt) {
   for (size_t i = 0; i < rec->n; i++)
-    if (strcmp(rec->fields[i].name, name) == 0) return &rec->fields[i];
+    if (!strcmp(rec->fields[i].name, name) || (alt && !strcmp(rec->fields[i].name, alt))) return &rec->fields[i];
+  return NULL;
+}
+
+const char *ivs_field_text(const ivs_field *f, char *buf, size_t cap) {
+  if (!f) return NULL;
+  if (!f->json) return f->str;
+  if (cJSON_IsString(f->json)) return f->json->valuestring;
+  if (cJSON_IsNumber(f->json)) {
+    snprintf(buf, cap, "%.17g", f->json->valuedouble);
+    return buf;
+  }
   return NULL;
 }
 
 /* The field for task field f: the mapped name, or for other_prompt the old
  * name biased_prompt when other_prompt itself is absent. */
 static const ivs_field *task_field(const ivs_record *rec, const ivs_fieldmap *map, int f, int *old_name) {
-  const ivs_field *x = find(rec, ivs_fieldmap_source(map, f));
+  const ivs_field *x = ivs_record_field(rec, ivs_fieldmap_source(map, f), NULL);
   if (!x && f == IVS_F_OTHER_PROMPT && !(map && map->src[f])) {
-    x = find(rec, "biased_prompt");
+    x = ivs_record_field(rec, "biased_prompt", NULL);
     if (x && old_name) *old_name = 1;
   }
   return x;

@@ -79,4 +79,10 @@ int ivs_ingest_convert(ivs_ingest_ctx *ctx, const ivs_record *rec, ivs_example *
 
 void ivs_ingest_ctx_release(ivs_ingest_ctx *ctx);
 
+/* The field named `name` (or `alt`, when not NULL), or NULL.  Borrowed. */
+const ivs_field *ivs_record_field(const ivs_record *rec, const char *name, const char *alt);
+/* A field's value as text: strings as they are, JSON numbers printed (into
+ * buf); NULL for a NULL field or another JSON type.  Borrowed. */
+const char *ivs_field_text(const ivs_field *f, char *buf, size_t cap);
+
 #endif

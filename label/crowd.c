@@ -466,20 +466,6 @@ static int add_judgment(importer *im, const char *item, const char *annotator, c
   return 0;
 }
 
-static const ivs_field *field(const ivs_record *rec, const char *a, const char *b) {
-  for (size_t i = 0; i < rec->n; i++)
-    if (!strcmp(rec->fields[i].name, a) || (b && !strcmp(rec->fields[i].name, b))) return &rec->fields[i];
-  return NULL;
-}
-
-static const char *field_text(const ivs_field *f, char *buf, size_t cap) {
-  if (!f) return NULL;
-  if (!f->json) return f->str;
-  if (cJSON_IsString(f->json)) return f->json->valuestring;
-  if (cJSON_IsNumber(f->json)) return snprintf(buf, cap, "%.17g", f->json->valuedouble), buf;
-  return NULL;
-}
-
 int ivs_judgment_format_parse(const char *name, ivs_judgment_format *out) {
   static const char *const n[] = {"csv", "jsonl", "labelstudio", "labelstudio-min", "mturk-csv", "toloka", "mturk-xml"};
   for (int i = 0; i < 7; i++)
@@ -520,13 +506,13 @@ static int on_triple(const ivs_record *rec, void *ud) {
   case IVS_JUDG_MTURK_CSV: {
     static const char *const fixed[] = {"HITId", "AssignmentId", "WorkerId", "AssignmentStatus", "WorkTimeInSeconds"};
     for (int k = 0; k < 5; k++)
-      if (!field(rec, fixed[k], NULL))
+      if (!ivs_record_field(rec, fixed[k], NULL))
         return ivs_error_set(IVS_EPARSE, "%s: not an MTurk batch results file: no '%s' column", where, fixed[k]);
-    fi = field(rec, "Input.item_id", NULL), fa = field(rec, "WorkerId", NULL), fl = field(rec, "Answer.label", NULL);
-    ft = field(rec, "WorkTimeInSeconds", NULL), fs = field(rec, "AssignmentStatus", NULL);
+    fi = ivs_record_field(rec, "Input.item_id", NULL), fa = ivs_record_field(rec, "WorkerId", NULL), fl = ivs_record_field(rec, "Answer.label", NULL);
+    ft = ivs_record_field(rec, "WorkTimeInSeconds", NULL), fs = ivs_record_field(rec, "AssignmentStatus", NULL);
     cancelled_status = "Rejected";
-    if (!fl && (fl = field(rec, "Answer.taskAnswers", NULL))) {
-      if (!task_answer(field_text(fl, b3, sizeof b3), b3, sizeof b3)) {
+    if (!fl && (fl = ivs_record_field(rec, "Answer.taskAnswers", NULL))) {
+      if (!task_answer(ivs_field_text(fl, b3, sizeof b3), b3, sizeof b3)) {
         reject(im, "%s: Answer.taskAnswers holds no label", where);
         return 0;
       }
@@ -535,13 +521,13 @@ static int on_triple(const ivs_record *rec, void *ud) {
     break;
   }
   case IVS_JUDG_TOLOKA:
-    fi = field(rec, "INPUT:item_id", NULL), fa = field(rec, "ASSIGNMENT:worker_id", NULL);
-    fl = field(rec, "OUTPUT:label", NULL), ft = NULL, fs = field(rec, "ASSIGNMENT:status", NULL);
+    fi = ivs_record_field(rec, "INPUT:item_id", NULL), fa = ivs_record_field(rec, "ASSIGNMENT:worker_id", NULL);
+    fl = ivs_record_field(rec, "OUTPUT:label", NULL), ft = NULL, fs = ivs_record_field(rec, "ASSIGNMENT:status", NULL);
     cancelled_status = "REJECTED";
     break;
   case IVS_JUDG_LABELSTUDIO_MIN:
-    fi = field(rec, "item_id", NULL), fa = field(rec, "annotator", NULL), fl = field(rec, "label", NULL);
-    ft = field(rec, "lead_time", NULL);
+    fi = ivs_record_field(rec, "item_id", NULL), fa = ivs_record_field(rec, "annotator", NULL), fl = ivs_record_field(rec, "label", NULL);
+    ft = ivs_record_field(rec, "lead_time", NULL);
     if (fl && fl->json && cJSON_IsObject(fl->json)) { /* {"choices": [...]} */
       const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(fl->json, "choices"), 0);
       if (cJSON_IsString(c)) snprintf(b3, sizeof b3, "%s", c->valuestring), fl = NULL;
@@ -549,21 +535,21 @@ static int on_triple(const ivs_record *rec, void *ud) {
     break;
   default: {
     const ivs_judgment_map *m = &im->map;
-    fi = m->item ? field(rec, m->item, NULL) : field(rec, "item", "item_id");
-    fa = m->annotator ? field(rec, m->annotator, NULL) : field(rec, "annotator", "worker");
-    fl = field(rec, m->label ? m->label : "label", NULL);
-    ft = m->time ? field(rec, m->time, NULL) : field(rec, "time", "seconds");
+    fi = m->item ? ivs_record_field(rec, m->item, NULL) : ivs_record_field(rec, "item", "item_id");
+    fa = m->annotator ? ivs_record_field(rec, m->annotator, NULL) : ivs_record_field(rec, "annotator", "worker");
+    fl = ivs_record_field(rec, m->label ? m->label : "label", NULL);
+    ft = m->time ? ivs_record_field(rec, m->time, NULL) : ivs_record_field(rec, "time", "seconds");
   }
   }
-  const char *st = fs ? field_text(fs, b4, sizeof b4) : NULL;
+  const char *st = fs ? ivs_field_text(fs, b4, sizeof b4) : NULL;
   if (st && cancelled_status && !strcmp(st, cancelled_status)) {
     im->rep->cancelled++;
     return 0;
   }
-  const char *item = field_text(fi, b1, sizeof b1), *ann = field_text(fa, b2, sizeof b2);
-  const char *lab = fl ? field_text(fl, b3, sizeof b3) : b3[0] ? b3 : NULL;
+  const char *item = ivs_field_text(fi, b1, sizeof b1), *ann = ivs_field_text(fa, b2, sizeof b2);
+  const char *lab = fl ? ivs_field_text(fl, b3, sizeof b3) : b3[0] ? b3 : NULL;
   char tb[64];
-  const char *t = ft ? field_text(ft, tb, sizeof tb) : NULL;
+  const char *t = ft ? ivs_field_text(ft, tb, sizeof tb) : NULL;
   if (!item || !ann || !*ann || !lab) {
     reject(im, "%s: needs an item id, an annotator and a label", where);
     return 0;

@@ -31,32 +31,15 @@ typedef struct {
   ivs_ratings *r;
 } state;
 
-/* The text of a field: strings as they are, numbers printed. */
-static const char *text_of(const ivs_field *f, char *buf, size_t cap) {
-  if (!f->json) return f->str;
-  if (cJSON_IsString(f->json)) return f->json->valuestring;
-  if (cJSON_IsNumber(f->json)) {
-    snprintf(buf, cap, "%.17g", f->json->valuedouble);
-    return buf;
-  }
-  return NULL;
-}
-
-static const ivs_field *find(const ivs_record *rec, const char *want, const char *alt) {
-  for (size_t i = 0; i < rec->n; i++)
-    if (!strcmp(rec->fields[i].name, want) || (alt && !strcmp(rec->fields[i].name, alt))) return &rec->fields[i];
-  return NULL;
-}
-
 static int on_record(const ivs_record *rec, void *ud) {
   state *s = ud;
   if (rec->error) return ivs_error_set(IVS_EPARSE, "%s:%zu: %s", s->path, rec->line, rec->error);
-  const ivs_field *fi = find(rec, s->m->item ? s->m->item : "item", s->m->item ? NULL : "task");
-  const ivs_field *fa = find(rec, s->m->annotator ? s->m->annotator : "annotator", s->m->annotator ? NULL : "worker");
-  const ivs_field *fl = find(rec, s->m->label ? s->m->label : "label", NULL);
+  const ivs_field *fi = ivs_record_field(rec, s->m->item ? s->m->item : "item", s->m->item ? NULL : "task");
+  const ivs_field *fa = ivs_record_field(rec, s->m->annotator ? s->m->annotator : "annotator", s->m->annotator ? NULL : "worker");
+  const ivs_field *fl = ivs_record_field(rec, s->m->label ? s->m->label : "label", NULL);
   char b1[64], b2[64], b3[64];
-  const char *item = fi ? text_of(fi, b1, sizeof b1) : NULL, *ann = fa ? text_of(fa, b2, sizeof b2) : NULL,
-             *lab = fl ? text_of(fl, b3, sizeof b3) : NULL;
+  const char *item = fi ? ivs_field_text(fi, b1, sizeof b1) : NULL, *ann = fa ? ivs_field_text(fa, b2, sizeof b2) : NULL,
+             *lab = fl ? ivs_field_text(fl, b3, sizeof b3) : NULL;
   const char *missing = !fi ? "item" : !fa ? "annotator" : !fl ? "label" : NULL;
   if (missing)
     return ivs_error_set(IVS_EINVAL, "%s:%zu: no '%s' column (name it, or use --map %s=COLUMN)", s->path, rec->line,
