@@ -777,7 +777,15 @@ int ivs_judgments_import(ivs_store *st, const char *path, ivs_judgment_format fm
 
 int ivs_store_ratings(ivs_store *st, const char *batch, int keep_repeats, ivs_ratings *r) {
   sqlite3_stmt *s;
-  int rc = prep(st, &s,
+  int rc;
+  if (batch) { /* a misspelt batch name is an error, not an empty batch */
+    if ((rc = prep(st, &s, "SELECT 1 FROM batches WHERE name = ?1"))) return rc;
+    text(s, 1, batch);
+    int found = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    if (!found) return ivs_error_set(IVS_EINVAL, "no batch named '%s'", batch);
+  }
+  rc = prep(st, &s,
                 "SELECT j.example_id, a.name, j.label FROM judgments j JOIN annotators a ON a.id = j.annotator_id"
                 " WHERE ?1 IS NULL OR j.batch_id = (SELECT id FROM batches WHERE name = ?1) ORDER BY j.id");
   if (rc) return rc;
