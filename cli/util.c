@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "core/error.h"
+#include "core/json.h"
 
 int report_error(void) {
   fprintf(stderr, "invscale: error: %s\n", ivs_error_message());
@@ -69,18 +70,7 @@ void progress_done(void) {
 }
 
 void json_string(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    switch (*p) {
-    case '"': fputs("\\\"", f); break;
-    case '\\': fputs("\\\\", f); break;
-    case '\n': fputs("\\n", f); break;
-    case '\r': fputs("\\r", f); break;
-    case '\t': fputs("\\t", f); break;
-    default:
-      if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-      else fputc(*p, f);
-    }
-  }
-  fputc('"', f);
+  ivs_buf b = IVS_BUF_INIT; /* the same escaping as every JSON invscale writes */
+  if (ivs_json_put_string(&b, s, strlen(s)) == 0) fwrite(b.data, 1, b.len, f);
+  ivs_buf_release(&b);
 }

@@ -79,3 +79,25 @@ void ivs_atomic_abort(ivs_atomic_file *af) {
   free(af->path);
   memset(af, 0, sizeof af[0]);
 }
+
+int ivs_file_read_all(const char *path, size_t limit, ivs_buf *out) {
+  ivs_buf_init(out, limit);
+  FILE *f = fopen(path, "rb");
+  if (!f) return ivs_error_set(IVS_EIO, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    fclose(f);
+    return ivs_error_set(IVS_EIO, "%s: is a directory, not a file", path);
+  }
+  char chunk[65536];
+  size_t got;
+  int rc = 0;
+  while (!rc && (got = fread(chunk, 1, sizeof chunk, f)) > 0) rc = ivs_buf_append(out, chunk, got);
+  int err = ferror(f);
+  fclose(f);
+  if (rc == IVS_ELIMIT) rc = ivs_error_set(IVS_ELIMIT, "%s: larger than the limit of %zu bytes", path, limit);
+  else if (!rc && err) rc = ivs_error_set(IVS_EIO, "%s: read error", path);
+  else if (!rc && out->len == 0) rc = ivs_error_set(IVS_EIO, "%s: file is empty", path);
+  if (rc) ivs_buf_release(out);
+  return rc;
+}

@@ -7,6 +7,8 @@
 
 #include <stdio.h>
 
+#include "core/buf.h"
+
 typedef struct ivs_atomic_file {
   FILE *f;        /* write here */
   char *path;     /* owned: the target */
@@ -19,5 +21,10 @@ int ivs_atomic_open(ivs_atomic_file *af, const char *path);
 int ivs_atomic_commit(ivs_atomic_file *af);
 /* Closes and removes the temporary file (safe after a failed commit). */
 void ivs_atomic_abort(ivs_atomic_file *af);
+
+/* Reads a whole file into out (initialised by the callee; the caller
+ * releases it).  IVS_EIO for a missing file, a directory, a read error or an
+ * empty file; IVS_ELIMIT past `limit` bytes.  Messages name the path. */
+int ivs_file_read_all(const char *path, size_t limit, ivs_buf *out);
 
 #endif

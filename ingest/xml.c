@@ -1,6 +1,5 @@
 #include "ingest/xml.h"
 
-#include <errno.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
 #include <libxml/SAX2.h>
@@ -8,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/fileio.h"
 #include "core/utf8.h"
 
 typedef struct {
@@ -201,26 +200,10 @@ int ivs_xml_read_mem(const char *name, const char *data, size_t len, const ivs_x
 }
 
 int ivs_xml_read(const char *path, const ivs_xml_opts *o, ivs_record_fn cb, void *ud) {
-  size_t max = o->max_input ? o->max_input : (size_t)256 << 20;
-  FILE *f = fopen(path, "rb");
-  if (!f) return ivs_error_set(IVS_EIO, "%s: cannot open: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-    fclose(f);
-    return ivs_error_set(IVS_EIO, "%s: is a directory, not a file", path);
-  }
   ivs_buf data;
-  ivs_buf_init(&data, max);
-  char chunk[65536];
-  size_t got;
-  int rc = 0;
-  while (!rc && (got = fread(chunk, 1, sizeof chunk, f)) > 0) rc = ivs_buf_append(&data, chunk, got);
-  int err = ferror(f);
-  fclose(f);
-  if (rc == IVS_ELIMIT) rc = ivs_error_set(IVS_ELIMIT, "%s: larger than the limit of %zu bytes", path, max);
-  else if (!rc && err) rc = ivs_error_set(IVS_EIO, "%s: read error", path);
-  else if (!rc && data.len == 0) rc = ivs_error_set(IVS_EIO, "%s: file is empty", path);
-  if (!rc) rc = ivs_xml_read_mem(path, data.data, data.len, o, cb, ud);
+  int rc = ivs_file_read_all(path, o->max_input ? o->max_input : (size_t)256 << 20, &data);
+  if (rc) return rc;
+  rc = ivs_xml_read_mem(path, data.data, data.len, o, cb, ud);
   ivs_buf_release(&data);
   return rc;
 }

@@ -641,25 +641,15 @@ static int import_labelstudio_min(importer *im, cJSON *root) {
 }
 
 static int import_labelstudio(importer *im, int min, int xml) {
-  FILE *f = fopen(im->path, "rb");
-  if (!f) return ivs_error_set(IVS_EIO, "%s: cannot open", im->path);
   ivs_buf data;
-  ivs_buf_init(&data, (size_t)256 << 20);
-  char chunk[65536];
-  size_t got;
-  int rc = 0;
-  while (!rc && (got = fread(chunk, 1, sizeof chunk, f)) > 0) rc = ivs_buf_append(&data, chunk, got);
-  fclose(f);
-  if (rc) {
-    ivs_buf_release(&data);
-    return ivs_error_set(IVS_ELIMIT, "%s: larger than 256 MiB", im->path);
-  }
+  int rc = ivs_file_read_all(im->path, (size_t)256 << 20, &data);
+  if (rc) return rc;
   if (xml) {
-    rc = data.len ? import_mturk_xml(im, data.data, data.len) : ivs_error_set(IVS_EIO, "%s: file is empty", im->path);
+    rc = import_mturk_xml(im, data.data, data.len);
     ivs_buf_release(&data);
     return rc;
   }
-  cJSON *root = data.len ? cJSON_ParseWithLength(data.data, data.len) : NULL;
+  cJSON *root = cJSON_ParseWithLength(data.data, data.len);
   ivs_buf_release(&data);
   if (!cJSON_IsArray(root)) {
     cJSON_Delete(root);
