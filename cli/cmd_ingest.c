@@ -277,7 +277,7 @@ int cmd_ingest(int argc, char **argv, const char *db) {
     goto out;
   }
 
-  if (ivs_store_open(&s.st, store_path(db), 0) || ivs_store_begin(s.st) ||
+  if (ivs_store_open(&s.st, store_path(db), 0) || ivs_store_begin_bulk(s.st) ||
       ivs_store_import_start(s.st, path, format, tag, &s.import_id)) {
     code = report_error();
     goto out;

@@ -18,9 +18,12 @@ void ivs_strlist_release(ivs_strlist *l) {
 int ivs_strlist_push(ivs_strlist *l, const char *s, size_t n) {
   if (l->n >= IVS_MAX_CLASSES)
     return ivs_error_set(IVS_ELIMIT, "more than %d classes", IVS_MAX_CLASSES);
-  char **items = realloc(l->items, (l->n + 1) * sizeof *items);
-  if (!items) return ivs_error_set(IVS_ENOMEM, "out of memory");
-  l->items = items;
+  /* capacity is implicit: 4, then doubled whenever n reaches a power of two */
+  if (l->n == 0 || (l->n >= 4 && !(l->n & (l->n - 1)))) {
+    char **items = realloc(l->items, (l->n ? l->n * 2 : 4) * sizeof *items);
+    if (!items) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    l->items = items;
+  }
   char *copy = malloc(n + 1);
   if (!copy) return ivs_error_set(IVS_ENOMEM, "out of memory");
   memcpy(copy, s, n);

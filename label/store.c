@@ -30,7 +30,21 @@ struct ivs_store {
   uint64_t *seen;
   size_t seen_cap, seen_n;
   int seen_off;
+  /* (hash, example id) of rows added in this transaction and not yet in
+   * example_hashes: written sorted by hash before a duplicate query, when
+   * PENDING_MAX are waiting, and at commit. */
+  struct hash_row *pending;
+  size_t pending_n, pending_cap;
+  sqlite3_stmt *add_hash;
+  int bulk; /* in a bulk transaction: the journal goes back to WAL at its end */
 };
+
+struct hash_row {
+  int64_t hash, id;
+};
+
+/* At most this many pending rows (16 bytes each: 8 MiB). */
+#define PENDING_MAX ((size_t)1 << 19)
 
 /* At most this many hashes are kept (the table is twice as large: 32 MiB). */
 #define SEEN_MAX ((size_t)2 << 20)
@@ -174,6 +188,8 @@ void ivs_store_free(ivs_store *st) {
   if (!st) return;
   sqlite3_finalize(st->find_dup);
   sqlite3_finalize(st->insert);
+  sqlite3_finalize(st->add_hash);
+  free(st->pending);
   sqlite3_close(st->db);
   ivs_buf_release(&st->classes);
   free(st->path);
@@ -192,16 +208,33 @@ static void seen_reset(ivs_store *st) {
 
 int ivs_store_begin(ivs_store *st) {
   seen_reset(st);
+  st->pending_n = 0;
   return exec(st, "BEGIN IMMEDIATE");
 }
+int ivs_store_begin_bulk(ivs_store *st) {
+  /* Leaving WAL needs the only connection; when that fails, stay in WAL. */
+  st->bulk = sqlite3_exec(st->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) == SQLITE_OK;
+  return ivs_store_begin(st);
+}
+static int end_bulk(ivs_store *st, int rc) {
+  if (st->bulk) {
+    st->bulk = 0;
+    int wal = exec(st, "PRAGMA journal_mode = WAL");
+    if (!rc) rc = wal;
+  }
+  return rc;
+}
+static int pending_flush(ivs_store *st);
 int ivs_store_commit(ivs_store *st) {
+  int rc = pending_flush(st);
   seen_reset(st);
-  return exec(st, "COMMIT");
+  return end_bulk(st, rc ? rc : exec(st, "COMMIT"));
 }
 int ivs_store_rollback(ivs_store *st) {
   seen_reset(st);
-  if (sqlite3_get_autocommit(st->db)) return 0;
-  return exec(st, "ROLLBACK");
+  st->pending_n = 0;
+  if (sqlite3_get_autocommit(st->db)) return end_bulk(st, 0);
+  return end_bulk(st, exec(st, "ROLLBACK"));
 }
 
 static int prepare(ivs_store *st, sqlite3_stmt **s, const char *sql) {
@@ -293,11 +326,47 @@ static int seen_maybe(const ivs_store *st, uint64_t h) {
   return 0;
 }
 
-/* Loads the hashes of the stored examples (a scan of the fhash index). */
+static int cmp_hash_row(const void *a, const void *b) {
+  const struct hash_row *x = a, *y = b;
+  if (x->hash != y->hash) return x->hash < y->hash ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Writes the pending (hash, id) rows to example_hashes in key order, so the
+ * B-tree is walked once instead of at a random place per row. */
+static int pending_flush(ivs_store *st) {
+  int rc;
+  if (!st->pending_n) return 0;
+  qsort(st->pending, st->pending_n, sizeof *st->pending, cmp_hash_row);
+  for (size_t i = 0; i < st->pending_n; i++) {
+    if ((rc = prepare(st, &st->add_hash, "INSERT INTO example_hashes (fhash, example_id) VALUES (?1, ?2)")))
+      return rc;
+    sqlite3_bind_int64(st->add_hash, 1, st->pending[i].hash);
+    sqlite3_bind_int64(st->add_hash, 2, st->pending[i].id);
+    if (sqlite3_step(st->add_hash) != SQLITE_DONE) return db_error(st, "cannot store an example hash");
+  }
+  sqlite3_reset(st->add_hash);
+  st->pending_n = 0;
+  return 0;
+}
+
+static int pending_add(ivs_store *st, uint64_t h, int64_t id) {
+  if (st->pending_n == st->pending_cap) {
+    size_t cap = st->pending_cap ? st->pending_cap * 2 : 4096;
+    struct hash_row *p = realloc(st->pending, cap * sizeof *p);
+    if (!p) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    st->pending = p;
+    st->pending_cap = cap;
+  }
+  st->pending[st->pending_n++] = (struct hash_row){(int64_t)h, id};
+  return st->pending_n >= PENDING_MAX ? pending_flush(st) : 0;
+}
+
+/* Loads the hashes of the stored examples (a scan of example_hashes). */
 static int seen_load(ivs_store *st) {
   sqlite3_stmt *s = NULL;
   int rc = 0, step;
-  if (sqlite3_prepare_v2(st->db, "SELECT fhash FROM examples", -1, &s, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(st->db, "SELECT fhash FROM example_hashes", -1, &s, NULL) != SQLITE_OK)
     return db_error(st, "cannot read example hashes");
   if ((rc = seen_add(st, 0))) goto done; /* allocate even for an empty store */
   while (!st->seen_off && (step = sqlite3_step(s)) == SQLITE_ROW)
@@ -326,9 +395,11 @@ int ivs_store_add_example(ivs_store *st, int64_t import_id, const char *tag, con
   *added = 0;
   if (!st->seen && !st->seen_off && (rc = seen_load(st))) return rc;
   if (!st->seen || seen_maybe(st, h)) { /* possibly a duplicate: ask the store */
-    if ((rc = prepare(st, &st->find_dup,
-                      "SELECT 1 FROM examples WHERE fhash = ?1 AND type = ?2 AND prompt = ?3 AND classes IS ?4"
-                      " AND answer_index IS ?5 AND other_prompt IS ?6 AND completion IS ?7 LIMIT 1")))
+    if ((rc = pending_flush(st)) ||
+        (rc = prepare(st, &st->find_dup,
+                      "SELECT 1 FROM example_hashes h JOIN examples e ON e.id = h.example_id WHERE h.fhash = ?1"
+                      " AND e.type = ?2 AND e.prompt = ?3 AND e.classes IS ?4 AND e.answer_index IS ?5"
+                      " AND e.other_prompt IS ?6 AND e.completion IS ?7 LIMIT 1")))
       return rc;
     s = st->find_dup;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)h);
@@ -363,6 +434,7 @@ int ivs_store_add_example(ivs_store *st, int64_t import_id, const char *tag, con
   sqlite3_reset(s);
   if (step != SQLITE_DONE) return db_error(st, "cannot store an example");
   *added = 1;
+  if ((rc = pending_add(st, h, sqlite3_last_insert_rowid(st->db)))) return rc;
   return st->seen ? seen_add(st, h) : 0;
 }
 

@@ -14,7 +14,7 @@
 
 #include "core/example.h"
 
-#define IVS_STORE_VERSION 3
+#define IVS_STORE_VERSION 4
 
 typedef struct ivs_store ivs_store;
 
@@ -34,6 +34,11 @@ int ivs_store_version(ivs_store *st);
 int ivs_store_version_found(ivs_store *st);
 
 int ivs_store_begin(ivs_store *st); /* BEGIN IMMEDIATE; fails on a read-only store */
+/* As ivs_store_begin, for a transaction that writes many rows (an import):
+ * when no other connection has the store open it switches from WAL to a
+ * rollback journal until commit or rollback, so new pages are written once
+ * instead of twice (WAL, then checkpoint).  Readers wait meanwhile. */
+int ivs_store_begin_bulk(ivs_store *st);
 int ivs_store_commit(ivs_store *st);
 int ivs_store_rollback(ivs_store *st);
 

@@ -106,3 +106,18 @@ CREATE TABLE adjudications (
   created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
 CREATE INDEX adjudications_example ON adjudications (example_id);
+
+-- version 4
+-- Duplicate lookup moves from an index on examples.fhash to a table of its
+-- own, filled in hash order when an import commits: random inserts into an
+-- index cost more than the rows themselves on large imports.
+CREATE TABLE example_hashes (
+  fhash       INTEGER NOT NULL,
+  example_id  INTEGER NOT NULL,
+  PRIMARY KEY (fhash, example_id)
+) WITHOUT ROWID;
+INSERT INTO example_hashes (fhash, example_id) SELECT fhash, id FROM examples;
+DROP INDEX examples_fhash;
+CREATE TRIGGER examples_delete_hash AFTER DELETE ON examples BEGIN
+  DELETE FROM example_hashes WHERE fhash = OLD.fhash AND example_id = OLD.id;
+END;

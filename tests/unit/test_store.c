@@ -80,6 +80,30 @@ static void test_dedup_and_rollback(void **state) {
   int n = 0;
   assert_int_equal(ivs_store_examples(st, NULL, count_cb, &n), 0);
   assert_int_equal(n, 2);
+  /* a bulk transaction finds the committed examples through example_hashes,
+   * forgets the rolled-back one, and leaves the store in WAL mode */
+  assert_int_equal(ivs_store_begin_bulk(st), 0);
+  assert_int_equal(ivs_store_add_example(st, id, NULL, &a, &added), 0);
+  assert_int_equal(added, 0);
+  assert_int_equal(ivs_store_add_example(st, id, NULL, &b, &added), 0);
+  assert_int_equal(added, 1);
+  assert_int_equal(ivs_store_add_example(st, id, NULL, &b, &added), 0);
+  assert_int_equal(added, 0);
+  assert_int_equal(ivs_store_commit(st), 0);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_stmt *q;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM example_hashes), (SELECT count(*) FROM examples)",
+                                      -1, &q, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(q, 0), 3);
+  assert_int_equal(sqlite3_column_int(q, 1), 3);
+  sqlite3_finalize(q);
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+  sqlite3_finalize(q);
+  sqlite3_close(db);
   ivs_example_release(&a);
   ivs_example_release(&b);
   ivs_example_release(&c);
