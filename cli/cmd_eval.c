@@ -141,7 +141,7 @@ static int write_outputs(const char *dir, const task *t, ivs_task_type type, mod
     char *row = cJSON_PrintUnformatted(t->rows[i]);
     size_t len = row ? strlen(row) : 0;
     if (len) fwrite(row, 1, len - 1, af.f); /* without the closing brace */
-    free(row);
+    cJSON_free(row);
     char key[300];
     for (size_t m = 0; m < M; m++) {
       const ivs_score *s = &ms[m].score[i];
@@ -190,7 +190,7 @@ static int write_outputs(const char *dir, const task *t, ivs_task_type type, mod
   snprintf(path, sizeof path, "%s/summary.json", dir);
   int rc = ivs_atomic_open(&af, path);
   if (!rc) fprintf(af.f, "%s\n", text), rc = ivs_atomic_commit(&af);
-  free(text);
+  cJSON_free(text);
   if (rc) return rc;
   /* the plot */
   ivs_plot_model pm[64];

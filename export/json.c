@@ -36,7 +36,7 @@ int ivs_stored_example_json(const ivs_stored_example *ex, ivs_buf *out) {
     char *text = cJSON_PrintUnformatted(o);
     if (!text) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
     else rc = ivs_buf_puts(out, text);
-    free(text);
+    cJSON_free(text);
   }
   cJSON_Delete(o);
   return rc;

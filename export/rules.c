@@ -63,9 +63,14 @@ struct ivs_validator {
   ivs_validate_stats st;
   int type_known;
   table dups, prompts;
-  uint32_t *lens;
-  size_t nlens, caplens;
+  /* prompt lengths for the percentiles: a count per length below LEN_HIST,
+   * longer ones listed */
+  size_t *len_hist, nlens;
+  uint32_t *long_lens;
+  size_t nlong, caplong;
 };
+
+#define LEN_HIST 65536
 
 int ivs_validator_new(ivs_validator **out, const ivs_validate_opts *opts) {
   ivs_validator *v = calloc(1, sizeof *v);
@@ -87,7 +92,8 @@ void ivs_validator_free(ivs_validator *v) {
   if (!v) return;
   free(v->dups.s);
   free(v->prompts.s);
-  free(v->lens);
+  free(v->len_hist);
+  free(v->long_lens);
   free(v);
 }
 
@@ -261,16 +267,28 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
       emit(v, 1, line, fp->column, "trailing-whitespace", "prompt",
            "prompt ends in whitespace (the prize's API scoring fails with 'did not start on a token boundary')");
   }
+  uint64_t hp = 0;
   if (prompt) {
+    /* the prompt table is large and read at random: start loading the slot
+     * now, so that the checks in between hide the cache miss */
+    hp = hash_str(11, prompt);
+    if (v->prompts.cap) __builtin_prefetch(&v->prompts.s[(hp ? hp : 1) & (v->prompts.cap - 1)]);
     size_t chars = ivs_utf8_count(prompt, strlen(prompt));
-    if (v->nlens == v->caplens) {
-      size_t cap = v->caplens ? v->caplens * 2 : 4096;
-      uint32_t *l = realloc(v->lens, cap * sizeof *l);
-      if (!l) return ivs_error_set(IVS_ENOMEM, "out of memory");
-      v->lens = l;
-      v->caplens = cap;
+    if (!v->len_hist && !(v->len_hist = calloc(LEN_HIST, sizeof *v->len_hist)))
+      return ivs_error_set(IVS_ENOMEM, "out of memory");
+    if (chars < LEN_HIST) {
+      v->len_hist[chars]++;
+    } else {
+      if (v->nlong == v->caplong) {
+        size_t cap = v->caplong ? v->caplong * 2 : 64;
+        uint32_t *l = realloc(v->long_lens, cap * sizeof *l);
+        if (!l) return ivs_error_set(IVS_ENOMEM, "out of memory");
+        v->long_lens = l;
+        v->caplong = cap;
+      }
+      v->long_lens[v->nlong++] = chars > UINT32_MAX ? UINT32_MAX : (uint32_t)chars;
     }
-    v->lens[v->nlens++] = chars > UINT32_MAX ? UINT32_MAX : (uint32_t)chars;
+    v->nlens++;
   }
 
   /* sequence_prob: completion */
@@ -412,7 +430,7 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
    * record; only a prompt seen before goes on to the (prompt, classes) table,
    * which therefore stays small. */
   if (prompt && classes_ok) {
-    uint64_t hp = hash_str(11, prompt), hc = 5;
+    uint64_t hc = 5;
     for (size_t i = 0; i < cl.n; i++) hc = hash_str(hc, cl.items[i]);
     /* the answer as text: the same prompt may list its classes in another order */
     int32_t ah = have_answer && answer >= 0 && (size_t)answer < cl.n
@@ -448,6 +466,15 @@ static int cmp_u32(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* The k-th smallest prompt length (0-based); long_lens must be sorted. */
+static size_t nth_len(const ivs_validator *v, size_t k) {
+  for (size_t len = 0; len < LEN_HIST; len++) {
+    if (k < v->len_hist[len]) return len;
+    k -= v->len_hist[len];
+  }
+  return v->long_lens[k];
+}
+
 int ivs_validator_finish(ivs_validator *v) {
   size_t n = v->st.examples;
   if (n < v->o.min_examples)
@@ -466,11 +493,11 @@ int ivs_validator_finish(ivs_validator *v) {
     emit(v, 0, 0, 0, "answer-balance", "answer_index", "answer_index is %zu in %.0f%% of the examples", top_i,
          100.0 * (double)top / (double)labelled);
   if (v->nlens) {
-    qsort(v->lens, v->nlens, sizeof *v->lens, cmp_u32);
-    v->st.prompt_p50 = v->lens[(v->nlens - 1) * 50 / 100];
-    v->st.prompt_p90 = v->lens[(v->nlens - 1) * 90 / 100];
-    v->st.prompt_p99 = v->lens[(v->nlens - 1) * 99 / 100];
-    v->st.prompt_max = v->lens[v->nlens - 1];
+    if (v->nlong) qsort(v->long_lens, v->nlong, sizeof *v->long_lens, cmp_u32);
+    v->st.prompt_p50 = nth_len(v, (v->nlens - 1) * 50 / 100);
+    v->st.prompt_p90 = nth_len(v, (v->nlens - 1) * 90 / 100);
+    v->st.prompt_p99 = nth_len(v, (v->nlens - 1) * 99 / 100);
+    v->st.prompt_max = nth_len(v, v->nlens - 1);
   }
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "core/error.h"
+#include "core/json_arena.h"
 #include "ingest/csv.h"
 #include "ingest/jsonl.h"
 #include "ingest/reader.h"
@@ -106,7 +107,9 @@ int ivs_validate_file(const char *path, const ivs_validate_file_opts *opts, ivs_
       }
       rs.raw = line.data ? line.data : "";
       rs.raw_len = line.len;
+      ivs_json_arena_begin(); /* the validator keeps nothing of the tree */
       rc = ivs_jsonl_line(path, lineno, rs.raw, rs.raw_len, on_record, &rs);
+      ivs_json_arena_end();
       if (rc == IVS_EPARSE) { /* \u0000 */
         report_reader_error(v, path, "encoding");
         rc = 0;
@@ -115,6 +118,7 @@ int ivs_validate_file(const char *path, const ivs_validate_file_opts *opts, ivs_
     }
     ivs_buf_release(&line);
     ivs_reader_close(&rd);
+    ivs_json_arena_release();
   }
   if (!rc) rc = ivs_validator_finish(v);
   *stats = *ivs_validator_stats(v);

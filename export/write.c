@@ -142,7 +142,7 @@ static int write_jsonl(ivs_exporter *e, const ivs_stored_example *ex, FILE *f) {
       if (!rc) rc = ivs_json_put_string(b, it->string, strlen(it->string));
       if (!rc) rc = ivs_buf_putc(b, ':');
       if (!rc) rc = v ? ivs_buf_puts(b, v) : ivs_error_set(IVS_ENOMEM, "out of memory");
-      free(v);
+      cJSON_free(v);
     }
     cJSON_Delete(m);
   }
@@ -179,7 +179,7 @@ static int write_csv(ivs_exporter *e, const ivs_stored_example *ex, FILE *f) {
     else {
       char *t = cJSON_PrintUnformatted(v);
       rc = t ? csv_field(e, f, t, last) : ivs_error_set(IVS_ENOMEM, "out of memory");
-      free(t);
+      cJSON_free(t);
     }
   }
   cJSON_Delete(m);

@@ -223,7 +223,7 @@ static int build_metadata(const ivs_record *rec, const ivs_field **used, ivs_exa
     if (f->json) {
       char *text = cJSON_PrintUnformatted(f->json);
       rc = text ? ivs_buf_puts(&b, text) : ivs_error_set(IVS_ENOMEM, "out of memory");
-      free(text);
+      cJSON_free(text);
     } else {
       rc = ivs_json_put_string(&b, f->str, f->len);
     }
