@@ -8,11 +8,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/fileio.h"
 #include "eval/logprobs.h"
+#include "eval/openai.h"
 #include "eval/plot.h"
 #include "eval/score.h"
 #include "eval/trend.h"
@@ -20,18 +22,27 @@
 #include "ingest/jsonl.h"
 
 static const char help[] =
-    "usage: invscale eval TASK --model NAME=logprobs:FILE|lmeval:FILE [--model ...] [--params NAME=N ...]\n"
-    "                     [--type T] [--metric loss|acc] [--invert] [--bootstrap N] [--seed S] --out DIR\n\n"
-    "Scores a task file (JSONL or CSV) on models of growing size exactly as the prize's pipeline,\n"
-    "from log-probabilities computed elsewhere (logprobs:FILE, one JSONL line per example, or\n"
-    "lmeval:FILE, lm-evaluation-harness --log_samples output; see docs/invscale.md).  Parameter counts: --params, else the prize's and today's known families\n"
+    "usage: invscale eval TASK --model NAME=BACKEND [--model ...] [--params NAME=N ...]\n"
+    "                     [--type T] [--metric loss|acc] [--invert] [--bootstrap N] [--seed S]\n"
+    "                     [--format text|json] --out DIR\n"
+    "  backends: logprobs:FILE   log-probabilities computed elsewhere, one JSONL line per example\n"
+    "            lmeval:FILE     lm-evaluation-harness --log_samples output\n"
+    "            openai:URL@ID   an OpenAI-compatible server (vLLM, SGLang), e.g.\n"
+    "                            openai:http://127.0.0.1:8000/v1@EleutherAI/pythia-70m\n"
+    "  server options: [--api-key-env VAR] [--concurrency N (8)] [--timeout SECONDS (60)]\n"
+    "                  [--retries N (5)] [--cache DIR (DIR/cache)]\n\n"
+    "Scores a task file (JSONL or CSV) on models of growing size exactly as the prize's pipeline\n"
+    "(see docs/invscale.md).  Parameter counts: --params, else the prize's and today's known families\n"
     "(gpt2, ada..davinci, opt, gpt-neo, gpt-j, pythia, qwen2.5, smollm2).  Writes DIR/<model>.csv,\n"
     "DIR/labelled_data.jsonl, DIR/summary.json and DIR/loss_plot.svg, and prints the verdict.\n"
-    "Not here yet: the openai: and native: backends.\n";
+    "Server answers are cached per model under --cache, so an interrupted run resumes.\n"
+    "Not here yet: the native: backend.\n";
 
 typedef struct {
   const char *name, *file;
   int lmeval; /* lmeval:FILE, else logprobs:FILE */
+  int openai; /* openai:URL@ID: file is the URL, id the server's model */
+  const char *id;
   double params;
   double *values; /* log-probs from the backend */
   ivs_score *score;
@@ -205,15 +216,95 @@ static int write_outputs(const char *dir, const task *t, ivs_task_type type, mod
   return rc;
 }
 
+static const char *row_str(const cJSON *row, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, key);
+  return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void on_progress(size_t done, size_t total, void *ud) { progress_update(done, total, ud); }
+
+/* One request per class (classification), per prompt and class (log-odds:
+ * prompt c0, prompt c1, other_prompt c0, other_prompt c1) or per completion,
+ * laid out as the logprobs: backend lays out its values. */
+static int openai_values(const model *m, const task *t, ivs_task_type type, const size_t *offsets,
+                         ivs_openai_opts *o, double **values) {
+  int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  size_t n = type == IVS_TYPE_CLASSIFICATION ? offsets[t->n] : logodds ? 4 * t->n : t->n;
+  ivs_openai_req *reqs = calloc(n ? n : 1, sizeof *reqs);
+  *values = calloc(n ? n : 1, sizeof **values);
+  if (!reqs || !*values) {
+    free(reqs);
+    return ivs_error_set(IVS_ENOMEM, "out of memory");
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < t->n; i++) {
+    const cJSON *row = t->rows[i], *cls = cJSON_GetObjectItemCaseSensitive(row, "classes");
+    if (type == IVS_TYPE_SEQUENCE_PROB) {
+      reqs[k] = (ivs_openai_req){row_str(row, "prompt"), row_str(row, "completion"), ""};
+      snprintf(reqs[k++].what, sizeof reqs->what, "example %zu, completion", i);
+      continue;
+    }
+    for (int side = 0; side < (logodds ? 2 : 1); side++)
+      for (size_t j = 0; j < t->ncls[i]; j++) {
+        const cJSON *c = cJSON_GetArrayItem(cls, (int)j);
+        reqs[k] = (ivs_openai_req){row_str(row, side ? "other_prompt" : "prompt"), c ? c->valuestring : "", ""};
+        snprintf(reqs[k++].what, sizeof reqs->what, "example %zu, %sclass %zu", i, side ? "other_prompt, " : "", j);
+      }
+  }
+  char cache[4300];
+  if (o->cache_path) {
+    /* one file per model id, named so that any id makes a plain file name */
+    char id[200];
+    size_t j = 0;
+    for (const char *p = m->id; *p && j + 1 < sizeof id; p++)
+      id[j++] = (char)((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+                               *p == '-'
+                           ? *p
+                           : '_');
+    id[j] = '\0';
+    if (mkdir(o->cache_path, 0777) != 0 && errno != EEXIST) {
+      free(reqs);
+      return ivs_error_set(IVS_EIO, "%s: cannot create the cache folder: %s", o->cache_path, strerror(errno));
+    }
+    if ((size_t)snprintf(cache, sizeof cache, "%s/%s.jsonl", o->cache_path, id) >= sizeof cache) {
+      free(reqs);
+      return ivs_error_set(IVS_EUSAGE, "%s: cache path too long", o->cache_path);
+    }
+  }
+  ivs_openai_opts mo = *o;
+  mo.base_url = m->file;
+  mo.model = m->id;
+  mo.cache_path = o->cache_path ? cache : NULL;
+  mo.progress_ud = (void *)m->name;
+  ivs_openai_stats st;
+  int rc = ivs_openai_score(&mo, reqs, n, *values, &st);
+  progress_done();
+  if (rc) ivs_error_prefix("model '%s'", m->name);
+  else if (isatty(2))
+    fprintf(stderr, "%s: %zu requests: %zu from the cache, %zu sent (%zu retried)\n", m->name, n, st.cached, st.sent,
+            st.retried);
+  free(reqs);
+  return rc;
+}
+
 int cmd_eval(int argc, char **argv, const char *db) {
   (void)db;
-  enum { O_MODEL = 256, O_PARAMS, O_TYPE, O_METRIC, O_INVERT, O_OUT, O_BOOT, O_SEED, O_FORMAT, O_HELP };
+  enum { O_MODEL = 256, O_PARAMS, O_TYPE, O_METRIC, O_INVERT, O_OUT, O_BOOT, O_SEED, O_FORMAT, O_HELP,
+         O_KEYENV, O_CONC, O_TIMEOUT, O_RETRIES, O_CACHE };
   static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},   {"params", required_argument, 0, O_PARAMS},
                                        {"type", required_argument, 0, O_TYPE},     {"metric", required_argument, 0, O_METRIC},
                                        {"invert", no_argument, 0, O_INVERT},       {"out", required_argument, 0, O_OUT},
                                        {"bootstrap", required_argument, 0, O_BOOT}, {"seed", required_argument, 0, O_SEED},
                                        {"format", required_argument, 0, O_FORMAT}, {"help", no_argument, 0, O_HELP},
+                                       {"api-key-env", required_argument, 0, O_KEYENV},
+                                       {"concurrency", required_argument, 0, O_CONC},
+                                       {"timeout", required_argument, 0, O_TIMEOUT},
+                                       {"retries", required_argument, 0, O_RETRIES},
+                                       {"cache", required_argument, 0, O_CACHE},
                                        {0, 0, 0, 0}};
+  ivs_openai_opts oo = {NULL, NULL, NULL, NULL, NULL, 8, 60000, 5, on_progress, NULL};
+  const char *key_env = NULL, *cache_dir = NULL;
+  char cache_default[4200];
   model ms[64];
   size_t M = 0, nparams = 0, nboot = 1000;
   char *pnames[64];
@@ -233,13 +324,40 @@ int cmd_eval(int argc, char **argv, const char *db) {
       if (!eq || eq == optarg) return usage_error("eval", "--model: expected NAME=BACKEND:ARG, got '%s'", optarg);
       if (M == 64) return usage_error("eval", "at most 64 models");
       *eq = '\0';
-      if (strncmp(eq + 1, "logprobs:", 9) && strncmp(eq + 1, "lmeval:", 7))
-        return usage_error("eval", "--model %s: the logprobs:FILE and lmeval:FILE backends are available so far", optarg);
       for (size_t k = 0; k < M; k++)
         if (!strcmp(ms[k].name, optarg)) return usage_error("eval", "model name '%s' given twice", optarg);
-      ms[M].lmeval = !strncmp(eq + 1, "lmeval:", 7);
-      ms[M].name = optarg, ms[M].file = eq + 1 + (ms[M].lmeval ? 7 : 9), M++;
+      ms[M].name = optarg;
+      if (!strncmp(eq + 1, "openai:", 7)) {
+        char *at = strrchr(eq + 8, '@');
+        if (!at || at == eq + 8 || !at[1] || (strncmp(eq + 8, "http://", 7) && strncmp(eq + 8, "https://", 8)))
+          return usage_error("eval", "--model %s=%s: expected openai:http://HOST:PORT/v1@MODEL_ID", optarg, eq + 1);
+        *at = '\0';
+        ms[M].openai = 1, ms[M].file = eq + 8, ms[M].id = at + 1;
+      } else if (!strncmp(eq + 1, "logprobs:", 9) || !strncmp(eq + 1, "lmeval:", 7)) {
+        ms[M].lmeval = !strncmp(eq + 1, "lmeval:", 7);
+        ms[M].file = eq + 1 + (ms[M].lmeval ? 7 : 9);
+      } else {
+        return usage_error("eval", "--model %s=%s: the backends are logprobs:FILE, lmeval:FILE and openai:URL@ID (native: "
+                                   "is not here yet)", optarg, eq + 1);
+      }
+      M++;
       break;
+    case O_KEYENV: key_env = optarg; break;
+    case O_CONC:
+      oo.concurrency = atoi(optarg);
+      if (oo.concurrency < 1 || oo.concurrency > 256) return usage_error("eval", "--concurrency: 1 to 256");
+      break;
+    case O_TIMEOUT: {
+      double sec = strtod(optarg, NULL);
+      if (!(sec > 0 && sec <= 86400)) return usage_error("eval", "--timeout: seconds, more than 0");
+      oo.timeout_ms = (long)(sec * 1000);
+      break;
+    }
+    case O_RETRIES:
+      oo.retries = atoi(optarg);
+      if (oo.retries < 0 || oo.retries > 20) return usage_error("eval", "--retries: 0 to 20");
+      break;
+    case O_CACHE: cache_dir = optarg; break;
     case O_PARAMS:
       eq = strchr(optarg, '=');
       if (!eq || nparams == 64) return usage_error("eval", "--params: expected NAME=N");
@@ -266,6 +384,23 @@ int cmd_eval(int argc, char **argv, const char *db) {
   if (argc - optind != 1) return usage_error("eval", "expected one task file");
   if (!out || !M) return usage_error("eval", "needs --model NAME=logprobs:FILE (one per model) and --out DIR");
   if (M < 2) return usage_error("eval", "a scaling trend needs at least two models of different sizes");
+  if (key_env) {
+    oo.api_key = getenv(key_env);
+    if (!oo.api_key || !*oo.api_key) return usage_error("eval", "--api-key-env %s: that variable is not set", key_env);
+    oo.api_key_env = key_env;
+  } else if (getenv("OPENAI_API_KEY") && *getenv("OPENAI_API_KEY")) {
+    oo.api_key = getenv("OPENAI_API_KEY");
+    oo.api_key_env = "OPENAI_API_KEY";
+  }
+  if (!cache_dir) {
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
+      ivs_error_set(IVS_EIO, "%s: cannot create: %s", out, strerror(errno));
+      return report_error();
+    }
+    snprintf(cache_default, sizeof cache_default, "%s/cache", out);
+    cache_dir = cache_default;
+  }
+  oo.cache_path = cache_dir;
   const char *path = argv[optind];
   t.ctx.path = path;
   size_t plen = strlen(path);
@@ -301,7 +436,9 @@ int cmd_eval(int argc, char **argv, const char *db) {
       ivs_error_set(IVS_EUSAGE, "model '%s': unknown parameter count; give it with --params %s=N", ms[m].name, ms[m].name);
       goto fail;
     }
-    if ((ms[m].lmeval ? ivs_lmeval_read : ivs_logprobs_read)(ms[m].file, type, t.ncls, t.n, offsets, &ms[m].values))
+    if (ms[m].openai ? openai_values(&ms[m], &t, type, offsets, &oo, &ms[m].values)
+                     : (ms[m].lmeval ? ivs_lmeval_read : ivs_logprobs_read)(ms[m].file, type, t.ncls, t.n, offsets,
+                                                                            &ms[m].values))
       goto fail;
     ms[m].score = calloc(t.n, sizeof *ms[m].score);
     double sum = 0, sq = 0, acc = 0, cov = 0;

@@ -1,0 +1,154 @@
+"""A small OpenAI-compatible completions server for the openai: backend's
+tests, answering in the shapes vLLM documents for /v1/completions with
+echo and logprobs (choices[0].logprobs.tokens / token_logprobs /
+text_offset, the first token's log-prob null), and vLLM's error object.
+
+Its "tokenizer" splits text into runs of leading whitespace plus
+non-whitespace; a token's log-prob is a fixed function of the model's size
+and the token (see token_logprob), so a test can compute the expected scores
+on its own.  The model id chooses a behaviour, then a size:
+  toy-S          normal
+  strict-S       HTTP 400 when max_tokens is 0 (wants at least one token)
+  flaky-S        the first attempt for each prompt gets 503, then 429 with Retry-After: 0, then OK
+  slow-S         answers after 3 seconds
+  lag-S          answers after 0.15 seconds
+  badjson-S      HTTP 200 with a body that is not JSON
+  drop-S         promises 5000 bytes, sends 20 and closes the connection
+  auth-S         HTTP 401 unless "Authorization: Bearer sekrit"
+with S one of s, m, l.  GET /stats gives {"requests": N, "by_model": {...}}.
+Usage: fake_openai.py PORT_FILE  (listens on 127.0.0.1, an ephemeral port,
+written to PORT_FILE).
+"""
+import json
+import re
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SCALE = {"s": 1.0, "m": 1.3, "l": 1.7}
+TOKEN = re.compile(r"\s*\S+|\s+$")
+
+
+def tokenize(text):
+    toks, off = [], 0
+    for m in TOKEN.finditer(text):
+        toks.append((m.group(0), m.start()))
+        off = m.end()
+    assert off == len(text)
+    return toks
+
+
+def token_logprob(size, tok):
+    """Deterministic, negative, depends on model size and token text."""
+    h = sum((i + 1) * ord(c) for i, c in enumerate(tok)) % 1000
+    return -SCALE[size] * (0.05 + h / 400.0)
+
+
+lock = threading.Lock()
+stats = {"requests": 0, "by_model": {}}
+attempts = {}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, code, obj=None, raw=None, headers=()):
+        body = raw if raw is not None else json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/stats":
+            with lock:
+                self.reply(200, stats)
+        else:
+            self.reply(404, {"object": "error", "message": "not found"})
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        req = json.loads(self.rfile.read(n))
+        model = req.get("model", "")
+        kind, _, size = model.rpartition("-")
+        with lock:
+            stats["requests"] += 1
+            stats["by_model"][model] = stats["by_model"].get(model, 0) + 1
+            key = (model, req.get("prompt"))
+            attempt = attempts.get(key, 0)
+            attempts[key] = attempt + 1
+        if self.path != "/v1/completions":
+            return self.reply(404, {"object": "error", "message": "no such route %s" % self.path})
+        if size not in SCALE:
+            return self.reply(404, {"object": "error", "message": "The model `%s` does not exist." % model})
+        if kind == "auth" and self.headers.get("Authorization") != "Bearer sekrit":
+            return self.reply(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
+        if kind == "strict" and req.get("max_tokens", 16) < 1:
+            return self.reply(400, {"object": "error", "message": "max_tokens must be at least 1, got 0.",
+                                    "type": "BadRequestError", "code": 400})
+        if kind == "flaky" and attempt == 0:
+            return self.reply(503, {"object": "error", "message": "server overloaded"})
+        if kind == "flaky" and attempt == 1:
+            return self.reply(429, {"object": "error", "message": "rate limited"}, headers=[("Retry-After", "0")])
+        if kind == "slow":
+            time.sleep(3)
+        if kind == "lag":
+            time.sleep(0.15)
+        if kind == "badjson":
+            return self.reply(200, raw=b'{"id": "cmpl-1", "choices": [{"text": "oops"')
+        if kind == "drop":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "5000")
+            self.end_headers()
+            self.wfile.write(b'{"id": "cmpl-1", "ch')
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if not req.get("echo") or not req.get("logprobs"):
+            return self.reply(400, {"object": "error", "message": "echo and logprobs required by this test server"})
+        text = req["prompt"]
+        toks = tokenize(text)
+        tokens = [t for t, _ in toks]
+        offsets = [o for _, o in toks]
+        lps = [None] + [token_logprob(size, t) for t in tokens[1:]]
+        out = ""
+        if req.get("max_tokens", 16) >= 1:  # one generated token, as a real server would add
+            tokens.append(" the")
+            offsets.append(len(text))
+            lps.append(-0.5)
+            out = " the"
+        self.reply(200, {
+            "id": "cmpl-test", "object": "text_completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "text": text + out, "finish_reason": "length",
+                         "logprobs": {"tokens": tokens, "token_logprobs": lps, "text_offset": offsets,
+                                      "top_logprobs": [None] + [{t: l} for t, l in zip(tokens[1:], lps[1:])]}}],
+            "usage": {"prompt_tokens": len(toks), "completion_tokens": len(tokens) - len(toks),
+                      "total_tokens": len(tokens)}})
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients that give up (timeouts, a failed run) close early: not news
+
+
+def main():
+    srv = Server(("127.0.0.1", 0), Handler)
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write(str(srv.server_address[1]))
+    import os
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
