@@ -48,3 +48,16 @@ run meta set correct_behaviour "Complete with the requested word."
 run meta set label_expertise "None: the answer is stated in the prompt."
 run meta set licence "CC BY 4.0"
 run package --out "$out/submission.zip" --tag memo-trap --parts-by part --min-examples 1
+# pilot scoring of the exported task on three sizes of one model family served by an
+# OpenAI-compatible endpoint.  Here a stand-in: tests/eval/fake_openai.py serves a toy "model"
+# on 127.0.0.1 (no GPU, no download; its numbers mean nothing).  Point --model at a vLLM or
+# SGLang server (openai:http://HOST:8000/v1@EleutherAI/pythia-160m ...) to score real models.
+python3 ../tests/eval/fake_openai.py "$out/port" & server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$out/port" ] && break; sleep 0.1; done
+url=http://127.0.0.1:$(cat "$out/port")/v1
+run eval "$out/classification.jsonl" --model toy-s=openai:$url@toy-s --model toy-m=openai:$url@toy-m \
+  --model toy-l=openai:$url@toy-l --params toy-s=1e8 --params toy-m=1e9 --params toy-l=1e10 --out "$out/eval"
+run eval "$out/classification.jsonl" --model toy-s=openai:$url@toy-s --model toy-m=openai:$url@toy-m \
+  --model toy-l=openai:$url@toy-l --params toy-s=1e8 --params toy-m=1e9 --params toy-l=1e10 --out "$out/eval" --format json
+echo "eval wrote: $(cd "$out/eval" && ls | tr '\n' ' ')"
