@@ -285,7 +285,8 @@ static int cache_append(run *r, const job *j, double v) {
   return ok ? 0 : ivs_error_set(IVS_EIO, "%s: cannot write the cache: %s", r->o->cache_path, strerror(errno));
 }
 
-/* What to do with a finished transfer: 0 done, 1 retry, or an error. */
+/* What to do with a finished transfer: 0 done, 1 retry after a backoff, 2
+ * send again now (not counted as an attempt), or an error. */
 static int job_finish(run *r, job *j, CURLcode cres) {
   const ivs_openai_req *q = &r->reqs[j->req];
   long status = 0;
@@ -319,8 +320,7 @@ static int job_finish(run *r, job *j, CURLcode cres) {
   cJSON_Delete(root);
   if (status == 400 && j->max_tokens == 0 && strstr(msg, "max_tokens")) {
     r->max_tokens = 1; /* this server wants at least one generated token: ask for one and drop it */
-    j->attempt--;       /* not a failure of this request */
-    return 1;
+    return 2;          /* again at once; not a failed attempt */
   }
   if (status == 401 || status == 403)
     return ivs_error_set(IVS_EUSAGE, "%s: HTTP %ld %s: %s (%s)", r->url, status,
@@ -416,7 +416,10 @@ int ivs_openai_score(const ivs_openai_opts *o, const ivs_openai_req *reqs, size_
       curl_multi_remove_handle(multi, j->h);
       int res = job_finish(&r, j, cres);
       int slot = (int)(j - jobs);
-      if (res == 1) {
+      if (res == 2) {
+        j->not_before = 0;
+        busy[slot] = 2;
+      } else if (res == 1) {
         double backoff = j->retry_after >= 0 && j->retry_after <= 300 ? (double)j->retry_after
                                                                       : 0.25 * (double)(1 << (j->attempt < 8 ? j->attempt : 8));
         j->attempt++;
