@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/dtoa.h"
 #include "core/error.h"
 #include "core/fileio.h"
 #include "eval/logprobs.h"
@@ -117,6 +118,12 @@ static double known_params(const char *name) {
   return 0;
 }
 
+/* A double as its shortest round-trip text (what pandas writes). */
+static void put_num(FILE *f, double v) {
+  char b[IVS_DTOA_SIZE];
+  fwrite(b, 1, (size_t)ivs_dtoa(v, b), f);
+}
+
 static int write_outputs(const char *dir, const task *t, ivs_task_type type, model *ms, size_t M, const char *metric,
                          double baseline, const ivs_trend *tr, int invert, const char *task_path) {
   char path[4200];
@@ -132,13 +139,19 @@ static int write_outputs(const char *dir, const task *t, ivs_task_type type, mod
       const ivs_score *s = &ms[m].score[i];
       if (type == IVS_TYPE_CLASSIFICATION) {
         const cJSON *cls = cJSON_GetArrayItem(cJSON_GetObjectItem(t->rows[i], "classes"), (int)s->predicted);
-        fprintf(af.f, "%zu,%.17g,%d,", i, s->loss, s->correct);
+        fprintf(af.f, "%zu,", i);
+        put_num(af.f, s->loss);
+        fprintf(af.f, ",%d,", s->correct);
         csv_fwrite(af.f, cls ? cls->valuestring : "", cls ? strlen(cls->valuestring) : 0);
-        fprintf(af.f, ",%.17g\n", s->total_logprob);
+        fputc(',', af.f), put_num(af.f, s->total_logprob), fputc('\n', af.f);
       } else if (logodds) {
-        fprintf(af.f, "%zu,%.17g,%d,%.17g\n", i, s->loss, s->correct, s->total_logprob);
+        fprintf(af.f, "%zu,", i);
+        put_num(af.f, s->loss);
+        fprintf(af.f, ",%d,", s->correct);
+        put_num(af.f, s->total_logprob), fputc('\n', af.f);
       } else {
-        fprintf(af.f, "%zu,%.17g\n", i, s->loss);
+        fprintf(af.f, "%zu,", i);
+        put_num(af.f, s->loss), fputc('\n', af.f);
       }
     }
     if (ivs_atomic_commit(&af)) return ivs_error_code();
@@ -157,13 +170,13 @@ static int write_outputs(const char *dir, const task *t, ivs_task_type type, mod
     for (size_t m = 0; m < M; m++) {
       const ivs_score *s = &ms[m].score[i];
       snprintf(key, sizeof key, "%s_%s", ms[m].name, logodds ? "logodds_difference" : "loss");
-      fputc(',', af.f), json_string(af.f, key), fprintf(af.f, ":%.17g", s->loss);
+      fputc(',', af.f), json_string(af.f, key), fputc(':', af.f), put_num(af.f, s->loss);
       if (s->correct >= 0)
         snprintf(key, sizeof key, "%s_correct", ms[m].name), fputc(',', af.f), json_string(af.f, key),
             fprintf(af.f, ":%d", s->correct);
       if (isfinite(s->total_logprob))
         snprintf(key, sizeof key, "%s_total_logprob", ms[m].name), fputc(',', af.f), json_string(af.f, key),
-            fprintf(af.f, ":%.17g", s->total_logprob);
+            fputc(':', af.f), put_num(af.f, s->total_logprob);
     }
     fputs("}\n", af.f);
   }
