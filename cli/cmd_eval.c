@@ -14,6 +14,7 @@
 #include "core/dtoa.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/json.h"
 #include "eval/logprobs.h"
 #include "eval/openai.h"
 #include "eval/plot.h"
@@ -54,7 +55,13 @@ typedef struct {
   ivs_ingest_ctx ctx;
   size_t n, cap;
   size_t *ncls, *answer;
-  cJSON **rows;
+  /* Example i's row as JSON text without its closing brace is
+   * rows.data[row_off[i] .. row_off[i + 1]); its texts are NUL-terminated in
+   * texts from text_off[i]: prompt, other_prompt, completion, then each class
+   * (absent fields as empty strings).  Two buffers instead of a cJSON tree
+   * per example: a million examples would otherwise take a gigabyte. */
+  ivs_buf rows, texts;
+  size_t *row_off, *text_off;
   int bad;
   char err[600];
 } task;
@@ -77,24 +84,48 @@ static int on_example(const ivs_record *rec, void *ud) {
     t->cap = t->cap ? t->cap * 2 : 256;
     t->ncls = realloc(t->ncls, t->cap * sizeof *t->ncls);
     t->answer = realloc(t->answer, t->cap * sizeof *t->answer);
-    t->rows = realloc(t->rows, t->cap * sizeof *t->rows);
-    if (!t->ncls || !t->answer || !t->rows) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    t->row_off = realloc(t->row_off, (t->cap + 1) * sizeof *t->row_off);
+    t->text_off = realloc(t->text_off, (t->cap + 1) * sizeof *t->text_off);
+    if (!t->ncls || !t->answer || !t->row_off || !t->text_off) return ivs_error_set(IVS_ENOMEM, "out of memory");
   }
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "prompt", ex.prompt);
-  if (ex.other_prompt) cJSON_AddStringToObject(o, "other_prompt", ex.other_prompt);
-  if (ex.completion) cJSON_AddStringToObject(o, "completion", ex.completion);
-  if (ex.has_classes) {
-    cJSON *a = cJSON_AddArrayToObject(o, "classes");
-    for (size_t i = 0; i < ex.classes.n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(ex.classes.items[i]));
-    cJSON_AddNumberToObject(o, "answer_index", (double)ex.answer_index);
+  ivs_buf *b = &t->rows;
+  t->row_off[t->n] = b->len;
+  t->text_off[t->n] = t->texts.len;
+  rc = ivs_buf_puts(b, "{\"prompt\":");
+  if (!rc) rc = ivs_json_put_string(b, ex.prompt, strlen(ex.prompt));
+  if (!rc && ex.other_prompt && !(rc = ivs_buf_puts(b, ",\"other_prompt\":")))
+    rc = ivs_json_put_string(b, ex.other_prompt, strlen(ex.other_prompt));
+  if (!rc && ex.completion && !(rc = ivs_buf_puts(b, ",\"completion\":")))
+    rc = ivs_json_put_string(b, ex.completion, strlen(ex.completion));
+  if (!rc && ex.has_classes && !(rc = ivs_buf_puts(b, ",\"classes\":")) &&
+      !(rc = ivs_json_put_string_array(b, ex.classes.items, ex.classes.n))) {
+    char num[32];
+    snprintf(num, sizeof num, ",\"answer_index\":%ld", ex.answer_index);
+    rc = ivs_buf_puts(b, num);
   }
-  t->rows[t->n] = o;
+  const char *parts[3] = {ex.prompt, ex.other_prompt ? ex.other_prompt : "", ex.completion ? ex.completion : ""};
+  for (size_t k = 0; k < 3 + ex.classes.n && !rc; k++) {
+    const char *p = k < 3 ? parts[k] : ex.classes.items[k - 3];
+    rc = ivs_buf_append(&t->texts, p, strlen(p) + 1);
+  }
+  if (rc) {
+    ivs_example_release(&ex);
+    return rc;
+  }
+  t->row_off[t->n + 1] = b->len;
+  t->text_off[t->n + 1] = t->texts.len;
   t->ncls[t->n] = ex.classes.n;
   t->answer[t->n] = ex.answer_index < 0 ? 0 : (size_t)ex.answer_index;
   t->n++;
   ivs_example_release(&ex);
   return 0;
+}
+
+/* Example i's k-th text: 0 prompt, 1 other_prompt, 2 completion, 3 + j class j. */
+static const char *task_text(const task *t, size_t i, size_t k) {
+  const char *p = t->texts.data + t->text_off[i];
+  while (k--) p += strlen(p) + 1;
+  return p;
 }
 
 /* Nominal sizes: the prize's list and the families used for pilots today. */
@@ -138,11 +169,11 @@ static int write_outputs(const char *dir, const task *t, ivs_task_type type, mod
     for (size_t i = 0; i < t->n; i++) {
       const ivs_score *s = &ms[m].score[i];
       if (type == IVS_TYPE_CLASSIFICATION) {
-        const cJSON *cls = cJSON_GetArrayItem(cJSON_GetObjectItem(t->rows[i], "classes"), (int)s->predicted);
+        const char *cls = task_text(t, i, 3 + s->predicted);
         fprintf(af.f, "%zu,", i);
         put_num(af.f, s->loss);
         fprintf(af.f, ",%d,", s->correct);
-        csv_fwrite(af.f, cls ? cls->valuestring : "", cls ? strlen(cls->valuestring) : 0);
+        csv_fwrite(af.f, cls, strlen(cls));
         fputc(',', af.f), put_num(af.f, s->total_logprob), fputc('\n', af.f);
       } else if (logodds) {
         fprintf(af.f, "%zu,", i);
@@ -162,10 +193,7 @@ static int write_outputs(const char *dir, const task *t, ivs_task_type type, mod
   snprintf(path, sizeof path, "%s/labelled_data.jsonl", dir);
   if (ivs_atomic_open(&af, path)) return ivs_error_code();
   for (size_t i = 0; i < t->n; i++) {
-    char *row = cJSON_PrintUnformatted(t->rows[i]);
-    size_t len = row ? strlen(row) : 0;
-    if (len) fwrite(row, 1, len - 1, af.f); /* without the closing brace */
-    cJSON_free(row);
+    fwrite(t->rows.data + t->row_off[i], 1, t->row_off[i + 1] - t->row_off[i], af.f);
     char key[300];
     for (size_t m = 0; m < M; m++) {
       const ivs_score *s = &ms[m].score[i];
@@ -229,10 +257,6 @@ static int write_outputs(const char *dir, const task *t, ivs_task_type type, mod
   return rc;
 }
 
-static const char *row_str(const cJSON *row, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, key);
-  return cJSON_IsString(v) ? v->valuestring : "";
-}
 
 static void on_progress(size_t done, size_t total, void *ud) { progress_update(done, total, ud); }
 
@@ -251,16 +275,14 @@ static int openai_values(const model *m, const task *t, ivs_task_type type, cons
   }
   size_t k = 0;
   for (size_t i = 0; i < t->n; i++) {
-    const cJSON *row = t->rows[i], *cls = cJSON_GetObjectItemCaseSensitive(row, "classes");
     if (type == IVS_TYPE_SEQUENCE_PROB) {
-      reqs[k] = (ivs_openai_req){row_str(row, "prompt"), row_str(row, "completion"), ""};
+      reqs[k] = (ivs_openai_req){task_text(t, i, 0), task_text(t, i, 2), ""};
       snprintf(reqs[k++].what, sizeof reqs->what, "example %zu, completion", i);
       continue;
     }
     for (int side = 0; side < (logodds ? 2 : 1); side++)
       for (size_t j = 0; j < t->ncls[i]; j++) {
-        const cJSON *c = cJSON_GetArrayItem(cls, (int)j);
-        reqs[k] = (ivs_openai_req){row_str(row, side ? "other_prompt" : "prompt"), c ? c->valuestring : "", ""};
+        reqs[k] = (ivs_openai_req){task_text(t, i, side), task_text(t, i, 3 + j), ""};
         snprintf(reqs[k++].what, sizeof reqs->what, "example %zu, %sclass %zu", i, side ? "other_prompt, " : "", j);
       }
   }
@@ -327,6 +349,8 @@ int cmd_eval(int argc, char **argv, const char *db) {
   int invert = 0, json = 0, c;
   task t;
   memset(&t, 0, sizeof t);
+  ivs_buf_init(&t.rows, SIZE_MAX / 2); /* the whole task: bounded by the task file's size */
+  ivs_buf_init(&t.texts, SIZE_MAX / 2);
   memset(ms, 0, sizeof ms);
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -519,8 +543,8 @@ fail:
   code = report_error();
 done:
   for (size_t m = 0; m < M; m++) free(ms[m].values), free(ms[m].score);
-  for (size_t i = 0; i < t.n; i++) cJSON_Delete(t.rows[i]);
-  free(t.rows), free(t.ncls), free(t.answer), free(offsets), free(x), free(met);
+  ivs_buf_release(&t.rows), ivs_buf_release(&t.texts);
+  free(t.row_off), free(t.text_off), free(t.ncls), free(t.answer), free(offsets), free(x), free(met);
   ivs_ingest_ctx_release(&t.ctx);
   return code;
 }
