@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -49,6 +50,8 @@ typedef struct {
   double *values; /* log-probs from the backend */
   ivs_score *score;
   double mean, sem, accuracy, coverage;
+  int rc; /* of reading and scoring it on a worker thread, with the message */
+  char err[1024];
 } model;
 
 typedef struct {
@@ -149,66 +152,160 @@ static double known_params(const char *name) {
   return 0;
 }
 
-/* A double as its shortest round-trip text (what pandas writes). */
-static void put_num(FILE *f, double v) {
-  char b[IVS_DTOA_SIZE];
-  fwrite(b, 1, (size_t)ivs_dtoa(v, b), f);
+/* Output lines are built in a buffer and written in large blocks. */
+#define OUT_BLOCK ((size_t)1 << 20)
+
+static int put_num(ivs_buf *b, double v) { /* shortest round-trip text, as pandas writes */
+  int rc = ivs_buf_reserve(b, IVS_DTOA_SIZE);
+  if (!rc) b->len += (size_t)ivs_dtoa(v, b->data + b->len);
+  return rc;
+}
+
+static int put_uint(ivs_buf *b, size_t v) {
+  char tmp[24];
+  size_t n = 0;
+  do tmp[n++] = (char)('0' + v % 10);
+  while (v /= 10);
+  int rc = ivs_buf_reserve(b, n);
+  while (!rc && n) b->data[b->len++] = tmp[--n];
+  if (!rc) b->data[b->len] = '\0';
+  return rc;
+}
+
+static int put_csv_field(ivs_buf *b, const char *s) { /* always quoted, as csv_fwrite */
+  size_t n = strlen(s), need = csv_write(NULL, 0, s, n);
+  int rc = ivs_buf_reserve(b, need);
+  if (!rc) b->len += csv_write(b->data + b->len, need, s, n), b->data[b->len] = '\0';
+  return rc;
+}
+
+static int block_out(ivs_buf *b, FILE *f, int force) {
+  if (b->len < OUT_BLOCK && !force) return 0;
+  if (b->len && fwrite(b->data, 1, b->len, f) != b->len) return ivs_error_set(IVS_EIO, "cannot write: %s", strerror(errno));
+  ivs_buf_clear(b);
+  return 0;
+}
+
+/* <dir>/<model>.csv with the prize's columns. */
+static int write_model_csv(const char *dir, const task *t, ivs_task_type type, const model *m) {
+  char path[4200];
+  int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  ivs_atomic_file af;
+  snprintf(path, sizeof path, "%s/%s.csv", dir, m->name);
+  if (ivs_atomic_open(&af, path)) return ivs_error_code();
+  ivs_buf b;
+  ivs_buf_init(&b, 2 * OUT_BLOCK + ((size_t)64 << 20));
+  int rc = ivs_buf_puts(&b, type == IVS_TYPE_CLASSIFICATION ? "index,loss,correct,predicted,total_logprob\n"
+                            : logodds                      ? "index,logodds_difference,correct,total_logprob\n"
+                                                           : "index,loss\n");
+  for (size_t i = 0; i < t->n && !rc; i++) {
+    const ivs_score *s = &m->score[i];
+    rc = put_uint(&b, i);
+    if (!rc) rc = ivs_buf_putc(&b, ',');
+    if (!rc) rc = put_num(&b, s->loss);
+    if (!rc && type != IVS_TYPE_SEQUENCE_PROB) {
+      rc = ivs_buf_puts(&b, s->correct ? ",1," : ",0,");
+      if (!rc && type == IVS_TYPE_CLASSIFICATION && !(rc = put_csv_field(&b, task_text(t, i, 3 + s->predicted))))
+        rc = ivs_buf_putc(&b, ',');
+      if (!rc) rc = put_num(&b, s->total_logprob);
+    }
+    if (!rc) rc = ivs_buf_putc(&b, '\n');
+    if (!rc) rc = block_out(&b, af.f, 0);
+  }
+  if (!rc) rc = block_out(&b, af.f, 1);
+  ivs_buf_release(&b);
+  if (rc) {
+    ivs_error_prefix("%s", path);
+    ivs_atomic_abort(&af);
+    return rc;
+  }
+  return ivs_atomic_commit(&af);
+}
+
+/* <dir>/labelled_data.jsonl: the task's rows with every model's columns. */
+static int write_labelled(const char *dir, const task *t, ivs_task_type type, const model *ms, size_t M) {
+  char path[4200];
+  int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  /* the keys, as JSON text, once: ,"m_loss": ,"m_correct": ,"m_total_logprob": */
+  ivs_buf keys;
+  ivs_buf_init(&keys, 0);
+  size_t koff[64 * 3 + 1];
+  int rc = 0;
+  for (size_t m = 0; m < M && !rc; m++)
+    for (int k = 0; k < 3 && !rc; k++) {
+      char key[300];
+      snprintf(key, sizeof key, "%s_%s", ms[m].name,
+               k == 0 ? (logodds ? "logodds_difference" : "loss") : k == 1 ? "correct" : "total_logprob");
+      koff[m * 3 + (size_t)k] = keys.len;
+      rc = ivs_buf_putc(&keys, ',');
+      if (!rc) rc = ivs_json_put_string(&keys, key, strlen(key));
+      if (!rc) rc = ivs_buf_putc(&keys, ':');
+    }
+  koff[M * 3] = keys.len;
+  ivs_atomic_file af;
+  snprintf(path, sizeof path, "%s/labelled_data.jsonl", dir);
+  if (rc || ivs_atomic_open(&af, path)) {
+    ivs_buf_release(&keys);
+    return ivs_error_code();
+  }
+  ivs_buf b;
+  ivs_buf_init(&b, 2 * OUT_BLOCK + ((size_t)64 << 20));
+  for (size_t i = 0; i < t->n && !rc; i++) {
+    rc = ivs_buf_append(&b, t->rows.data + t->row_off[i], t->row_off[i + 1] - t->row_off[i]);
+    for (size_t m = 0; m < M && !rc; m++) {
+      const ivs_score *s = &ms[m].score[i];
+      rc = ivs_buf_append(&b, keys.data + koff[m * 3], koff[m * 3 + 1] - koff[m * 3]);
+      if (!rc) rc = put_num(&b, s->loss);
+      if (!rc && s->correct >= 0 && !(rc = ivs_buf_append(&b, keys.data + koff[m * 3 + 1], koff[m * 3 + 2] - koff[m * 3 + 1])))
+        rc = ivs_buf_putc(&b, s->correct ? '1' : '0');
+      if (!rc && isfinite(s->total_logprob) &&
+          !(rc = ivs_buf_append(&b, keys.data + koff[m * 3 + 2], koff[m * 3 + 3] - koff[m * 3 + 2])))
+        rc = put_num(&b, s->total_logprob);
+    }
+    if (!rc) rc = ivs_buf_puts(&b, "}\n");
+    if (!rc) rc = block_out(&b, af.f, 0);
+  }
+  if (!rc) rc = block_out(&b, af.f, 1);
+  ivs_buf_release(&b);
+  ivs_buf_release(&keys);
+  if (rc) {
+    ivs_error_prefix("%s", path);
+    ivs_atomic_abort(&af);
+    return rc;
+  }
+  return ivs_atomic_commit(&af);
+}
+
+typedef struct {
+  const char *dir;
+  const task *t;
+  ivs_task_type type;
+  const model *ms;
+  size_t M;
+  int rc;
+  char err[1024];
+} labelled_job;
+
+static void *labelled_thread(void *arg) {
+  labelled_job *j = arg;
+  if ((j->rc = write_labelled(j->dir, j->t, j->type, j->ms, j->M))) snprintf(j->err, sizeof j->err, "%s", ivs_error_message());
+  return NULL;
 }
 
 static int write_outputs(const char *dir, const task *t, ivs_task_type type, model *ms, size_t M, const char *metric,
                          double baseline, const ivs_trend *tr, int invert, const char *task_path) {
   char path[4200];
   int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
-  for (size_t m = 0; m < M; m++) {
-    ivs_atomic_file af;
-    snprintf(path, sizeof path, "%s/%s.csv", dir, ms[m].name);
-    if (ivs_atomic_open(&af, path)) return ivs_error_code();
-    if (type == IVS_TYPE_CLASSIFICATION) fprintf(af.f, "index,loss,correct,predicted,total_logprob\n");
-    else if (logodds) fprintf(af.f, "index,logodds_difference,correct,total_logprob\n");
-    else fprintf(af.f, "index,loss\n");
-    for (size_t i = 0; i < t->n; i++) {
-      const ivs_score *s = &ms[m].score[i];
-      if (type == IVS_TYPE_CLASSIFICATION) {
-        const char *cls = task_text(t, i, 3 + s->predicted);
-        fprintf(af.f, "%zu,", i);
-        put_num(af.f, s->loss);
-        fprintf(af.f, ",%d,", s->correct);
-        csv_fwrite(af.f, cls, strlen(cls));
-        fputc(',', af.f), put_num(af.f, s->total_logprob), fputc('\n', af.f);
-      } else if (logodds) {
-        fprintf(af.f, "%zu,", i);
-        put_num(af.f, s->loss);
-        fprintf(af.f, ",%d,", s->correct);
-        put_num(af.f, s->total_logprob), fputc('\n', af.f);
-      } else {
-        fprintf(af.f, "%zu,", i);
-        put_num(af.f, s->loss), fputc('\n', af.f);
-      }
-    }
-    if (ivs_atomic_commit(&af)) return ivs_error_code();
-  }
-  /* labelled_data.jsonl: the task's rows with every model's columns (written
-   * directly: cJSON formats every number three times) */
-  ivs_atomic_file af;
-  snprintf(path, sizeof path, "%s/labelled_data.jsonl", dir);
-  if (ivs_atomic_open(&af, path)) return ivs_error_code();
-  for (size_t i = 0; i < t->n; i++) {
-    fwrite(t->rows.data + t->row_off[i], 1, t->row_off[i + 1] - t->row_off[i], af.f);
-    char key[300];
-    for (size_t m = 0; m < M; m++) {
-      const ivs_score *s = &ms[m].score[i];
-      snprintf(key, sizeof key, "%s_%s", ms[m].name, logodds ? "logodds_difference" : "loss");
-      fputc(',', af.f), json_string(af.f, key), fputc(':', af.f), put_num(af.f, s->loss);
-      if (s->correct >= 0)
-        snprintf(key, sizeof key, "%s_correct", ms[m].name), fputc(',', af.f), json_string(af.f, key),
-            fprintf(af.f, ":%d", s->correct);
-      if (isfinite(s->total_logprob))
-        snprintf(key, sizeof key, "%s_total_logprob", ms[m].name), fputc(',', af.f), json_string(af.f, key),
-            fputc(':', af.f), put_num(af.f, s->total_logprob);
-    }
-    fputs("}\n", af.f);
-  }
-  if (ivs_atomic_commit(&af)) return ivs_error_code();
+  /* labelled_data.jsonl (the largest) on a second thread while the model CSVs are written here */
+  labelled_job lj = {dir, t, type, ms, M, 0, ""};
+  pthread_t th;
+  int threaded = pthread_create(&th, NULL, labelled_thread, &lj) == 0;
+  if (!threaded) labelled_thread(&lj);
+  int rc = 0;
+  for (size_t m = 0; m < M && !rc; m++) rc = write_model_csv(dir, t, type, &ms[m]);
+  if (threaded) pthread_join(th, NULL);
+  if (rc) return rc;
+  if (lj.rc) return ivs_error_set(lj.rc, "%s", lj.err);
   /* summary.json */
   cJSON *sum = cJSON_CreateObject();
   cJSON_AddStringToObject(sum, "task_type", ivs_type_name(type));
@@ -240,8 +337,12 @@ static int write_outputs(const char *dir, const task *t, ivs_task_type type, mod
   char *text = cJSON_Print(sum);
   cJSON_Delete(sum);
   snprintf(path, sizeof path, "%s/summary.json", dir);
-  int rc = ivs_atomic_open(&af, path);
-  if (!rc) fprintf(af.f, "%s\n", text), rc = ivs_atomic_commit(&af);
+  ivs_atomic_file af;
+  rc = ivs_atomic_open(&af, path);
+  if (!rc) {
+    fprintf(af.f, "%s\n", text);
+    rc = ivs_atomic_commit(&af);
+  }
   cJSON_free(text);
   if (rc) return rc;
   /* the plot */
@@ -320,6 +421,58 @@ static int openai_values(const model *m, const task *t, ivs_task_type type, cons
             st.retried);
   free(reqs);
   return rc;
+}
+
+/* Reads a model's log-probabilities (unless a server gave them) and scores
+ * every example; mean, SEM (std with ddof=0), accuracy and coverage. */
+static int score_model(model *m, const task *t, ivs_task_type type, const size_t *offsets, int invert, int acc) {
+  int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  if (!m->values && (m->lmeval ? ivs_lmeval_read : ivs_logprobs_read)(m->file, type, t->ncls, t->n, offsets, &m->values))
+    return ivs_error_code();
+  if (!(m->score = calloc(t->n ? t->n : 1, sizeof *m->score))) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  double sum = 0, sq = 0, correct = 0, cov = 0;
+  for (size_t i = 0; i < t->n; i++) {
+    ivs_score *s = &m->score[i];
+    if (type == IVS_TYPE_CLASSIFICATION) ivs_score_classification(m->values + offsets[i], t->ncls[i], t->answer[i], invert, s);
+    else if (logodds)
+      ivs_score_logodds(m->values + 4 * i, m->values + 4 * i + 2, t->answer[i], type == IVS_TYPE_ABSOLUTE_LOGODDS, s);
+    else ivs_score_sequence(m->values[i], s);
+    double v = acc ? s->correct : s->loss;
+    sum += v, sq += v * v;
+    correct += s->correct;
+    cov += exp(s->total_logprob);
+  }
+  double n = (double)t->n;
+  m->mean = sum / n;
+  m->sem = sqrt(fmax(sq / n - m->mean * m->mean, 0)) / sqrt(n);
+  m->accuracy = type == IVS_TYPE_SEQUENCE_PROB ? NAN : correct / n;
+  m->coverage = type == IVS_TYPE_CLASSIFICATION ? cov / n : NAN;
+  return 0;
+}
+
+typedef struct {
+  model *ms;
+  size_t M;
+  const task *t;
+  ivs_task_type type;
+  const size_t *offsets;
+  int invert, acc;
+  size_t next;
+  pthread_mutex_t mu;
+} score_pool;
+
+/* Takes models off the pool until none is left; errors stay with the model
+ * (the last error is per thread). */
+static void *score_worker(void *arg) {
+  score_pool *p = arg;
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    size_t m = p->next < p->M ? p->next++ : p->M;
+    pthread_mutex_unlock(&p->mu);
+    if (m == p->M) return NULL;
+    if ((p->ms[m].rc = score_model(&p->ms[m], p->t, p->type, p->offsets, p->invert, p->acc)))
+      snprintf(p->ms[m].err, sizeof p->ms[m].err, "%s", ivs_error_message());
+  }
 }
 
 int cmd_eval(int argc, char **argv, const char *db) {
@@ -473,29 +626,21 @@ int cmd_eval(int argc, char **argv, const char *db) {
       ivs_error_set(IVS_EUSAGE, "model '%s': unknown parameter count; give it with --params %s=N", ms[m].name, ms[m].name);
       goto fail;
     }
-    if (ms[m].openai ? openai_values(&ms[m], &t, type, offsets, &oo, &ms[m].values)
-                     : (ms[m].lmeval ? ivs_lmeval_read : ivs_logprobs_read)(ms[m].file, type, t.ncls, t.n, offsets,
-                                                                            &ms[m].values))
-      goto fail;
-    ms[m].score = calloc(t.n, sizeof *ms[m].score);
-    double sum = 0, sq = 0, acc = 0, cov = 0;
-    for (size_t i = 0; i < t.n; i++) {
-      ivs_score *s = &ms[m].score[i];
-      if (type == IVS_TYPE_CLASSIFICATION) ivs_score_classification(ms[m].values + offsets[i], t.ncls[i], t.answer[i], invert, s);
-      else if (logodds)
-        ivs_score_logodds(ms[m].values + 4 * i, ms[m].values + 4 * i + 2, t.answer[i], type == IVS_TYPE_ABSOLUTE_LOGODDS, s);
-      else ivs_score_sequence(ms[m].values[i], s);
-      double v = !strcmp(metric, "acc") ? s->correct : s->loss;
-      sum += v, sq += v * v;
-      acc += s->correct;
-      cov += exp(s->total_logprob);
-    }
-    double n = (double)t.n;
-    ms[m].mean = sum / n;
-    ms[m].sem = sqrt(fmax(sq / n - ms[m].mean * ms[m].mean, 0)) / sqrt(n); /* std with ddof=0 */
-    ms[m].accuracy = type == IVS_TYPE_SEQUENCE_PROB ? NAN : acc / n;
-    ms[m].coverage = type == IVS_TYPE_CLASSIFICATION ? cov / n : NAN;
   }
+  /* servers first, one after the other (each runs its requests concurrently),
+   * then reading files and scoring on two threads */
+  for (size_t m = 0; m < M; m++)
+    if (ms[m].openai && openai_values(&ms[m], &t, type, offsets, &oo, &ms[m].values)) goto fail;
+  score_pool pool = {ms, M, &t, type, offsets, invert, !strcmp(metric, "acc"), 0, PTHREAD_MUTEX_INITIALIZER};
+  pthread_t helper;
+  int helped = M > 1 && pthread_create(&helper, NULL, score_worker, &pool) == 0;
+  score_worker(&pool);
+  if (helped) pthread_join(helper, NULL);
+  for (size_t m = 0; m < M; m++)
+    if (ms[m].rc) {
+      ivs_error_set(ms[m].rc, "%s", ms[m].err);
+      goto fail;
+    }
   /* models by size */
   for (size_t a = 1; a < M; a++)
     for (size_t b = a; b > 0 && ms[b].params < ms[b - 1].params; b--) {

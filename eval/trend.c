@@ -1,6 +1,7 @@
 #include "eval/trend.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,34 @@ static void ols_weights(const double *x, size_t lo, size_t hi, double *w) {
   mx /= (double)(hi - lo);
   for (size_t m = lo; m < hi; m++) sxx += (x[m] - mx) * (x[m] - mx);
   for (size_t m = lo; m < hi; m++) w[m] = sxx > 0 ? (x[m] - mx) / sxx : 0;
+}
+
+/* Resamples [from, to) of the bootstrap.  Resample b draws from its own
+ * generator, seeded from (seed, b): the result does not depend on how the
+ * resamples are split between threads. */
+typedef struct {
+  const double *c;
+  size_t N, from, to;
+  uint64_t seed;
+  double *b_all, *b_lo, *b_hi;
+} boot_job;
+
+static void *boot_run(void *arg) {
+  boot_job *j = arg;
+  const double *c = j->c;
+  size_t N = j->N;
+  for (size_t b = j->from; b < j->to; b++) {
+    uint64_t s = j->seed ^ (0x9E3779B97F4A7C15ULL * (b + 1));
+    s = ivs_splitmix(&s);
+    double a = 0, l = 0, h = 0;
+    for (size_t k = 0; k < N; k++) {
+      /* an index in [0, N) from the high half of a 128-bit product: no division */
+      const double *p = &c[3 * (size_t)(((unsigned __int128)ivs_splitmix(&s) * N) >> 64)];
+      a += p[0], l += p[1], h += p[2];
+    }
+    j->b_all[b] = a / (double)N, j->b_lo[b] = l / (double)N, j->b_hi[b] = h / (double)N;
+  }
+  return NULL;
 }
 
 int ivs_trend_fit(const double *x, size_t M, const double *metric, size_t N, int worse_up, size_t n_boot, uint64_t seed,
@@ -57,16 +86,17 @@ int ivs_trend_fit(const double *x, size_t M, const double *metric, size_t N, int
     all += a;
   }
   out->slope = all / (double)N;
-  uint64_t s = seed;
-  for (size_t b = 0; b < n_boot; b++) {
-    double a = 0, l = 0, h = 0;
-    for (size_t k = 0; k < N; k++) {
-      /* an index in [0, N) from the high half of a 128-bit product: no division */
-      const double *p = &c[3 * (size_t)(((unsigned __int128)ivs_splitmix(&s) * N) >> 64)];
-      a += p[0], l += p[1], h += p[2];
-    }
-    b_all[b] = a / (double)N, b_lo[b] = l / (double)N, b_hi[b] = h / (double)N;
+  /* two threads when the work is worth one */
+  boot_job jobs[2] = {{c, N, 0, n_boot, seed, b_all, b_lo, b_hi}, {c, N, n_boot, n_boot, seed, b_all, b_lo, b_hi}};
+  pthread_t th;
+  int threaded = (double)N * (double)n_boot >= 1e7;
+  if (threaded) {
+    jobs[0].to = jobs[1].from = n_boot / 2;
+    threaded = pthread_create(&th, NULL, boot_run, &jobs[1]) == 0;
+    if (!threaded) jobs[0].to = n_boot;
   }
+  boot_run(&jobs[0]);
+  if (threaded) pthread_join(th, NULL);
   ci(b_all, n_boot, &out->lo, &out->hi);
   out->n_boot = n_boot;
   double sign = worse_up ? 1 : -1; /* > 0 after multiplying: worse */
