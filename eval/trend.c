@@ -38,21 +38,38 @@ typedef struct {
   double *b_all, *b_lo, *b_hi;
 } boot_job;
 
+/* Each resample draws N examples with replacement.  Instead of reading c at
+ * N random places (a cache miss each on a large task), the draws are counted
+ * first (one byte per example: the counts stay in cache) and c is then read
+ * once, in order.  A count that wraps past 255 adds its 256 draws at once, so
+ * the sums are exact. */
 static void *boot_run(void *arg) {
   boot_job *j = arg;
   const double *c = j->c;
   size_t N = j->N;
+  unsigned char *cnt = calloc(N, 1);
   for (size_t b = j->from; b < j->to; b++) {
     uint64_t s = j->seed ^ (0x9E3779B97F4A7C15ULL * (b + 1));
     s = ivs_splitmix(&s);
     double a = 0, l = 0, h = 0;
     for (size_t k = 0; k < N; k++) {
       /* an index in [0, N) from the high half of a 128-bit product: no division */
-      const double *p = &c[3 * (size_t)(((unsigned __int128)ivs_splitmix(&s) * N) >> 64)];
-      a += p[0], l += p[1], h += p[2];
+      size_t i = (size_t)(((unsigned __int128)ivs_splitmix(&s) * N) >> 64);
+      if (!cnt) { /* no memory for the counts: read c directly */
+        a += c[3 * i], l += c[3 * i + 1], h += c[3 * i + 2];
+      } else if (++cnt[i] == 0) {
+        a += 256 * c[3 * i], l += 256 * c[3 * i + 1], h += 256 * c[3 * i + 2];
+      }
     }
+    for (size_t i = 0; cnt && i < N; i++)
+      if (cnt[i]) {
+        double w = cnt[i];
+        a += w * c[3 * i], l += w * c[3 * i + 1], h += w * c[3 * i + 2];
+        cnt[i] = 0;
+      }
     j->b_all[b] = a / (double)N, j->b_lo[b] = l / (double)N, j->b_hi[b] = h / (double)N;
   }
+  free(cnt);
   return NULL;
 }
 
