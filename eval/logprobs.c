@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/json_arena.h"
 #include "ingest/reader.h"
 
 static int take(const char *path, size_t line, const cJSON *a, size_t want, const char *key, double *dst) {
@@ -44,6 +45,7 @@ int ivs_logprobs_read(const char *path, ivs_task_type type, const size_t *n_clas
       rc = ivs_error_set(IVS_EINVAL, "%s:%zu: more lines than the task's %zu examples", path, lineno, N);
       break;
     }
+    ivs_json_arena_begin(); /* nothing of the tree outlives the line */
     cJSON *o = cJSON_ParseWithLength(line.data, line.len);
     const cJSON *idx = cJSON_GetObjectItem(o, "index");
     if (!cJSON_IsObject(o))
@@ -65,8 +67,10 @@ int ivs_logprobs_read(const char *path, ivs_task_type type, const size_t *n_clas
       cJSON_Delete(wrap);
     }
     cJSON_Delete(o);
+    ivs_json_arena_end();
     i++;
   }
+  ivs_json_arena_release();
   if (!rc && i < N) rc = ivs_error_set(IVS_EINVAL, "%s: %zu lines for the task's %zu examples", path, i, N);
   ivs_buf_release(&line);
   ivs_reader_close(&rd);
@@ -112,6 +116,7 @@ int ivs_lmeval_read(const char *path, ivs_task_type type, const size_t *n_classe
   while (!rc && (rc = ivs_reader_line(&rd, &line, &lineno)) == 1) {
     rc = 0;
     if (!line.len) continue;
+    ivs_json_arena_begin();
     cJSON *o = cJSON_ParseWithLength(line.data, line.len);
     const cJSON *id = cJSON_GetObjectItem(o, "doc_id"), *resps = cJSON_GetObjectItem(o, "resps");
     /* range-checked before the cast: a huge double does not fit a size_t */
@@ -140,7 +145,9 @@ int ivs_lmeval_read(const char *path, ivs_task_type type, const size_t *n_classe
       seen[i] = 1;
     }
     cJSON_Delete(o);
+    ivs_json_arena_end();
   }
+  ivs_json_arena_release();
   for (size_t i = 0; !rc && i < N; i++)
     if (!seen[i]) rc = ivs_error_set(IVS_EINVAL, "%s: no sample for example %zu (doc_id %zu)", path, i, i);
   ivs_buf_release(&line);
