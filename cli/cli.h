@@ -48,6 +48,8 @@ int finish_stdout(int code);
 
 /* Progress on stderr, only when it is a terminal. */
 void progress_update(unsigned long long done, unsigned long long total, void *label);
+/* The same for a count of things (requests, examples), named by unit. */
+void progress_count(unsigned long long done, unsigned long long total, const char *label, const char *unit);
 void progress_done(void);
 
 /* Writes s as a JSON string (with quotes) to f. */

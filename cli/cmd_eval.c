@@ -186,6 +186,19 @@ static int block_out(ivs_buf *b, FILE *f, int force) {
   return 0;
 }
 
+/* Writes what is left in b, releases it, and commits the file (or removes
+ * it when rc says something failed). */
+static int finish_file(ivs_buf *b, ivs_atomic_file *af, const char *path, int rc) {
+  if (!rc) rc = block_out(b, af->f, 1);
+  ivs_buf_release(b);
+  if (rc) {
+    ivs_error_prefix("%s", path);
+    ivs_atomic_abort(af);
+    return rc;
+  }
+  return ivs_atomic_commit(af);
+}
+
 /* <dir>/<model>.csv with the prize's columns. */
 static int write_model_csv(const char *dir, const task *t, ivs_task_type type, const model *m) {
   char path[4200];
@@ -212,14 +225,7 @@ static int write_model_csv(const char *dir, const task *t, ivs_task_type type, c
     if (!rc) rc = ivs_buf_putc(&b, '\n');
     if (!rc) rc = block_out(&b, af.f, 0);
   }
-  if (!rc) rc = block_out(&b, af.f, 1);
-  ivs_buf_release(&b);
-  if (rc) {
-    ivs_error_prefix("%s", path);
-    ivs_atomic_abort(&af);
-    return rc;
-  }
-  return ivs_atomic_commit(&af);
+  return finish_file(&b, &af, path, rc);
 }
 
 /* <dir>/labelled_data.jsonl: the task's rows with every model's columns. */
@@ -265,15 +271,8 @@ static int write_labelled(const char *dir, const task *t, ivs_task_type type, co
     if (!rc) rc = ivs_buf_puts(&b, "}\n");
     if (!rc) rc = block_out(&b, af.f, 0);
   }
-  if (!rc) rc = block_out(&b, af.f, 1);
-  ivs_buf_release(&b);
   ivs_buf_release(&keys);
-  if (rc) {
-    ivs_error_prefix("%s", path);
-    ivs_atomic_abort(&af);
-    return rc;
-  }
-  return ivs_atomic_commit(&af);
+  return finish_file(&b, &af, path, rc);
 }
 
 typedef struct {
@@ -359,7 +358,7 @@ static int write_outputs(const char *dir, const task *t, ivs_task_type type, mod
 }
 
 
-static void on_progress(size_t done, size_t total, void *ud) { progress_update(done, total, ud); }
+static void on_progress(size_t done, size_t total, void *ud) { progress_count(done, total, ud, "requests"); }
 
 /* One request per class (classification), per prompt and class (log-odds:
  * prompt c0, prompt c1, other_prompt c0, other_prompt c1) or per completion,
@@ -596,12 +595,13 @@ int cmd_eval(int argc, char **argv, const char *db) {
   size_t plen = strlen(path);
   int rc;
   if (plen > 4 && !strcmp(path + plen - 4, ".csv")) {
-    ivs_csv_opts o = {',', 0, NULL, NULL, NULL};
+    ivs_csv_opts o = {',', 0, NULL, progress_update, (void *)path};
     rc = ivs_csv_read(path, &o, on_example, &t);
   } else {
-    ivs_jsonl_opts o = {0, NULL, NULL};
+    ivs_jsonl_opts o = {0, progress_update, (void *)path};
     rc = ivs_jsonl_read(path, &o, on_example, &t);
   }
+  progress_done();
   int code = EXIT_FAIL;
   size_t *offsets = NULL;
   double *x = NULL, *met = NULL;

@@ -47,21 +47,40 @@ int finish_stdout(int code) {
 }
 
 static int progress_shown;
-static struct timespec progress_last;
+static struct timespec progress_last, progress_start;
 
-void progress_update(unsigned long long done, unsigned long long total, void *label) {
+static double seconds_between(struct timespec a, struct timespec b) {
+  return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+}
+
+/* One progress line on a terminal, at most four times a second: percent,
+ * amount, rate and the time left.  bytes: amounts in MB, else counted in
+ * `unit`. */
+static void progress_show(unsigned long long done, unsigned long long total, const char *label, int bytes,
+                          const char *unit) {
   if (!isatty(STDERR_FILENO)) return;
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  double dt = (double)(now.tv_sec - progress_last.tv_sec) + (double)(now.tv_nsec - progress_last.tv_nsec) / 1e9;
-  if (progress_shown && dt < 0.25) return;
+  if (!progress_shown) progress_start = now;
+  else if (seconds_between(progress_last, now) < 0.25) return;
   progress_last = now;
   progress_shown = 1;
-  if (total)
-    fprintf(stderr, "\r%s: %3.0f%% (%llu of %llu MB)", (const char *)label, 100.0 * (double)done / (double)total,
-            done >> 20, total >> 20);
-  else
-    fprintf(stderr, "\r%s: %llu MB", (const char *)label, done >> 20);
+  double t = seconds_between(progress_start, now), d = bytes ? (double)done / 1048576 : (double)done;
+  double all = bytes ? (double)total / 1048576 : (double)total, rate = t > 0 ? d / t : 0;
+  fprintf(stderr, "\r\033[K%s: ", label);
+  if (total) fprintf(stderr, "%3.0f%% (%.0f of %.0f %s", 100.0 * (double)done / (double)total, d, all, unit);
+  else fprintf(stderr, "%.0f %s (", d, unit);
+  if (rate > 0) fprintf(stderr, ", %.0f %s/s", rate, bytes ? "MB" : unit);
+  if (rate > 0 && total && done < total) fprintf(stderr, ", about %.0f s left", (all - d) / rate);
+  fputc(')', stderr);
+}
+
+void progress_update(unsigned long long done, unsigned long long total, void *label) {
+  progress_show(done, total, label, 1, "MB");
+}
+
+void progress_count(unsigned long long done, unsigned long long total, const char *label, const char *unit) {
+  progress_show(done, total, label, 0, unit);
 }
 
 void progress_done(void) {
