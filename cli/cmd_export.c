@@ -159,7 +159,7 @@ int cmd_export(int argc, char **argv, const char *db) {
   }
   /* check exactly what was written */
   diag_out dout = {&s, 0};
-  ivs_validate_file_opts vo = {eo.type, min_examples, 0, print_diag, &dout};
+  ivs_validate_file_opts vo = {eo.type, min_examples, 0, print_diag, &dout, 0};
   ivs_validate_stats vs;
   ivs_file_kind kind;
   if (ivs_validate_file(af.tmp, &vo, &vs, &kind)) goto fail;

@@ -104,7 +104,7 @@ int cmd_validate(int argc, char **argv, const char *db) {
                                        {"format", required_argument, 0, O_FORMAT},
                                        {"help", no_argument, 0, O_HELP},
                                        {0, 0, 0, 0}};
-  ivs_validate_file_opts vo = {IVS_TYPE_AUTO, 300, 0, on_diag, NULL};
+  ivs_validate_file_opts vo = {IVS_TYPE_AUTO, 300, 0, on_diag, NULL, getenv("INVSCALE_ONE_PASS") != NULL};
   int json = 0, c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

@@ -156,7 +156,7 @@ int ivs_package_write(ivs_store *st, const ivs_package_opts *o, ivs_package_repo
   rep->parts = ps.nparts;
 
   /* the packaged data must pass the rules, with the minimum count */
-  ivs_validate_file_opts vo = {type, o->min_examples, 0, o->on_diag, o->ud};
+  ivs_validate_file_opts vo = {type, o->min_examples, 0, o->on_diag, o->ud, 0};
   ivs_validate_stats vs;
   ivs_file_kind kind;
   if ((rc = ivs_validate_file(path, &vo, &vs, &kind))) goto done;

@@ -466,6 +466,43 @@ static int cmp_u32(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+static int table_has(const table *t, uint64_t h) {
+  if (!t->cap) return 0;
+  size_t j = h & (t->cap - 1);
+  while (t->s[j].h && t->s[j].h != h) j = (j + 1) & (t->cap - 1);
+  return t->s[j].h == h;
+}
+
+static int shares_keys(const table *a, const table *b) {
+  for (size_t i = 0; i < b->cap; i++)
+    if (b->s[i].h && table_has(a, b->s[i].h)) return 1;
+  return 0;
+}
+
+int ivs_validator_absorb(ivs_validator *first, const ivs_validator *second) {
+  if (second->st.errors || second->st.warnings || shares_keys(&first->prompts, &second->prompts) ||
+      shares_keys(&first->dups, &second->dups))
+    return 0;
+  if (second->nlong + first->nlong > first->caplong) {
+    size_t cap = second->nlong + first->nlong;
+    uint32_t *l = realloc(first->long_lens, cap * sizeof *l);
+    if (!l) return 0;
+    first->long_lens = l;
+    first->caplong = cap;
+  }
+  if (second->len_hist && !first->len_hist && !(first->len_hist = calloc(LEN_HIST, sizeof *first->len_hist))) return 0;
+  for (size_t i = 0; second->len_hist && i < LEN_HIST; i++) first->len_hist[i] += second->len_hist[i];
+  if (second->nlong) memcpy(first->long_lens + first->nlong, second->long_lens, second->nlong * sizeof *second->long_lens);
+  first->nlong += second->nlong;
+  first->nlens += second->nlens;
+  first->st.examples += second->st.examples;
+  for (size_t i = 0; i < IVS_STAT_BUCKETS; i++) {
+    first->st.class_counts[i] += second->st.class_counts[i];
+    first->st.answer_counts[i] += second->st.answer_counts[i];
+  }
+  return 1;
+}
+
 /* The k-th smallest prompt length (0-based); long_lens must be sorted. */
 static size_t nth_len(const ivs_validator *v, size_t k) {
   for (size_t len = 0; len < LEN_HIST; len++) {

@@ -66,6 +66,13 @@ int ivs_validator_report(ivs_validator *v, int is_error, size_t line, size_t col
 
 /* File-level rules; then the stats are final.  Borrowed, valid until free. */
 int ivs_validator_finish(ivs_validator *v);
+/* For a file validated in two parts at once: `second` ran over the lines
+ * after those `first` has seen, reporting nothing.  When none of its prompts
+ * (sequence_prob: prompt and completion pairs) occurs in `first`, running
+ * `first` on those lines would have found exactly what `second` found: first
+ * takes over second's counts and 1 is returned.  Otherwise 0, and nothing
+ * changes (the caller then runs `first` over those lines). */
+int ivs_validator_absorb(ivs_validator *first, const ivs_validator *second);
 const ivs_validate_stats *ivs_validator_stats(const ivs_validator *v);
 
 /* The raw text of top-level member `key` of a JSON object, or NULL. */

@@ -13,6 +13,9 @@ typedef struct ivs_validate_file_opts {
   size_t max_line;      /* bytes per JSONL line / CSV field; 0: 16 MiB */
   ivs_vdiag_fn on_diag;
   void *ud;
+  /* JSONL of 32 MiB and more is read in two halves at once (same results);
+   * set to read it in one pass (to compare the two in tests). */
+  int one_pass;
 } ivs_validate_file_opts;
 
 /* Validates `path`.  Returns 0 when the file could be read (it may still be

@@ -49,6 +49,15 @@ void ivs_reader_close(ivs_reader *r) {
   r->buf = NULL;
 }
 
+int ivs_reader_range(ivs_reader *r, unsigned long long start, unsigned long long end) {
+  if (end < start || fseeko(r->f, (off_t)start, SEEK_SET) != 0)
+    return ivs_error_set(IVS_EIO, "%s: cannot seek: %s", r->path, strerror(errno));
+  r->offset = start;
+  r->ranged = 1;
+  r->remaining = end - start;
+  return 0;
+}
+
 static int encoding_error(ivs_reader *r, const char *seg, size_t bad, const char *what) {
   size_t col = r->col + ivs_utf8_count(seg, bad) + 1;
   return ivs_error_set(IVS_EPARSE, "%s:%zu:%zu: %s (byte offset %llu)", r->path, r->line, col, what,
@@ -61,7 +70,10 @@ static int refill(ivs_reader *r) {
   memmove(r->buf, r->buf + r->pos, carry);
   r->pos = 0;
   r->len = carry;
-  size_t got = fread(r->buf + carry, 1, READ_CHUNK - carry, r->f);
+  size_t want = READ_CHUNK - carry;
+  if (r->ranged && want > r->remaining) want = (size_t)r->remaining;
+  size_t got = want ? fread(r->buf + carry, 1, want, r->f) : 0;
+  if (r->ranged) r->remaining -= got;
   if (got == 0) {
     if (ferror(r->f)) return ivs_error_set(IVS_EIO, "%s: read error: %s", r->path, strerror(errno));
     r->eof = 1;

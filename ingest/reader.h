@@ -24,6 +24,8 @@ typedef struct ivs_reader {
   size_t col;            /* code points already handed out on that line */
   unsigned long long offset, total; /* byte offset of the next byte; file size (0: unknown) */
   int eof;
+  int ranged;                  /* reading stops after `remaining` more bytes */
+  unsigned long long remaining;
   ivs_progress_fn progress;
   void *progress_ud;
 } ivs_reader;
@@ -32,6 +34,10 @@ typedef struct ivs_reader {
  * regular file, with the path in the message. */
 int ivs_reader_open(ivs_reader *r, const char *path);
 void ivs_reader_close(ivs_reader *r);
+/* Restricts a freshly opened reader of a regular file to bytes [start, end)
+ * (start at a line's beginning; line numbers then count from r->line, which
+ * the caller may set).  IVS_EIO when the file cannot seek. */
+int ivs_reader_range(ivs_reader *r, unsigned long long start, unsigned long long end);
 
 /* Next segment: *seg points into the reader's buffer (valid until the next
  * call).  Returns 1 with data, 0 at end of file, negative on error.
