@@ -143,15 +143,15 @@ static void *probe_thread(void *arg) {
 }
 
 /* Where the second half starts: just after the first newline past the
- * middle (0: do not split). */
+ * middle, or 0: do not split. */
 static unsigned long long split_point(const char *path, unsigned long long size) {
   FILE *f = fopen(path, "rb");
   char buf[65536];
-  unsigned long long at = 0;
-  if (f && fseeko(f, (off_t)(size / 2), SEEK_SET) == 0) {
+  unsigned long long at = 0, from = size / 2;
+  if (f && fseeko(f, (off_t)from, SEEK_SET) == 0) {
     size_t n = fread(buf, 1, sizeof buf, f);
     const char *nl = memchr(buf, '\n', n);
-    if (nl && size / 2 + (unsigned long long)(nl - buf) + 1 < size) at = size / 2 + (unsigned long long)(nl - buf) + 1;
+    if (nl && from + (unsigned long long)(nl - buf) + 1 < size) at = from + (unsigned long long)(nl - buf) + 1;
   }
   if (f) fclose(f);
   return at;
