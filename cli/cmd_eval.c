@@ -598,7 +598,7 @@ int cmd_eval(int argc, char **argv, const char *db) {
     ivs_csv_opts o = {',', 0, NULL, progress_update, (void *)path};
     rc = ivs_csv_read(path, &o, on_example, &t);
   } else {
-    ivs_jsonl_opts o = {0, progress_update, (void *)path};
+    ivs_jsonl_opts o = {0, progress_update, (void *)path, 1}; /* on_example copies */
     rc = ivs_jsonl_read(path, &o, on_example, &t);
   }
   progress_done();

@@ -288,7 +288,7 @@ int cmd_ingest(int argc, char **argv, const char *db) {
   job.path = path;
   job.fill = fill;
   job.csv = (ivs_csv_opts){tsv ? '\t' : ',', max_field, &map, progress_update, (void *)path};
-  job.jsonl = (ivs_jsonl_opts){max_field * 16, progress_update, (void *)path};
+  job.jsonl = (ivs_jsonl_opts){max_field * 16, progress_update, (void *)path, 1}; /* records are converted (copied) */
   job.text = (ivs_text_opts){unit, max_field, progress_update, (void *)path};
   size_t plen = strlen(path);
   int tmpl_jsonl = (plen > 6 && !strcmp(path + plen - 6, ".jsonl")) || (plen > 5 && !strcmp(path + plen - 5, ".json"));

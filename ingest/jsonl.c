@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/json_arena.h"
 
 long ivs_json_find_nul_escape(const char *s, size_t n) {
   /* Backslashes only mean something inside strings (elsewhere the JSON is
@@ -93,8 +94,13 @@ int ivs_jsonl_read(const char *path, const ivs_jsonl_opts *opts, ivs_record_fn c
   ivs_buf line;
   ivs_buf_init(&line, opts->max_line ? opts->max_line : (size_t)16 << 20);
   size_t lineno;
-  while ((rc = ivs_reader_line(&rd, &line, &lineno)) == 1)
-    if ((rc = ivs_jsonl_line(path, lineno, line.data ? line.data : "", line.len, cb, ud))) break;
+  while ((rc = ivs_reader_line(&rd, &line, &lineno)) == 1) {
+    if (opts->transient) ivs_json_arena_begin();
+    rc = ivs_jsonl_line(path, lineno, line.data ? line.data : "", line.len, cb, ud);
+    if (opts->transient) ivs_json_arena_end();
+    if (rc) break;
+  }
+  if (opts->transient) ivs_json_arena_release();
   ivs_buf_release(&line);
   ivs_reader_close(&rd);
   return rc < 0 ? rc : rc > 1 ? rc : 0;

@@ -14,6 +14,7 @@ typedef struct ivs_jsonl_opts {
   size_t max_line;          /* bytes; 0: 16 MiB */
   ivs_progress_fn progress; /* optional */
   void *progress_ud;
+  int transient;            /* the callback keeps nothing of a record: parse in the JSON arena */
 } ivs_jsonl_opts;
 
 int ivs_jsonl_read(const char *path, const ivs_jsonl_opts *opts, ivs_record_fn cb, void *ud);

@@ -171,7 +171,7 @@ int ivs_template_expand(const char *template_path, const char *fillers_path, con
   size_t ncols = 0;
   int rc;
   if (opts->template_is_jsonl) {
-    ivs_jsonl_opts jo = {opts->max_field * 16, NULL, NULL};
+    ivs_jsonl_opts jo = {opts->max_field * 16, NULL, NULL, 0};
     rc = ivs_jsonl_read(template_path, &jo, collect, &tm);
   } else {
     ivs_csv_opts co = {',', opts->max_field, NULL, NULL, NULL};

@@ -747,7 +747,7 @@ int ivs_judgments_import(ivs_store *st, const char *path, ivs_judgment_format fm
     if (fmt == IVS_JUDG_LABELSTUDIO || fmt == IVS_JUDG_LABELSTUDIO_MIN || fmt == IVS_JUDG_MTURK_XML) {
       rc = import_labelstudio(&im, fmt == IVS_JUDG_LABELSTUDIO_MIN, fmt == IVS_JUDG_MTURK_XML);
     } else if (fmt == IVS_JUDG_JSONL) {
-      ivs_jsonl_opts o = {0, NULL, NULL};
+      ivs_jsonl_opts o = {0, NULL, NULL, 0};
       rc = ivs_jsonl_read(path, &o, on_triple, &im);
     } else {
       size_t n = strlen(path);
