@@ -331,8 +331,24 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
   const ivs_field *fk = fs.present[K_CLASSES];
   ivs_strlist cl = {0};
   int classes_ok = 0;
+  /* the classes: cJSON's own strings when the list is short, else copies in cl */
+  const char *shown[64];
+  const char *const *items = NULL;
+  size_t ncl = 0;
   if (!fk) {
     emit(v, 1, line, 0, "required-field", "classes", "missing or empty field 'classes'");
+  } else if (fk->json && cJSON_IsArray(fk->json) && cJSON_GetArraySize(fk->json) <= 64) {
+    const cJSON *it;
+    classes_ok = 1;
+    cJSON_ArrayForEach(it, fk->json) {
+      if (!cJSON_IsString(it)) {
+        emit(v, 1, line, fk->column, "field-type", "classes", "classes must be strings");
+        classes_ok = 0;
+        break;
+      }
+      shown[ncl++] = it->valuestring;
+    }
+    items = shown;
   } else if (fk->json && cJSON_IsArray(fk->json)) {
     const cJSON *it;
     classes_ok = 1;
@@ -362,30 +378,31 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
            ivs_utf8_count(text, at) + 1, snip);
     }
   }
+  if (classes_ok && !items) items = (const char *const *)cl.items, ncl = cl.n;
   if (classes_ok) {
-    if (logodds && cl.n != 2)
-      emit(v, 1, line, fk->column, "classes", "classes", "log-odds tasks need exactly 2 classes, found %zu", cl.n);
-    else if (cl.n < 2)
-      emit(v, 1, line, fk->column, "classes", "classes", "at least 2 classes are needed, found %zu", cl.n);
+    if (logodds && ncl != 2)
+      emit(v, 1, line, fk->column, "classes", "classes", "log-odds tasks need exactly 2 classes, found %zu", ncl);
+    else if (ncl < 2)
+      emit(v, 1, line, fk->column, "classes", "classes", "at least 2 classes are needed, found %zu", ncl);
     int empty = 0, nospace = -1, similar = -1;
-    for (size_t i = 0; i < cl.n; i++) {
-      if (!cl.items[i][0]) empty = 1;
-      else if (cl.items[i][0] != ' ' && nospace < 0) nospace = (int)i;
+    for (size_t i = 0; i < ncl; i++) {
+      if (!items[i][0]) empty = 1;
+      else if (items[i][0] != ' ' && nospace < 0) nospace = (int)i;
     }
     if (empty) emit(v, 1, line, fk->column, "classes", "classes", "a class is an empty string");
     if (nospace >= 0)
       emit(v, 0, line, fk->column, "leading-space", "classes", "class %d ('%.40s') does not start with a space",
-           nospace, cl.items[nospace]);
-    if (cl.n <= 16) {
+           nospace, items[nospace]);
+    if (ncl <= 16) {
       char folded[16][128];
-      for (size_t i = 0; i < cl.n; i++) fold(cl.items[i], folded[i], sizeof folded[i]);
-      for (size_t i = 0; i < cl.n && similar < 0; i++)
-        for (size_t j = i + 1; j < cl.n && similar < 0; j++)
+      for (size_t i = 0; i < ncl; i++) fold(items[i], folded[i], sizeof folded[i]);
+      for (size_t i = 0; i < ncl && similar < 0; i++)
+        for (size_t j = i + 1; j < ncl && similar < 0; j++)
           if (!strcmp(folded[i], folded[j]))
             similar = (int)j, emit(v, 0, line, fk->column, "similar-classes", "classes",
                                    "classes %zu and %zu differ only in case or surrounding whitespace", i, j);
     }
-    v->st.class_counts[cl.n < IVS_STAT_BUCKETS - 1 ? cl.n : IVS_STAT_BUCKETS - 1]++;
+    v->st.class_counts[ncl < IVS_STAT_BUCKETS - 1 ? ncl : IVS_STAT_BUCKETS - 1]++;
   }
 
   /* answer_index */
@@ -419,9 +436,9 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
       answer = x, have_answer = 1;
   }
   if (have_answer) {
-    if (answer < 0 || (classes_ok && (size_t)answer >= cl.n))
+    if (answer < 0 || (classes_ok && (size_t)answer >= ncl))
       emit(v, 1, line, fa->column, "answer-index", "answer_index", "answer_index %ld out of range for %zu classes", answer,
-           classes_ok ? cl.n : 0);
+           classes_ok ? ncl : 0);
     else
       v->st.answer_counts[answer < IVS_STAT_BUCKETS - 1 ? answer : IVS_STAT_BUCKETS - 1]++;
   }
@@ -431,10 +448,10 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
    * which therefore stays small. */
   if (prompt && classes_ok) {
     uint64_t hc = 5;
-    for (size_t i = 0; i < cl.n; i++) hc = hash_str(hc, cl.items[i]);
+    for (size_t i = 0; i < ncl; i++) hc = hash_str(hc, items[i]);
     /* the answer as text: the same prompt may list its classes in another order */
-    int32_t ah = have_answer && answer >= 0 && (size_t)answer < cl.n
-                     ? (int32_t)(hash_str(3, cl.items[answer]) & 0x7FFFFFFF)
+    int32_t ah = have_answer && answer >= 0 && (size_t)answer < ncl
+                     ? (int32_t)(hash_str(3, items[answer]) & 0x7FFFFFFF)
                      : -1;
     int found;
     slot *s = table_get(&v->prompts, hp, &found);
