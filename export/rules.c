@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -29,12 +30,27 @@ typedef struct {
   size_t cap, n;
 } table;
 
+/* Slot arrays come from mmap (zeroed) with transparent huge pages asked
+ * for: a million prompts make a 48 MB table read at random, where 4 KiB
+ * pages cost a TLB miss and a page fault per access. */
+static slot *slots_new(size_t cap) {
+  size_t bytes = cap * sizeof(slot);
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  if (bytes >= ((size_t)4 << 20)) madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fine if refused */
+  return p;
+}
+
+static void slots_free(slot *s, size_t cap) {
+  if (s) munmap(s, cap * sizeof(slot));
+}
+
 /* Finds or inserts h; returns the slot and sets *found. NULL on OOM. */
 static slot *table_get(table *t, uint64_t h, int *found) {
   if (!h) h = 1;
   if ((t->n + 1) * 2 > t->cap) {
     size_t cap = t->cap ? t->cap * 2 : 1024;
-    slot *s = calloc(cap, sizeof *s);
+    slot *s = slots_new(cap);
     if (!s) return NULL;
     for (size_t i = 0; i < t->cap; i++)
       if (t->s[i].h) {
@@ -42,7 +58,7 @@ static slot *table_get(table *t, uint64_t h, int *found) {
         while (s[j].h) j = (j + 1) & (cap - 1);
         s[j] = t->s[i];
       }
-    free(t->s);
+    slots_free(t->s, t->cap);
     t->s = s;
     t->cap = cap;
   }
@@ -80,7 +96,7 @@ int ivs_validator_new(ivs_validator **out, const ivs_validate_opts *opts) {
   if (opts->expected) { /* size the prompt table once instead of doubling it twenty times */
     size_t cap = 1024, want = opts->expected < ((size_t)1 << 24) ? opts->expected : ((size_t)1 << 24);
     while (cap < want * 2) cap *= 2;
-    v->prompts.s = calloc(cap, sizeof *v->prompts.s);
+    v->prompts.s = slots_new(cap);
     v->prompts.cap = v->prompts.s ? cap : 0;
   }
   v->type_known = opts->type != IVS_TYPE_AUTO;
@@ -90,8 +106,8 @@ int ivs_validator_new(ivs_validator **out, const ivs_validate_opts *opts) {
 
 void ivs_validator_free(ivs_validator *v) {
   if (!v) return;
-  free(v->dups.s);
-  free(v->prompts.s);
+  slots_free(v->dups.s, v->dups.cap);
+  slots_free(v->prompts.s, v->prompts.cap);
   free(v->len_hist);
   free(v->long_lens);
   free(v);
