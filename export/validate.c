@@ -171,9 +171,10 @@ static ivs_task_type first_type(const char *path, const ivs_validate_opts *vo) {
   size_t lineno;
   ivs_task_type type = IVS_TYPE_AUTO;
   if (!ivs_reader_open(&rd, path)) {
-    while (ivs_reader_line(&rd, &line, &lineno) == 1 && !line.len) continue;
+    int got;
+    while ((got = ivs_reader_line(&rd, &line, &lineno)) == 1 && !line.len) continue;
     run_state rs = {t, line.data ? line.data : "", line.len};
-    if (line.len && !ivs_jsonl_line(path, lineno, rs.raw, rs.raw_len, on_record, &rs) && ivs_validator_stats(t)->examples)
+    if (got == 1 && !ivs_jsonl_line(path, lineno, rs.raw, rs.raw_len, on_record, &rs) && ivs_validator_stats(t)->examples)
       type = ivs_validator_stats(t)->type;
     ivs_reader_close(&rd);
   }
