@@ -164,10 +164,9 @@ static ivs_task_type first_type(const char *path, const ivs_validate_opts *vo) {
   o.on_diag = NULL, o.expected = 0;
   ivs_validator *t;
   if (ivs_validator_new(&t, &o)) return IVS_TYPE_AUTO;
-  range_job j = {path, (size_t)16 << 20, t, 0, 0, 1, 1, 0, 0, 0, 0};
   ivs_reader rd;
   ivs_buf line;
-  ivs_buf_init(&line, j.max);
+  ivs_buf_init(&line, (size_t)16 << 20);
   size_t lineno;
   ivs_task_type type = IVS_TYPE_AUTO;
   if (!ivs_reader_open(&rd, path)) {
