@@ -3,11 +3,30 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.h"
+
+/* mkstemp without its 0600: the file is created with 0666 less the umask, as
+ * any output (fchmod after mkstemp would need the umask, and reading it means
+ * changing it, which races with other threads writing files). */
+static int open_unique(char *tmpl) {
+  static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  size_t len = strlen(tmpl);
+  for (int attempt = 0; attempt < 100; attempt++) {
+    uint64_t r;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL + (uint64_t)attempt;
+    for (size_t i = len - 6; i < len; i++, r /= 62) tmpl[i] = chars[r % 62];
+    int fd = open(tmpl, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  errno = EEXIST;
+  return -1;
+}
 
 int ivs_atomic_open(ivs_atomic_file *af, const char *path) {
   memset(af, 0, sizeof af[0]);
@@ -22,7 +41,7 @@ int ivs_atomic_open(ivs_atomic_file *af, const char *path) {
   const char *slash = strrchr(path, '/');
   size_t dir = slash ? (size_t)(slash - path + 1) : 0;
   snprintf(af->tmp, n + 32, "%.*s.%s.tmp-XXXXXX", (int)dir, path, path + dir);
-  int fd = mkstemp(af->tmp);
+  int fd = open_unique(af->tmp);
   if (fd < 0) {
     int e = errno;
     free(af->tmp);
@@ -30,9 +49,6 @@ int ivs_atomic_open(ivs_atomic_file *af, const char *path) {
     ivs_atomic_abort(af);
     return ivs_error_set(IVS_EIO, "%s: cannot write: %s", path, strerror(e));
   }
-  mode_t mask = umask(0); /* mkstemp makes 0600; give the file the usual mode */
-  umask(mask);
-  fchmod(fd, 0666 & ~mask);
   af->f = fdopen(fd, "wb");
   if (!af->f) {
     close(fd);

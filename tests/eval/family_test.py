@@ -69,5 +69,14 @@ for kind in ("classification", "logodds"):
     points = [c for c in svg.iter("{http://www.w3.org/2000/svg}circle") if c.get("class") == "model"]
     assert sorted(p.get("data-model") for p in points) == sorted(params), [p.get("data-model") for p in points]
     checks += 1
+    # outputs get the usual mode (0666 less the umask), also when written on two threads
+    mask = os.umask(0)
+    os.umask(mask)
+    for fn in os.listdir(out):
+        mode = os.stat(os.path.join(out, fn)).st_mode & 0o777
+        if os.path.isfile(os.path.join(out, fn)) and mode != 0o666 & ~mask:
+            print(f"{fn}: mode {mode:o}, expected {0o666 & ~mask:o}")
+            failures += 1
+    checks += 1
 print(f"{checks} checks, {failures} failures")
 sys.exit(1 if failures else 0)
