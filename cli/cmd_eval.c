@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/fileio.h"
 #include "core/json.h"
+#include "core/json_arena.h"
 #include "eval/logprobs.h"
 #include "eval/openai.h"
 #include "eval/plot.h"
@@ -52,6 +53,11 @@ typedef struct {
   double mean, sem, accuracy, coverage;
   int rc; /* of reading and scoring it on a worker thread, with the message */
   char err[1024];
+  /* a logprobs: file read while the task is (see preload_worker) */
+  ivs_task_type layout; /* the layout it was read as; AUTO: not read ahead */
+  ivs_logprobs_file lf;
+  int load_rc;
+  char load_err[1024];
 } model;
 
 typedef struct {
@@ -422,10 +428,63 @@ static int openai_values(const model *m, const task *t, ivs_task_type type, cons
   return rc;
 }
 
+static ivs_task_type family(ivs_task_type t) { return t == IVS_TYPE_ABSOLUTE_LOGODDS ? IVS_TYPE_LOGODDS : t; }
+
+/* The layout of a logprobs: file from the keys of its first line. */
+static ivs_task_type peek_layout(const char *path) {
+  ivs_reader rd;
+  ivs_buf line;
+  ivs_buf_init(&line, (size_t)16 << 20);
+  size_t lineno;
+  ivs_task_type t = IVS_TYPE_AUTO;
+  if (!ivs_reader_open(&rd, path)) {
+    int got;
+    while ((got = ivs_reader_line(&rd, &line, &lineno)) == 1 && !line.len) continue;
+    cJSON *o = got == 1 ? cJSON_ParseWithLength(line.data, line.len) : NULL;
+    t = cJSON_GetObjectItem(o, "class_logprobs")          ? IVS_TYPE_CLASSIFICATION
+        : cJSON_GetObjectItem(o, "prompt_class_logprobs") ? IVS_TYPE_LOGODDS
+        : cJSON_GetObjectItem(o, "completion_logprob")    ? IVS_TYPE_SEQUENCE_PROB
+                                                          : IVS_TYPE_AUTO;
+    cJSON_Delete(o);
+    ivs_reader_close(&rd);
+  }
+  ivs_buf_release(&line);
+  return t;
+}
+
+typedef struct {
+  model *ms;
+  size_t M;
+  ivs_task_type type; /* --type, or AUTO */
+  size_t next;
+  pthread_mutex_t mu;
+} preload_pool;
+
+/* Reads logprobs: files while the task is being read: they do not need it
+ * (ivs_logprobs_fit checks them against it afterwards). */
+static void *preload_worker(void *arg) {
+  preload_pool *p = arg;
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    size_t m = p->next < p->M ? p->next++ : p->M;
+    pthread_mutex_unlock(&p->mu);
+    if (m == p->M) return NULL;
+    model *md = &p->ms[m];
+    if (md->openai || md->lmeval) continue;
+    md->layout = p->type != IVS_TYPE_AUTO ? family(p->type) : peek_layout(md->file);
+    if (md->layout != IVS_TYPE_AUTO && (md->load_rc = ivs_logprobs_load(md->file, md->layout, &md->lf)))
+      snprintf(md->load_err, sizeof md->load_err, "%s", ivs_error_message());
+  }
+}
+
 /* Reads a model's log-probabilities (unless a server gave them) and scores
  * every example; mean, SEM (std with ddof=0), accuracy and coverage. */
 static int score_model(model *m, const task *t, ivs_task_type type, const size_t *offsets, int invert, int acc) {
   int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  if (!m->values && m->layout != IVS_TYPE_AUTO && m->layout == family(type)) { /* read ahead */
+    if (m->load_rc) return ivs_error_set(m->load_rc, "%s", m->load_err);
+    if (ivs_logprobs_fit(m->file, &m->lf, type, t->ncls, t->n, &m->values)) return ivs_error_code();
+  }
   if (!m->values && (m->lmeval ? ivs_lmeval_read : ivs_logprobs_read)(m->file, type, t->ncls, t->n, offsets, &m->values))
     return ivs_error_code();
   if (!(m->score = calloc(t->n ? t->n : 1, sizeof *m->score))) return ivs_error_set(IVS_ENOMEM, "out of memory");
@@ -594,6 +653,11 @@ int cmd_eval(int argc, char **argv, const char *db) {
   t.ctx.path = path;
   size_t plen = strlen(path);
   int rc;
+  ivs_json_arena_begin(); /* cJSON's allocator hooks go in before any thread parses */
+  ivs_json_arena_end();
+  preload_pool pre = {ms, M, t.ctx.type, 0, PTHREAD_MUTEX_INITIALIZER};
+  pthread_t preloader;
+  int preloading = pthread_create(&preloader, NULL, preload_worker, &pre) == 0;
   if (plen > 4 && !strcmp(path + plen - 4, ".csv")) {
     ivs_csv_opts o = {',', 0, NULL, progress_update, (void *)path};
     rc = ivs_csv_read(path, &o, on_example, &t);
@@ -602,6 +666,8 @@ int cmd_eval(int argc, char **argv, const char *db) {
     rc = ivs_jsonl_read(path, &o, on_example, &t);
   }
   progress_done();
+  preload_worker(&pre); /* help with what is left, then wait */
+  if (preloading) pthread_join(preloader, NULL);
   int code = EXIT_FAIL;
   size_t *offsets = NULL;
   double *x = NULL, *met = NULL;
@@ -687,7 +753,7 @@ int cmd_eval(int argc, char **argv, const char *db) {
 fail:
   code = report_error();
 done:
-  for (size_t m = 0; m < M; m++) free(ms[m].values), free(ms[m].score);
+  for (size_t m = 0; m < M; m++) free(ms[m].values), free(ms[m].score), ivs_logprobs_file_release(&ms[m].lf);
   ivs_buf_release(&t.rows), ivs_buf_release(&t.texts);
   free(t.row_off), free(t.text_off), free(t.ncls), free(t.answer), free(offsets), free(x), free(met);
   ivs_ingest_ctx_release(&t.ctx);

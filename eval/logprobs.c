@@ -26,58 +26,126 @@ static int take(const char *path, size_t line, const cJSON *a, size_t want, cons
   return 0;
 }
 
-int ivs_logprobs_read(const char *path, ivs_task_type type, const size_t *n_classes, size_t N, const size_t *offsets,
-                      double **values) {
+static int push(ivs_logprobs_file *lf, const double *v, size_t k, size_t line) {
+  if (lf->nvalues + k > lf->cap) {
+    size_t cap = lf->cap ? lf->cap * 2 : 4096;
+    while (cap < lf->nvalues + k) cap *= 2;
+    double *p = realloc(lf->values, cap * sizeof *p);
+    if (!p) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    lf->values = p, lf->cap = cap;
+  }
+  if (lf->n == lf->ncap) {
+    size_t cap = lf->ncap ? lf->ncap * 2 : 4096;
+    size_t *c = realloc(lf->counts, cap * sizeof *c), *l = c ? realloc(lf->lines, cap * sizeof *l) : NULL;
+    if (c) lf->counts = c;
+    if (!l) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    lf->lines = l, lf->ncap = cap;
+  }
+  memcpy(lf->values + lf->nvalues, v, k * sizeof *v);
+  lf->nvalues += k;
+  lf->counts[lf->n] = k;
+  lf->lines[lf->n++] = line;
+  return 0;
+}
+
+int ivs_logprobs_load(const char *path, ivs_task_type type, ivs_logprobs_file *lf) {
   int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
-  size_t total = type == IVS_TYPE_CLASSIFICATION ? offsets[N] : logodds ? 4 * N : N;
-  *values = malloc((total ? total : 1) * sizeof **values);
-  if (!*values) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  memset(lf, 0, sizeof *lf);
   ivs_reader rd;
   int rc = ivs_reader_open(&rd, path);
   if (rc) return rc;
   ivs_buf line;
   ivs_buf_init(&line, (size_t)16 << 20);
-  size_t lineno, i = 0;
-  while (!rc && (rc = ivs_reader_line(&rd, &line, &lineno)) == 1) {
+  size_t lineno;
+  double *v = NULL;
+  size_t vcap = 0;
+  int bad = 0; /* a problem in the file's content: kept in lf for ivs_logprobs_fit */
+  while (!rc && !bad && (rc = ivs_reader_line(&rd, &line, &lineno)) == 1) {
     rc = 0;
     if (!line.len) continue;
-    if (i == N) {
-      rc = ivs_error_set(IVS_EINVAL, "%s:%zu: more lines than the task's %zu examples", path, lineno, N);
-      break;
-    }
+    size_t i = lf->n, k = 0;
     ivs_json_arena_begin(); /* nothing of the tree outlives the line */
     cJSON *o = cJSON_ParseWithLength(line.data, line.len);
     const cJSON *idx = cJSON_GetObjectItem(o, "index");
-    if (!cJSON_IsObject(o))
-      rc = ivs_error_set(IVS_EPARSE, "%s:%zu: not a valid JSON object (NaN and Infinity are not JSON)", path, lineno);
+    const cJSON *a = type == IVS_TYPE_CLASSIFICATION ? cJSON_GetObjectItem(o, "class_logprobs") : NULL;
+    size_t want = type == IVS_TYPE_CLASSIFICATION ? (size_t)cJSON_GetArraySize(a) : logodds ? 4 : 1;
+    if (want > vcap) {
+      double *nv = realloc(v, want * sizeof *v);
+      if (nv) v = nv, vcap = want;
+      else rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+    }
+    if (rc) {
+    } else if (!cJSON_IsObject(o))
+      bad = ivs_error_set(IVS_EPARSE, "%s:%zu: not a valid JSON object (NaN and Infinity are not JSON)", path, lineno);
     else if (!cJSON_IsNumber(idx) || idx->valuedouble != (double)i) /* compared as doubles: no cast */
-      rc = ivs_error_set(IVS_EINVAL, "%s:%zu: \"index\" must be %zu (lines in task order)", path, lineno, i);
+      bad = ivs_error_set(IVS_EINVAL, "%s:%zu: \"index\" must be %zu (lines in task order)", path, lineno, i);
     else if (type == IVS_TYPE_CLASSIFICATION)
-      rc = take(path, lineno, cJSON_GetObjectItem(o, "class_logprobs"), n_classes[i], "class_logprobs", *values + offsets[i]);
+      bad = take(path, lineno, a, want, "class_logprobs", v), k = want;
     else if (logodds) {
-      rc = take(path, lineno, cJSON_GetObjectItem(o, "prompt_class_logprobs"), 2, "prompt_class_logprobs", *values + 4 * i);
-      if (!rc)
-        rc = take(path, lineno, cJSON_GetObjectItem(o, "other_prompt_class_logprobs"), 2, "other_prompt_class_logprobs",
-                  *values + 4 * i + 2);
+      bad = take(path, lineno, cJSON_GetObjectItem(o, "prompt_class_logprobs"), 2, "prompt_class_logprobs", v);
+      if (!bad)
+        bad = take(path, lineno, cJSON_GetObjectItem(o, "other_prompt_class_logprobs"), 2, "other_prompt_class_logprobs",
+                   v + 2);
+      k = 4;
     } else {
       const cJSON *c = cJSON_GetObjectItem(o, "completion_logprob");
       cJSON *wrap = cJSON_CreateArray();
       if (cJSON_IsNumber(c)) cJSON_AddItemToArray(wrap, cJSON_CreateNumber(c->valuedouble));
-      rc = take(path, lineno, wrap, 1, "completion_logprob", *values + i);
+      bad = take(path, lineno, wrap, 1, "completion_logprob", v);
       cJSON_Delete(wrap);
+      k = 1;
     }
     cJSON_Delete(o);
     ivs_json_arena_end();
-    i++;
+    if (bad) {
+      lf->bad = bad;
+      lf->bad_line = lineno;
+      snprintf(lf->bad_msg, sizeof lf->bad_msg, "%s", ivs_error_message());
+    } else if (!rc) {
+      rc = push(lf, v, k, lineno);
+    }
   }
   ivs_json_arena_release();
-  if (!rc && i < N) rc = ivs_error_set(IVS_EINVAL, "%s: %zu lines for the task's %zu examples", path, i, N);
+  free(v);
   ivs_buf_release(&line);
   ivs_reader_close(&rd);
-  if (rc) {
-    free(*values);
-    *values = NULL;
+  if (rc < 0 || rc > 1) {
+    ivs_logprobs_file_release(lf);
+    return rc;
   }
+  return 0;
+}
+
+void ivs_logprobs_file_release(ivs_logprobs_file *lf) {
+  free(lf->values), free(lf->counts), free(lf->lines);
+  memset(lf, 0, sizeof *lf);
+}
+
+int ivs_logprobs_fit(const char *path, ivs_logprobs_file *lf, ivs_task_type type, const size_t *n_classes, size_t N,
+                     double **values) {
+  size_t n = lf->n < N ? lf->n : N;
+  for (size_t i = 0; type == IVS_TYPE_CLASSIFICATION && i < n; i++)
+    if (lf->counts[i] != n_classes[i])
+      return ivs_error_set(IVS_EINVAL, "%s:%zu: 'class_logprobs' has %zu values; the example has %zu classes", path,
+                           lf->lines[i], lf->counts[i], n_classes[i]);
+  if (lf->n > N)
+    return ivs_error_set(IVS_EINVAL, "%s:%zu: more lines than the task's %zu examples", path, lf->lines[N], N);
+  if (lf->bad && lf->n == N)
+    return ivs_error_set(IVS_EINVAL, "%s:%zu: more lines than the task's %zu examples", path, lf->bad_line, N);
+  if (lf->bad) return ivs_error_set(lf->bad, "%s", lf->bad_msg);
+  if (lf->n < N) return ivs_error_set(IVS_EINVAL, "%s: %zu lines for the task's %zu examples", path, lf->n, N);
+  *values = lf->values ? lf->values : malloc(sizeof **values); /* the layout is already the task's */
+  lf->values = NULL;
+  return *values ? 0 : ivs_error_set(IVS_ENOMEM, "out of memory");
+}
+
+int ivs_logprobs_read(const char *path, ivs_task_type type, const size_t *n_classes, size_t N, const size_t *offsets,
+                      double **values) {
+  (void)offsets;
+  ivs_logprobs_file lf;
+  int rc = ivs_logprobs_load(path, type, &lf);
+  if (!rc) rc = ivs_logprobs_fit(path, &lf, type, n_classes, N, values);
+  ivs_logprobs_file_release(&lf);
   return rc;
 }
 

@@ -19,6 +19,29 @@
 int ivs_logprobs_read(const char *path, ivs_task_type type, const size_t *n_classes, size_t N, const size_t *offsets,
                       double **values);
 
+/* The same in two steps, so that a file can be read before the task is:
+ * load checks what needs no task (JSON, index order, values finite and
+ * <= 0, two values per side for log-odds) and keeps every value; a problem
+ * in the content is kept in `bad` (with its line) for fit, which reports,
+ * in the order of the file, a class count that differs from the task's,
+ * lines beyond the task's N, that problem, or too few lines.  load returns
+ * non-zero only when the file cannot be read.  fit hands the values over
+ * (*values, the caller frees); release frees what is left. */
+typedef struct ivs_logprobs_file {
+  double *values;
+  size_t nvalues, cap;
+  size_t *counts, *lines; /* per record: values, line */
+  size_t n, ncap;
+  int bad;
+  size_t bad_line;
+  char bad_msg[1024];
+} ivs_logprobs_file;
+
+int ivs_logprobs_load(const char *path, ivs_task_type type, ivs_logprobs_file *lf);
+int ivs_logprobs_fit(const char *path, ivs_logprobs_file *lf, ivs_task_type type, const size_t *n_classes, size_t N,
+                     double **values);
+void ivs_logprobs_file_release(ivs_logprobs_file *lf);
+
 /* The `lmeval:FILE` backend: lm-evaluation-harness `--log_samples` JSONL of a
  * multiple-choice (or loglikelihood) task.  Each line has `doc_id` (the
  * example's index in the task file) and `resps`, one entry per class holding
