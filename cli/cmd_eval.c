@@ -432,49 +432,51 @@ static ivs_task_type family(ivs_task_type t) { return t == IVS_TYPE_ABSOLUTE_LOG
 
 /* The layout of a logprobs: file from the keys of its first line. */
 static ivs_task_type peek_layout(const char *path) {
-  ivs_reader rd;
   ivs_buf line;
   ivs_buf_init(&line, (size_t)16 << 20);
   size_t lineno;
-  ivs_task_type t = IVS_TYPE_AUTO;
-  if (!ivs_reader_open(&rd, path)) {
-    int got;
-    while ((got = ivs_reader_line(&rd, &line, &lineno)) == 1 && !line.len) continue;
-    cJSON *o = got == 1 ? cJSON_ParseWithLength(line.data, line.len) : NULL;
-    t = cJSON_GetObjectItem(o, "class_logprobs")          ? IVS_TYPE_CLASSIFICATION
-        : cJSON_GetObjectItem(o, "prompt_class_logprobs") ? IVS_TYPE_LOGODDS
-        : cJSON_GetObjectItem(o, "completion_logprob")    ? IVS_TYPE_SEQUENCE_PROB
-                                                          : IVS_TYPE_AUTO;
-    cJSON_Delete(o);
-    ivs_reader_close(&rd);
-  }
+  cJSON *o = ivs_reader_first_line(path, &line, &lineno) ? cJSON_ParseWithLength(line.data, line.len) : NULL;
+  ivs_task_type t = cJSON_GetObjectItem(o, "class_logprobs")          ? IVS_TYPE_CLASSIFICATION
+                    : cJSON_GetObjectItem(o, "prompt_class_logprobs") ? IVS_TYPE_LOGODDS
+                    : cJSON_GetObjectItem(o, "completion_logprob")    ? IVS_TYPE_SEQUENCE_PROB
+                                                                      : IVS_TYPE_AUTO;
+  cJSON_Delete(o);
   ivs_buf_release(&line);
   return t;
 }
 
+/* Models handed out one at a time to the threads working on them. */
 typedef struct {
   model *ms;
-  size_t M;
-  ivs_task_type type; /* --type, or AUTO */
-  size_t next;
+  size_t M, next;
   pthread_mutex_t mu;
+} model_queue;
+
+/* The next model to work on, or NULL when none is left. */
+static model *queue_take(model_queue *q) {
+  pthread_mutex_lock(&q->mu);
+  model *m = q->next < q->M ? &q->ms[q->next++] : NULL;
+  pthread_mutex_unlock(&q->mu);
+  return m;
+}
+
+typedef struct {
+  model_queue q;
+  ivs_task_type type; /* --type, or AUTO */
 } preload_pool;
 
 /* Reads logprobs: files while the task is being read: they do not need it
  * (ivs_logprobs_fit checks them against it afterwards). */
 static void *preload_worker(void *arg) {
   preload_pool *p = arg;
-  for (;;) {
-    pthread_mutex_lock(&p->mu);
-    size_t m = p->next < p->M ? p->next++ : p->M;
-    pthread_mutex_unlock(&p->mu);
-    if (m == p->M) return NULL;
-    model *md = &p->ms[m];
+  model *md;
+  while ((md = queue_take(&p->q))) {
     if (md->openai || md->lmeval) continue;
     md->layout = p->type != IVS_TYPE_AUTO ? family(p->type) : peek_layout(md->file);
     if (md->layout != IVS_TYPE_AUTO && (md->load_rc = ivs_logprobs_load(md->file, md->layout, &md->lf)))
       snprintf(md->load_err, sizeof md->load_err, "%s", ivs_error_message());
   }
+  return NULL;
 }
 
 /* Reads a model's log-probabilities (unless a server gave them) and scores
@@ -509,28 +511,22 @@ static int score_model(model *m, const task *t, ivs_task_type type, const size_t
 }
 
 typedef struct {
-  model *ms;
-  size_t M;
+  model_queue q;
   const task *t;
   ivs_task_type type;
   const size_t *offsets;
   int invert, acc;
-  size_t next;
-  pthread_mutex_t mu;
 } score_pool;
 
 /* Takes models off the pool until none is left; errors stay with the model
  * (the last error is per thread). */
 static void *score_worker(void *arg) {
   score_pool *p = arg;
-  for (;;) {
-    pthread_mutex_lock(&p->mu);
-    size_t m = p->next < p->M ? p->next++ : p->M;
-    pthread_mutex_unlock(&p->mu);
-    if (m == p->M) return NULL;
-    if ((p->ms[m].rc = score_model(&p->ms[m], p->t, p->type, p->offsets, p->invert, p->acc)))
-      snprintf(p->ms[m].err, sizeof p->ms[m].err, "%s", ivs_error_message());
-  }
+  model *m;
+  while ((m = queue_take(&p->q)))
+    if ((m->rc = score_model(m, p->t, p->type, p->offsets, p->invert, p->acc)))
+      snprintf(m->err, sizeof m->err, "%s", ivs_error_message());
+  return NULL;
 }
 
 int cmd_eval(int argc, char **argv, const char *db) {
@@ -655,7 +651,7 @@ int cmd_eval(int argc, char **argv, const char *db) {
   int rc;
   ivs_json_arena_begin(); /* cJSON's allocator hooks go in before any thread parses */
   ivs_json_arena_end();
-  preload_pool pre = {ms, M, t.ctx.type, 0, PTHREAD_MUTEX_INITIALIZER};
+  preload_pool pre = {{ms, M, 0, PTHREAD_MUTEX_INITIALIZER}, t.ctx.type};
   pthread_t preloader;
   int preloading = pthread_create(&preloader, NULL, preload_worker, &pre) == 0;
   if (plen > 4 && !strcmp(path + plen - 4, ".csv")) {
@@ -697,7 +693,7 @@ int cmd_eval(int argc, char **argv, const char *db) {
    * then reading files and scoring on two threads */
   for (size_t m = 0; m < M; m++)
     if (ms[m].openai && openai_values(&ms[m], &t, type, offsets, &oo, &ms[m].values)) goto fail;
-  score_pool pool = {ms, M, &t, type, offsets, invert, !strcmp(metric, "acc"), 0, PTHREAD_MUTEX_INITIALIZER};
+  score_pool pool = {{ms, M, 0, PTHREAD_MUTEX_INITIALIZER}, &t, type, offsets, invert, !strcmp(metric, "acc")};
   pthread_t helper;
   int helped = M > 1 && pthread_create(&helper, NULL, score_worker, &pool) == 0;
   score_worker(&pool);

@@ -249,6 +249,7 @@ static void fold(const char *s, char *out, size_t cap) {
 
 int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *raw, size_t raw_len) {
   size_t line = rec->line;
+  int rc = 0;
   if (rec->error) {
     const char *rule = strstr(rec->error, "duplicate key")   ? "duplicate-key"
                        : strstr(rec->error, "JSON object") ? "not-object"
@@ -347,38 +348,31 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
   const ivs_field *fk = fs.present[K_CLASSES];
   ivs_strlist cl = {0};
   int classes_ok = 0;
-  /* the classes: cJSON's own strings when the list is short, else copies in cl */
-  const char *shown[64];
+  /* the classes: pointers to cJSON's own strings (no copies), or cl's for a Python literal */
+  const char *shown[64], **heap = NULL;
   const char *const *items = NULL;
   size_t ncl = 0;
   if (!fk) {
     emit(v, 1, line, 0, "required-field", "classes", "missing or empty field 'classes'");
-  } else if (fk->json && cJSON_IsArray(fk->json) && cJSON_GetArraySize(fk->json) <= 64) {
-    const cJSON *it;
-    classes_ok = 1;
-    cJSON_ArrayForEach(it, fk->json) {
-      if (!cJSON_IsString(it)) {
-        emit(v, 1, line, fk->column, "field-type", "classes", "classes must be strings");
-        classes_ok = 0;
-        break;
-      }
-      shown[ncl++] = it->valuestring;
-    }
-    items = shown;
   } else if (fk->json && cJSON_IsArray(fk->json)) {
+    size_t n = (size_t)cJSON_GetArraySize(fk->json);
     const cJSON *it;
-    classes_ok = 1;
-    cJSON_ArrayForEach(it, fk->json) {
-      if (!cJSON_IsString(it)) {
-        emit(v, 1, line, fk->column, "field-type", "classes", "classes must be strings");
-        classes_ok = 0;
-        break;
+    if (n > IVS_MAX_CLASSES) {
+      emit(v, 1, line, fk->column, "classes", "classes", "more than %d classes", IVS_MAX_CLASSES);
+    } else if (n > 64 && !(heap = malloc(n * sizeof *heap))) {
+      return ivs_error_set(IVS_ENOMEM, "out of memory");
+    } else {
+      const char **ptrs = heap ? heap : shown;
+      classes_ok = 1;
+      cJSON_ArrayForEach(it, fk->json) {
+        if (!cJSON_IsString(it)) {
+          emit(v, 1, line, fk->column, "field-type", "classes", "classes must be strings");
+          classes_ok = 0;
+          break;
+        }
+        ptrs[ncl++] = it->valuestring;
       }
-      if (ivs_strlist_push(&cl, it->valuestring, strlen(it->valuestring))) {
-        emit(v, 1, line, fk->column, "classes", "classes", "%s", ivs_error_message());
-        classes_ok = 0;
-        break;
-      }
+      items = ptrs;
     }
   } else if (fk->json && !cJSON_IsString(fk->json)) {
     emit(v, 1, line, fk->column, "field-type", "classes", "classes must be a list of strings or a string holding one");
@@ -471,7 +465,10 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
                      : -1;
     int found;
     slot *s = table_get(&v->prompts, hp, &found);
-    if (!s) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    if (!s) {
+      rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+      goto done;
+    }
     if (!found) {
       s->line = (uint32_t)line;
       s->answer = ah;
@@ -484,14 +481,19 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
         emit(v, 0, line, 0, "duplicate", "", "same prompt and classes as line %u", first);
       } else {
         slot *d = table_get(&v->dups, ivs_hash_mix(hp, hc), &found);
-        if (!d) return ivs_error_set(IVS_ENOMEM, "out of memory");
+        if (!d) {
+          rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+          goto done;
+        }
         if (found) emit(v, 0, line, 0, "duplicate", "", "same prompt and classes as line %u", d->line);
         else d->line = (uint32_t)line;
       }
     }
   }
+done:
   ivs_strlist_release(&cl);
-  return 0;
+  free(heap);
+  return rc;
 }
 
 static int cmp_u32(const void *a, const void *b) {

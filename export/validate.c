@@ -164,18 +164,14 @@ static ivs_task_type first_type(const char *path, const ivs_validate_opts *vo) {
   o.on_diag = NULL, o.expected = 0;
   ivs_validator *t;
   if (ivs_validator_new(&t, &o)) return IVS_TYPE_AUTO;
-  ivs_reader rd;
   ivs_buf line;
   ivs_buf_init(&line, (size_t)16 << 20);
   size_t lineno;
   ivs_task_type type = IVS_TYPE_AUTO;
-  if (!ivs_reader_open(&rd, path)) {
-    int got;
-    while ((got = ivs_reader_line(&rd, &line, &lineno)) == 1 && !line.len) continue;
-    run_state rs = {t, line.data ? line.data : "", line.len};
-    if (got == 1 && !ivs_jsonl_line(path, lineno, rs.raw, rs.raw_len, on_record, &rs) && ivs_validator_stats(t)->examples)
+  if (ivs_reader_first_line(path, &line, &lineno)) {
+    run_state rs = {t, line.data, line.len};
+    if (!ivs_jsonl_line(path, lineno, rs.raw, rs.raw_len, on_record, &rs) && ivs_validator_stats(t)->examples)
       type = ivs_validator_stats(t)->type;
-    ivs_reader_close(&rd);
   }
   ivs_buf_release(&line);
   ivs_validator_free(t);

@@ -131,6 +131,15 @@ int ivs_reader_next(ivs_reader *r, const char **seg, size_t *n, int *line_end) {
   return 1;
 }
 
+int ivs_reader_first_line(const char *path, ivs_buf *line, size_t *lineno) {
+  ivs_reader rd;
+  if (ivs_reader_open(&rd, path)) return 0;
+  int got;
+  while ((got = ivs_reader_line(&rd, line, lineno)) == 1 && !line->len) continue;
+  ivs_reader_close(&rd);
+  return got == 1;
+}
+
 int ivs_reader_line(ivs_reader *r, ivs_buf *line, size_t *lineno) {
   const char *seg;
   size_t n;

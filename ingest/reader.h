@@ -51,4 +51,9 @@ int ivs_reader_next(ivs_reader *r, const char **seg, size_t *n, int *line_end);
  * *lineno gets the line's number. */
 int ivs_reader_line(ivs_reader *r, ivs_buf *line, size_t *lineno);
 
+/* The first non-blank line of a file, read whole into `line` (initialised by
+ * the caller); 1 when there is one, else 0 (also for a file that cannot be
+ * read: for peeking only). */
+int ivs_reader_first_line(const char *path, ivs_buf *line, size_t *lineno);
+
 #endif
