@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/json_arena.h"
+#include "eval/logprobs_line.h"
 #include "ingest/reader.h"
 
 static int take(const char *path, size_t line, const cJSON *a, size_t want, const char *key, double *dst) {
@@ -48,60 +49,72 @@ static int push(ivs_logprobs_file *lf, const double *v, size_t k, size_t line) {
   return 0;
 }
 
-int ivs_logprobs_load(const char *path, ivs_task_type type, ivs_logprobs_file *lf) {
+int ivs_logprobs_line_json(const char *path, size_t lineno, const char *line, size_t len, ivs_task_type type,
+                           size_t index, double **v, size_t *vcap, size_t *k) {
   int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  ivs_json_arena_begin(); /* nothing of the tree outlives the line */
+  cJSON *o = cJSON_ParseWithLength(line, len);
+  const cJSON *idx = cJSON_GetObjectItem(o, "index");
+  const cJSON *a = type == IVS_TYPE_CLASSIFICATION ? cJSON_GetObjectItem(o, "class_logprobs") : NULL;
+  size_t want = type == IVS_TYPE_CLASSIFICATION ? (size_t)cJSON_GetArraySize(a) : logodds ? 4 : 1;
+  int rc = 0;
+  if (want > *vcap) {
+    double *nv = realloc(*v, want * sizeof **v);
+    if (nv) *v = nv, *vcap = want;
+    else rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+  }
+  if (rc) {
+  } else if (!cJSON_IsObject(o))
+    rc = ivs_error_set(IVS_EPARSE, "%s:%zu: not a valid JSON object (NaN and Infinity are not JSON)", path, lineno);
+  else if (!cJSON_IsNumber(idx) || idx->valuedouble != (double)index) /* compared as doubles: no cast */
+    rc = ivs_error_set(IVS_EINVAL, "%s:%zu: \"index\" must be %zu (lines in task order)", path, lineno, index);
+  else if (type == IVS_TYPE_CLASSIFICATION)
+    rc = take(path, lineno, a, want, "class_logprobs", *v), *k = want;
+  else if (logodds) {
+    rc = take(path, lineno, cJSON_GetObjectItem(o, "prompt_class_logprobs"), 2, "prompt_class_logprobs", *v);
+    if (!rc)
+      rc = take(path, lineno, cJSON_GetObjectItem(o, "other_prompt_class_logprobs"), 2, "other_prompt_class_logprobs",
+                *v + 2);
+    *k = 4;
+  } else {
+    const cJSON *c = cJSON_GetObjectItem(o, "completion_logprob");
+    cJSON *wrap = cJSON_CreateArray();
+    if (cJSON_IsNumber(c)) cJSON_AddItemToArray(wrap, cJSON_CreateNumber(c->valuedouble));
+    rc = take(path, lineno, wrap, 1, "completion_logprob", *v);
+    cJSON_Delete(wrap);
+    *k = 1;
+  }
+  cJSON_Delete(o);
+  ivs_json_arena_end();
+  return rc;
+}
+
+int ivs_logprobs_load(const char *path, ivs_task_type type, ivs_logprobs_file *lf) {
   memset(lf, 0, sizeof *lf);
   ivs_reader rd;
   int rc = ivs_reader_open(&rd, path);
   if (rc) return rc;
   ivs_buf line;
   ivs_buf_init(&line, (size_t)16 << 20);
-  size_t lineno;
-  double *v = NULL;
-  size_t vcap = 0;
-  int bad = 0; /* a problem in the file's content: kept in lf for ivs_logprobs_fit */
-  while (!rc && !bad && (rc = ivs_reader_line(&rd, &line, &lineno)) == 1) {
+  size_t lineno, vcap = 64;
+  double *v = malloc(vcap * sizeof *v);
+  if (!v) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+  while (!rc && (rc = ivs_reader_line(&rd, &line, &lineno)) == 1) {
     rc = 0;
     if (!line.len) continue;
-    size_t i = lf->n, k = 0;
-    ivs_json_arena_begin(); /* nothing of the tree outlives the line */
-    cJSON *o = cJSON_ParseWithLength(line.data, line.len);
-    const cJSON *idx = cJSON_GetObjectItem(o, "index");
-    const cJSON *a = type == IVS_TYPE_CLASSIFICATION ? cJSON_GetObjectItem(o, "class_logprobs") : NULL;
-    size_t want = type == IVS_TYPE_CLASSIFICATION ? (size_t)cJSON_GetArraySize(a) : logodds ? 4 : 1;
-    if (want > vcap) {
-      double *nv = realloc(v, want * sizeof *v);
-      if (nv) v = nv, vcap = want;
-      else rc = ivs_error_set(IVS_ENOMEM, "out of memory");
-    }
-    if (rc) {
-    } else if (!cJSON_IsObject(o))
-      bad = ivs_error_set(IVS_EPARSE, "%s:%zu: not a valid JSON object (NaN and Infinity are not JSON)", path, lineno);
-    else if (!cJSON_IsNumber(idx) || idx->valuedouble != (double)i) /* compared as doubles: no cast */
-      bad = ivs_error_set(IVS_EINVAL, "%s:%zu: \"index\" must be %zu (lines in task order)", path, lineno, i);
-    else if (type == IVS_TYPE_CLASSIFICATION)
-      bad = take(path, lineno, a, want, "class_logprobs", v), k = want;
-    else if (logodds) {
-      bad = take(path, lineno, cJSON_GetObjectItem(o, "prompt_class_logprobs"), 2, "prompt_class_logprobs", v);
-      if (!bad)
-        bad = take(path, lineno, cJSON_GetObjectItem(o, "other_prompt_class_logprobs"), 2, "other_prompt_class_logprobs",
-                   v + 2);
-      k = 4;
-    } else {
-      const cJSON *c = cJSON_GetObjectItem(o, "completion_logprob");
-      cJSON *wrap = cJSON_CreateArray();
-      if (cJSON_IsNumber(c)) cJSON_AddItemToArray(wrap, cJSON_CreateNumber(c->valuedouble));
-      bad = take(path, lineno, wrap, 1, "completion_logprob", v);
-      cJSON_Delete(wrap);
-      k = 1;
-    }
-    cJSON_Delete(o);
-    ivs_json_arena_end();
-    if (bad) {
+    size_t k = 0;
+    /* simdjson first; cJSON for what it leaves (and to explain problems) */
+    int fast = !ivs_buf_reserve(&line, IVS_LOGPROBS_PAD) &&
+               ivs_logprobs_line_fast(line.data, line.len, line.cap, type, lf->n, v, vcap, &k);
+    int bad = fast ? 0 : ivs_logprobs_line_json(path, lineno, line.data, line.len, type, lf->n, &v, &vcap, &k);
+    if (bad == IVS_ENOMEM) {
+      rc = bad;
+    } else if (bad) { /* a problem in the file's content: kept in lf for ivs_logprobs_fit */
       lf->bad = bad;
       lf->bad_line = lineno;
       snprintf(lf->bad_msg, sizeof lf->bad_msg, "%s", ivs_error_message());
-    } else if (!rc) {
+      break;
+    } else {
       rc = push(lf, v, k, lineno);
     }
   }
