@@ -2,19 +2,20 @@
  * accept a line that the cJSON reading would read differently, so it leaves
  * to that reading every line where the two libraries could part:
  *  - escapes (cJSON and simdjson differ on lone surrogates), so any backslash;
- *  - a number of 64 characters or more (upstream cJSON 1.7.15 reads only the
- *    first 63; Debian's patched one reads them all);
- *  - 1000 or more brackets (cJSON's nesting limit);
+ *  - nesting deeper than 64 (cJSON stops at 1000, simdjson at 1024);
  *  - keys that equal a key we read only when case is ignored (cJSON's lookup
  *    ignores case) or that come twice;
  *  - log-probabilities written as integers (simdjson reads "-0" as 0);
  *  - and, of course, every line with a problem: the slow reading explains it.
- * Lines over 64 KiB are left to it too, so the parser's memory stays small. */
+ * Lines over 64 KiB are left to it too, so the parser's memory stays small.
+ * Numbers both read correctly rounded, however long (Debian's cJSON reads
+ * every digit; upstream 1.7.15 read only 63 characters). */
 #include "eval/logprobs_line.h"
 
 #include <simdjson.h>
 
 #include <cmath>
+#include <cstring>
 #include <string_view>
 
 namespace {
@@ -54,15 +55,12 @@ bool logprobs(simdjson::dom::element e, size_t want, double *v, size_t vcap, siz
 bool read_line(const char *line, size_t len, size_t cap, ivs_task_type type, size_t index, double *v, size_t vcap,
                size_t *k) {
   if (len > (size_t{64} << 10) || cap < len + IVS_LOGPROBS_PAD) return false;
-  size_t run = 0, brackets = 0;
-  for (size_t i = 0; i < len; i++) {
-    char c = line[i];
-    if (c == '\\') return false;
-    run = (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E' ? run + 1 : 0;
-    brackets += c == '[' || c == '{';
-    if (run >= 64 || brackets >= 1000) return false;
-  }
+  if (std::memchr(line, '\\', len)) return false;
+  /* nesting deeper than 64 fails here, well before cJSON's limit of 1000 */
   thread_local simdjson::dom::parser parser;
+  thread_local bool ready = false;
+  if (!ready && parser.allocate(size_t{64} << 10, 64)) return false;
+  ready = true;
   simdjson::dom::object o;
   if (parser.parse(line, len, false).get_object().get(o)) return false;
   const bool logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
