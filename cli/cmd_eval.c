@@ -1,8 +1,11 @@
 /* invscale eval TASK --model NAME=logprobs:FILE ... --out DIR: prize scoring and the trend. */
+#define _GNU_SOURCE /* sync_file_range */
 #include <cjson/cJSON.h>
 #include <csv.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include "core/fileio.h"
 #include "core/json.h"
 #include "core/json_arena.h"
+#include "core/mem.h"
 #include "eval/logprobs.h"
 #include "eval/openai.h"
 #include "eval/plot.h"
@@ -71,6 +75,7 @@ typedef struct {
    * per example: a million examples would otherwise take a gigabyte. */
   ivs_buf rows, texts;
   size_t *row_off, *text_off;
+  size_t cap_hint; /* examples the file may hold, guessed from its size */
   int bad;
   char err[600];
 } task;
@@ -90,12 +95,16 @@ static int on_example(const ivs_record *rec, void *ud) {
     return ivs_error_set(IVS_EINVAL, "%s:%zu: no answer_index: eval needs labelled examples", t->ctx.path, rec->line);
   }
   if (t->n == t->cap) {
-    t->cap = t->cap ? t->cap * 2 : 256;
+    t->cap = t->cap ? t->cap * 2 : t->cap_hint > 256 ? t->cap_hint : 256;
     t->ncls = realloc(t->ncls, t->cap * sizeof *t->ncls);
     t->answer = realloc(t->answer, t->cap * sizeof *t->answer);
     t->row_off = realloc(t->row_off, (t->cap + 1) * sizeof *t->row_off);
     t->text_off = realloc(t->text_off, (t->cap + 1) * sizeof *t->text_off);
     if (!t->ncls || !t->answer || !t->row_off || !t->text_off) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    if (t->cap == t->cap_hint)
+      ivs_mem_hint_huge(t->ncls, t->cap * sizeof *t->ncls), ivs_mem_hint_huge(t->answer, t->cap * sizeof *t->answer),
+          ivs_mem_hint_huge(t->row_off, t->cap * sizeof *t->row_off),
+          ivs_mem_hint_huge(t->text_off, t->cap * sizeof *t->text_off);
   }
   ivs_buf *b = &t->rows;
   t->row_off[t->n] = b->len;
@@ -158,15 +167,6 @@ static double known_params(const char *name) {
   return 0;
 }
 
-/* Output lines are built in a buffer and written in large blocks. */
-#define OUT_BLOCK ((size_t)1 << 20)
-
-static int put_num(ivs_buf *b, double v) { /* shortest round-trip text, as pandas writes */
-  int rc = ivs_buf_reserve(b, IVS_DTOA_SIZE);
-  if (!rc) b->len += (size_t)ivs_dtoa(v, b->data + b->len);
-  return rc;
-}
-
 static int put_uint(ivs_buf *b, size_t v) {
   char tmp[24];
   size_t n = 0;
@@ -185,132 +185,188 @@ static int put_csv_field(ivs_buf *b, const char *s) { /* always quoted, as csv_f
   return rc;
 }
 
-static int block_out(ivs_buf *b, FILE *f, int force) {
-  if (b->len < OUT_BLOCK && !force) return 0;
-  if (b->len && fwrite(b->data, 1, b->len, f) != b->len) return ivs_error_set(IVS_EIO, "cannot write: %s", strerror(errno));
-  ivs_buf_clear(b);
+/* The per-example outputs, <model>.csv (the prize's columns) and
+ * labelled_data.jsonl (the task's rows with every model's columns), are
+ * written in chunks of examples by two threads: each formats a chunk into
+ * its own buffers, every number once for both files, then appends them to
+ * the files when the chunks before it are in. */
+#define CHUNK 16384
+
+typedef struct {
+  const task *t;
+  ivs_task_type type;
+  const model *ms;
+  size_t M;
+  ivs_atomic_file af[65]; /* the M CSVs, then labelled_data.jsonl */
+  /* bytes written (by the thread whose turn it is), published under mu, handed to the disk */
+  unsigned long long pos[65], written[65], synced[65];
+  int done;
+  ivs_buf keys; /* ,"m_loss": ,"m_correct": ,"m_total_logprob": as JSON text */
+  size_t koff[64 * 3 + 1];
+  size_t nchunks, next, turn; /* chunks: count, next to format, next to write */
+  int rc;
+  char err[1024];
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+} tables;
+
+static int put_key(ivs_buf *b, const tables *w, size_t m, int k) {
+  return ivs_buf_append(b, w->keys.data + w->koff[m * 3 + (size_t)k], w->koff[m * 3 + (size_t)k + 1] - w->koff[m * 3 + (size_t)k]);
+}
+
+/* Examples [from, to) into the buffers b[0..M] (CSVs, then labelled). */
+static int format_chunk(const tables *w, size_t from, size_t to, ivs_buf *b) {
+  const task *t = w->t;
+  int rc = 0, classification = w->type == IVS_TYPE_CLASSIFICATION, seq = w->type == IVS_TYPE_SEQUENCE_PROB;
+  ivs_buf *lab = &b[w->M];
+  for (size_t i = from; i < to && !rc; i++) {
+    rc = ivs_buf_append(lab, t->rows.data + t->row_off[i], t->row_off[i + 1] - t->row_off[i]);
+    for (size_t m = 0; m < w->M && !rc; m++) {
+      const ivs_score *s = &w->ms[m].score[i];
+      char loss[IVS_DTOA_SIZE], total[IVS_DTOA_SIZE];
+      size_t nl = (size_t)ivs_dtoa(s->loss, loss), nt = seq ? 0 : (size_t)ivs_dtoa(s->total_logprob, total);
+      ivs_buf *csv = &b[m];
+      rc = put_uint(csv, i);
+      if (!rc) rc = ivs_buf_putc(csv, ',');
+      if (!rc) rc = ivs_buf_append(csv, loss, nl);
+      if (!rc && !seq) {
+        rc = ivs_buf_puts(csv, s->correct ? ",1," : ",0,");
+        if (!rc && classification && !(rc = put_csv_field(csv, task_text(t, i, 3 + s->predicted))))
+          rc = ivs_buf_putc(csv, ',');
+        if (!rc) rc = ivs_buf_append(csv, total, nt);
+      }
+      if (!rc) rc = ivs_buf_putc(csv, '\n');
+      if (!rc) rc = put_key(lab, w, m, 0);
+      if (!rc) rc = ivs_buf_append(lab, loss, nl);
+      if (!rc && s->correct >= 0 && !(rc = put_key(lab, w, m, 1))) rc = ivs_buf_putc(lab, s->correct ? '1' : '0');
+      if (!rc && !seq && isfinite(s->total_logprob) && !(rc = put_key(lab, w, m, 2))) rc = ivs_buf_append(lab, total, nt);
+    }
+    if (!rc) rc = ivs_buf_puts(lab, "}\n");
+  }
+  return rc;
+}
+
+/* Appends the buffers to the files. */
+static int write_chunk(tables *w, ivs_buf *b) {
+  for (size_t k = 0; k <= w->M; k++) {
+    FILE *f = w->af[k].f;
+    if ((b[k].len && fwrite(b[k].data, 1, b[k].len, f) != b[k].len) || fflush(f))
+      return ivs_error_set(IVS_EIO, "%s: cannot write: %s", w->af[k].path, strerror(errno));
+    w->pos[k] += b[k].len;
+    ivs_buf_clear(&b[k]);
+  }
   return 0;
 }
 
-/* Writes what is left in b, releases it, and commits the file (or removes
- * it when rc says something failed). */
-static int finish_file(ivs_buf *b, ivs_atomic_file *af, const char *path, int rc) {
-  if (!rc) rc = block_out(b, af->f, 1);
-  ivs_buf_release(b);
-  if (rc) {
-    ivs_error_prefix("%s", path);
-    ivs_atomic_abort(af);
-    return rc;
+/* Hands what is written to the disk while the rest is being formatted, so
+ * that the fsync at the end has little left to wait for. */
+static void *tables_syncer(void *arg) {
+  tables *w = arg;
+  unsigned long long upto[65];
+  pthread_mutex_lock(&w->mu);
+  while (!w->done && !w->rc) {
+    pthread_cond_wait(&w->cv, &w->mu);
+    memcpy(upto, w->written, sizeof upto);
+    pthread_mutex_unlock(&w->mu);
+    for (size_t k = 0; k <= w->M; k++)
+      if (upto[k] > w->synced[k]) {
+        sync_file_range(fileno(w->af[k].f), (off_t)w->synced[k], (off_t)(upto[k] - w->synced[k]), SYNC_FILE_RANGE_WRITE);
+        w->synced[k] = upto[k];
+      }
+    pthread_mutex_lock(&w->mu);
   }
-  return ivs_atomic_commit(af);
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
 }
 
-/* <dir>/<model>.csv with the prize's columns. */
-static int write_model_csv(const char *dir, const task *t, ivs_task_type type, const model *m) {
-  char path[4200];
-  int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
-  ivs_atomic_file af;
-  snprintf(path, sizeof path, "%s/%s.csv", dir, m->name);
-  if (ivs_atomic_open(&af, path)) return ivs_error_code();
-  ivs_buf b;
-  ivs_buf_init(&b, 2 * OUT_BLOCK + ((size_t)64 << 20));
-  int rc = ivs_buf_puts(&b, type == IVS_TYPE_CLASSIFICATION ? "index,loss,correct,predicted,total_logprob\n"
-                            : logodds                      ? "index,logodds_difference,correct,total_logprob\n"
-                                                           : "index,loss\n");
-  for (size_t i = 0; i < t->n && !rc; i++) {
-    const ivs_score *s = &m->score[i];
-    rc = put_uint(&b, i);
-    if (!rc) rc = ivs_buf_putc(&b, ',');
-    if (!rc) rc = put_num(&b, s->loss);
-    if (!rc && type != IVS_TYPE_SEQUENCE_PROB) {
-      rc = ivs_buf_puts(&b, s->correct ? ",1," : ",0,");
-      if (!rc && type == IVS_TYPE_CLASSIFICATION && !(rc = put_csv_field(&b, task_text(t, i, 3 + s->predicted))))
-        rc = ivs_buf_putc(&b, ',');
-      if (!rc) rc = put_num(&b, s->total_logprob);
-    }
-    if (!rc) rc = ivs_buf_putc(&b, '\n');
-    if (!rc) rc = block_out(&b, af.f, 0);
+static void *tables_worker(void *arg) {
+  tables *w = arg;
+  ivs_buf b[65];
+  for (size_t k = 0; k <= w->M; k++) ivs_buf_init(&b[k], 0);
+  for (;;) {
+    pthread_mutex_lock(&w->mu);
+    size_t c = w->next++;
+    int stop = c >= w->nchunks || w->rc;
+    pthread_mutex_unlock(&w->mu);
+    if (stop) break;
+    size_t to = (c + 1) * CHUNK < w->t->n ? (c + 1) * CHUNK : w->t->n;
+    int rc = format_chunk(w, c * CHUNK, to, b);
+    pthread_mutex_lock(&w->mu);
+    while (w->turn != c && !w->rc) pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    if (!rc && w->turn == c) rc = write_chunk(w, b); /* only this thread writes now */
+    pthread_mutex_lock(&w->mu);
+    if (rc && !w->rc) w->rc = rc, snprintf(w->err, sizeof w->err, "%s", ivs_error_message());
+    memcpy(w->written, w->pos, sizeof w->written);
+    w->turn++;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
   }
-  return finish_file(&b, &af, path, rc);
+  for (size_t k = 0; k <= w->M; k++) ivs_buf_release(&b[k]);
+  return NULL;
 }
 
-/* <dir>/labelled_data.jsonl: the task's rows with every model's columns. */
-static int write_labelled(const char *dir, const task *t, ivs_task_type type, const model *ms, size_t M) {
-  char path[4200];
+static int write_tables(const char *dir, const task *t, ivs_task_type type, const model *ms, size_t M) {
   int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
-  /* the keys, as JSON text, once: ,"m_loss": ,"m_correct": ,"m_total_logprob": */
-  ivs_buf keys;
-  ivs_buf_init(&keys, 0);
-  size_t koff[64 * 3 + 1];
+  tables w;
+  memset(&w, 0, sizeof w);
+  w.t = t, w.type = type, w.ms = ms, w.M = M, w.nchunks = (t->n + CHUNK - 1) / CHUNK;
+  pthread_mutex_init(&w.mu, NULL);
+  pthread_cond_init(&w.cv, NULL);
+  ivs_buf_init(&w.keys, 0);
   int rc = 0;
   for (size_t m = 0; m < M && !rc; m++)
     for (int k = 0; k < 3 && !rc; k++) {
       char key[300];
       snprintf(key, sizeof key, "%s_%s", ms[m].name,
                k == 0 ? (logodds ? "logodds_difference" : "loss") : k == 1 ? "correct" : "total_logprob");
-      koff[m * 3 + (size_t)k] = keys.len;
-      rc = ivs_buf_putc(&keys, ',');
-      if (!rc) rc = ivs_json_put_string(&keys, key, strlen(key));
-      if (!rc) rc = ivs_buf_putc(&keys, ':');
+      w.koff[m * 3 + (size_t)k] = w.keys.len;
+      rc = ivs_buf_putc(&w.keys, ',');
+      if (!rc) rc = ivs_json_put_string(&w.keys, key, strlen(key));
+      if (!rc) rc = ivs_buf_putc(&w.keys, ':');
     }
-  koff[M * 3] = keys.len;
-  ivs_atomic_file af;
-  snprintf(path, sizeof path, "%s/labelled_data.jsonl", dir);
-  if (rc || ivs_atomic_open(&af, path)) {
-    ivs_buf_release(&keys);
-    return ivs_error_code();
+  w.koff[M * 3] = w.keys.len;
+  size_t opened = 0;
+  for (; opened <= M && !rc; opened++) {
+    char path[4200];
+    if (opened < M) snprintf(path, sizeof path, "%s/%s.csv", dir, ms[opened].name);
+    else snprintf(path, sizeof path, "%s/labelled_data.jsonl", dir);
+    if ((rc = ivs_atomic_open(&w.af[opened], path))) break;
+    if (opened < M)
+      rc = fputs(type == IVS_TYPE_CLASSIFICATION ? "index,loss,correct,predicted,total_logprob\n"
+                 : logodds                      ? "index,logodds_difference,correct,total_logprob\n"
+                                                : "index,loss\n",
+                 w.af[opened].f) < 0
+               ? ivs_error_set(IVS_EIO, "%s: cannot write: %s", path, strerror(errno))
+               : 0;
   }
-  ivs_buf b;
-  ivs_buf_init(&b, 2 * OUT_BLOCK + ((size_t)64 << 20));
-  for (size_t i = 0; i < t->n && !rc; i++) {
-    rc = ivs_buf_append(&b, t->rows.data + t->row_off[i], t->row_off[i + 1] - t->row_off[i]);
-    for (size_t m = 0; m < M && !rc; m++) {
-      const ivs_score *s = &ms[m].score[i];
-      rc = ivs_buf_append(&b, keys.data + koff[m * 3], koff[m * 3 + 1] - koff[m * 3]);
-      if (!rc) rc = put_num(&b, s->loss);
-      if (!rc && s->correct >= 0 && !(rc = ivs_buf_append(&b, keys.data + koff[m * 3 + 1], koff[m * 3 + 2] - koff[m * 3 + 1])))
-        rc = ivs_buf_putc(&b, s->correct ? '1' : '0');
-      if (!rc && isfinite(s->total_logprob) &&
-          !(rc = ivs_buf_append(&b, keys.data + koff[m * 3 + 2], koff[m * 3 + 3] - koff[m * 3 + 2])))
-        rc = put_num(&b, s->total_logprob);
-    }
-    if (!rc) rc = ivs_buf_puts(&b, "}\n");
-    if (!rc) rc = block_out(&b, af.f, 0);
+  if (!rc) {
+    pthread_t th, sy;
+    int threaded = w.nchunks > 1 && pthread_create(&th, NULL, tables_worker, &w) == 0;
+    int syncing = w.nchunks > 1 && pthread_create(&sy, NULL, tables_syncer, &w) == 0;
+    tables_worker(&w);
+    if (threaded) pthread_join(th, NULL);
+    pthread_mutex_lock(&w.mu);
+    w.done = 1;
+    pthread_cond_broadcast(&w.cv);
+    pthread_mutex_unlock(&w.mu);
+    if (syncing) pthread_join(sy, NULL);
+    if (w.rc) rc = ivs_error_set(w.rc, "%s", w.err);
   }
-  ivs_buf_release(&keys);
-  return finish_file(&b, &af, path, rc);
+  for (size_t k = 0; k < opened; k++)
+    if (rc || (rc = ivs_atomic_commit(&w.af[k]))) ivs_atomic_abort(&w.af[k]);
+  ivs_buf_release(&w.keys);
+  pthread_mutex_destroy(&w.mu);
+  pthread_cond_destroy(&w.cv);
+  return rc;
 }
 
-typedef struct {
-  const char *dir;
-  const task *t;
-  ivs_task_type type;
-  const model *ms;
-  size_t M;
-  int rc;
-  char err[1024];
-} labelled_job;
-
-static void *labelled_thread(void *arg) {
-  labelled_job *j = arg;
-  if ((j->rc = write_labelled(j->dir, j->t, j->type, j->ms, j->M))) snprintf(j->err, sizeof j->err, "%s", ivs_error_message());
-  return NULL;
-}
-
-static int write_outputs(const char *dir, const task *t, ivs_task_type type, model *ms, size_t M, const char *metric,
+/* summary.json and the plot, once the trend is known. */
+static int write_summary(const char *dir, const task *t, ivs_task_type type, model *ms, size_t M, const char *metric,
                          double baseline, const ivs_trend *tr, int invert, const char *task_path) {
   char path[4200];
   int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
-  /* labelled_data.jsonl (the largest) on a second thread while the model CSVs are written here */
-  labelled_job lj = {dir, t, type, ms, M, 0, ""};
-  pthread_t th;
-  int threaded = pthread_create(&th, NULL, labelled_thread, &lj) == 0;
-  if (!threaded) labelled_thread(&lj);
-  int rc = 0;
-  for (size_t m = 0; m < M && !rc; m++) rc = write_model_csv(dir, t, type, &ms[m]);
-  if (threaded) pthread_join(th, NULL);
-  if (rc) return rc;
-  if (lj.rc) return ivs_error_set(lj.rc, "%s", lj.err);
+  int rc;
   /* summary.json */
   cJSON *sum = cJSON_CreateObject();
   cJSON_AddStringToObject(sum, "task_type", ivs_type_name(type));
@@ -490,6 +546,7 @@ static int score_model(model *m, const task *t, ivs_task_type type, const size_t
   if (!m->values && (m->lmeval ? ivs_lmeval_read : ivs_logprobs_read)(m->file, type, t->ncls, t->n, offsets, &m->values))
     return ivs_error_code();
   if (!(m->score = calloc(t->n ? t->n : 1, sizeof *m->score))) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  ivs_mem_hint_huge(m->score, t->n * sizeof *m->score);
   double sum = 0, sq = 0, correct = 0, cov = 0;
   for (size_t i = 0; i < t->n; i++) {
     ivs_score *s = &m->score[i];
@@ -526,6 +583,35 @@ static void *score_worker(void *arg) {
   while ((m = queue_take(&p->q)))
     if ((m->rc = score_model(m, p->t, p->type, p->offsets, p->invert, p->acc)))
       snprintf(m->err, sizeof m->err, "%s", ivs_error_message());
+  return NULL;
+}
+
+typedef struct {
+  const model *ms; /* sorted by size */
+  size_t M;
+  const task *t;
+  int acc;
+  size_t nboot;
+  unsigned long long seed;
+  ivs_trend tr;
+  int rc;
+  char err[1024];
+} trend_job;
+
+/* The slope of the metric against log10(params), with its bootstrap. */
+static void *trend_thread(void *arg) {
+  trend_job *j = arg;
+  size_t N = j->t->n;
+  double *x = malloc(j->M * sizeof *x), *met = malloc(j->M * N * sizeof *met);
+  if (!x || !met) j->rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+  ivs_mem_hint_huge(met, j->M * N * sizeof *met);
+  for (size_t m = 0; m < j->M && !j->rc; m++) {
+    x[m] = log10(j->ms[m].params);
+    for (size_t i = 0; i < N; i++) met[m * N + i] = j->acc ? j->ms[m].score[i].correct : j->ms[m].score[i].loss;
+  }
+  if (!j->rc) j->rc = ivs_trend_fit(x, j->M, met, N, !j->acc, j->nboot, j->seed, &j->tr);
+  if (j->rc) snprintf(j->err, sizeof j->err, "%s", ivs_error_message());
+  free(x), free(met);
   return NULL;
 }
 
@@ -647,8 +733,22 @@ int cmd_eval(int argc, char **argv, const char *db) {
   oo.cache_path = cache_dir;
   const char *path = argv[optind];
   t.ctx.path = path;
+  struct stat st;
+  if (stat(path, &st) == 0 && st.st_size > 0) {
+    /* the task's buffers sized once from its size (rows as JSON take about
+     * what the file does; a line is 32 bytes or more), so that they get huge
+     * pages from the start: each 4 KiB page first touched costs a fault */
+    size_t size = (size_t)st.st_size;
+    t.cap_hint = size / 32;
+    if (ivs_buf_reserve(&t.rows, size + size / 4) || ivs_buf_reserve(&t.texts, size)) return report_error();
+  }
   size_t plen = strlen(path);
   int rc;
+  /* Large blocks (the task, log-probabilities, scores) straight from mmap:
+   * realloc then moves pages instead of copying them, and they get huge
+   * pages (ivs_mem_hint_huge).  Setting the threshold also stops glibc from
+   * raising it after a large free, which sends such blocks to the heap. */
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
   ivs_json_arena_begin(); /* cJSON's allocator hooks go in before any thread parses */
   ivs_json_arena_end();
   preload_pool pre = {{ms, M, 0, PTHREAD_MUTEX_INITIALIZER}, t.ctx.type};
@@ -666,7 +766,6 @@ int cmd_eval(int argc, char **argv, const char *db) {
   if (preloading) pthread_join(preloader, NULL);
   int code = EXIT_FAIL;
   size_t *offsets = NULL;
-  double *x = NULL, *met = NULL;
   if (rc) goto fail;
   ivs_task_type type = t.ctx.type;
   int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
@@ -716,19 +815,27 @@ int cmd_eval(int argc, char **argv, const char *db) {
     for (size_t i = 0; i < t.n; i++) baseline += !strcmp(metric, "acc") ? 1.0 / (double)t.ncls[i] : log((double)t.ncls[i]);
     baseline /= (double)t.n;
   }
-  x = malloc(M * sizeof *x);
-  met = malloc(M * t.n * sizeof *met);
-  for (size_t m = 0; m < M; m++) {
-    x[m] = log10(ms[m].params);
-    for (size_t i = 0; i < t.n; i++) met[m * t.n + i] = !strcmp(metric, "acc") ? ms[m].score[i].correct : ms[m].score[i].loss;
-  }
-  ivs_trend tr;
-  if (ivs_trend_fit(x, M, met, t.n, strcmp(metric, "acc") != 0, nboot, seed, &tr)) goto fail;
-  if (mkdir(out, 0777) != 0 && errno != EEXIST) {
-    ivs_error_set(IVS_EIO, "%s: cannot create: %s", out, strerror(errno));
+  for (size_t m = 1; m < M; m++)
+    if (ms[m].params == ms[m - 1].params) {
+      ivs_error_set(IVS_EUSAGE, "models '%s' and '%s' have the same parameter count (%g): a trend needs different sizes",
+                    ms[m - 1].name, ms[m].name, ms[m].params);
+      goto fail;
+    }
+  /* the trend (a bootstrap) on its own thread while the tables are written */
+  trend_job tj = {ms, M, &t, !strcmp(metric, "acc"), nboot, seed, {0}, 0, ""};
+  pthread_t tt;
+  int trending = pthread_create(&tt, NULL, trend_thread, &tj) == 0;
+  if (!trending) trend_thread(&tj);
+  if (mkdir(out, 0777) != 0 && errno != EEXIST) rc = ivs_error_set(IVS_EIO, "%s: cannot create: %s", out, strerror(errno));
+  else rc = write_tables(out, &t, type, ms, M);
+  if (trending) pthread_join(tt, NULL);
+  if (rc) goto fail;
+  if (tj.rc) {
+    ivs_error_set(tj.rc, "%s", tj.err);
     goto fail;
   }
-  if (write_outputs(out, &t, type, ms, M, metric, baseline, &tr, invert, path)) goto fail;
+  ivs_trend tr = tj.tr;
+  if (write_summary(out, &t, type, ms, M, metric, baseline, &tr, invert, path)) goto fail;
   const char *what = logodds ? "log-odds difference" : !strcmp(metric, "acc") ? "accuracy" : "loss";
   const char *unit = !strcmp(metric, "acc") ? "" : " nats";
   char head[64];
@@ -751,7 +858,7 @@ fail:
 done:
   for (size_t m = 0; m < M; m++) free(ms[m].values), free(ms[m].score), ivs_logprobs_file_release(&ms[m].lf);
   ivs_buf_release(&t.rows), ivs_buf_release(&t.texts);
-  free(t.row_off), free(t.text_off), free(t.ncls), free(t.answer), free(offsets), free(x), free(met);
+  free(t.row_off), free(t.text_off), free(t.ncls), free(t.answer), free(offsets);
   ivs_ingest_ctx_release(&t.ctx);
   return code;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/mem.h"
 
 void ivs_buf_init(ivs_buf *b, size_t limit) {
   b->data = NULL;
@@ -34,6 +35,7 @@ int ivs_buf_reserve(ivs_buf *b, size_t extra) {
   if (!p) return ivs_error_set(IVS_ENOMEM, "out of memory");
   b->data = p;
   b->cap = cap;
+  ivs_mem_hint_huge(p, cap);
   return 0;
 }
 

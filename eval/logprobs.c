@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/json_arena.h"
+#include "core/mem.h"
 #include "eval/logprobs_line.h"
 #include "ingest/reader.h"
 
@@ -27,21 +28,32 @@ static int take(const char *path, size_t line, const cJSON *a, size_t want, cons
   return 0;
 }
 
-static int push(ivs_logprobs_file *lf, const double *v, size_t k, size_t line) {
-  if (lf->nvalues + k > lf->cap) {
+/* Room for `values` log-probabilities and `records` lines. */
+static int reserve(ivs_logprobs_file *lf, size_t values, size_t records) {
+  if (values > lf->cap) {
     size_t cap = lf->cap ? lf->cap * 2 : 4096;
-    while (cap < lf->nvalues + k) cap *= 2;
+    while (cap < values) cap *= 2;
     double *p = realloc(lf->values, cap * sizeof *p);
     if (!p) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    if (!lf->values) ivs_mem_hint_huge(p, cap * sizeof *p);
     lf->values = p, lf->cap = cap;
   }
-  if (lf->n == lf->ncap) {
+  if (records > lf->ncap) {
     size_t cap = lf->ncap ? lf->ncap * 2 : 4096;
+    while (cap < records) cap *= 2;
+    int fresh = !lf->counts;
     size_t *c = realloc(lf->counts, cap * sizeof *c), *l = c ? realloc(lf->lines, cap * sizeof *l) : NULL;
     if (c) lf->counts = c;
     if (!l) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    if (fresh) ivs_mem_hint_huge(c, cap * sizeof *c), ivs_mem_hint_huge(l, cap * sizeof *l);
     lf->lines = l, lf->ncap = cap;
   }
+  return 0;
+}
+
+static int push(ivs_logprobs_file *lf, const double *v, size_t k, size_t line) {
+  int rc = reserve(lf, lf->nvalues + k, lf->n + 1);
+  if (rc) return rc;
   memcpy(lf->values + lf->nvalues, v, k * sizeof *v);
   lf->nvalues += k;
   lf->counts[lf->n] = k;
@@ -99,6 +111,10 @@ int ivs_logprobs_load(const char *path, ivs_task_type type, ivs_logprobs_file *l
   size_t lineno, vcap = 64;
   double *v = malloc(vcap * sizeof *v);
   if (!v) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+  /* sized once from the file's size (about 8 bytes of text a value, 32 a
+   * line; more is grown into), so that the blocks get huge pages from the
+   * start: every 4 KiB page first touched costs a fault, slow on a VM */
+  else if (rd.total) rc = reserve(lf, (size_t)(rd.total / 8), (size_t)(rd.total / 32));
   while (!rc && (rc = ivs_reader_line(&rd, &line, &lineno)) == 1) {
     rc = 0;
     if (!line.len) continue;

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/mem.h"
 
 static int cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -90,6 +91,7 @@ int ivs_trend_fit(const double *x, size_t M, const double *metric, size_t N, int
     free(w), free(c), free(b_all), free(b_lo), free(b_hi);
     return ivs_error_set(IVS_ENOMEM, "out of memory");
   }
+  ivs_mem_hint_huge(c, 3 * N * sizeof *c);
   ols_weights(x, 0, M, w);
   if (M >= 3) ols_weights(x, 0, mid + 1, w + M), ols_weights(x, mid, M, w + 2 * M);
   double all = 0;
