@@ -306,7 +306,10 @@ static void *tables_worker(void *arg) {
   return NULL;
 }
 
-static int write_tables(const char *dir, const task *t, ivs_task_type type, const model *ms, size_t M) {
+/* Writes the tables; `then(arg)` is called once they are written, before the
+ * files are committed (their fsync is mostly waiting on the disk). */
+static int write_tables(const char *dir, const task *t, ivs_task_type type, const model *ms, size_t M,
+                        void (*then)(void *), void *arg) {
   int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
   tables w;
   memset(&w, 0, sizeof w);
@@ -353,6 +356,7 @@ static int write_tables(const char *dir, const task *t, ivs_task_type type, cons
     if (syncing) pthread_join(sy, NULL);
     if (w.rc) rc = ivs_error_set(w.rc, "%s", w.err);
   }
+  if (!rc) then(arg);
   for (size_t k = 0; k < opened; k++)
     if (rc || (rc = ivs_atomic_commit(&w.af[k]))) ivs_atomic_abort(&w.af[k]);
   ivs_buf_release(&w.keys);
@@ -596,6 +600,8 @@ typedef struct {
   ivs_trend tr;
   int rc;
   char err[1024];
+  pthread_t th;
+  int started;
 } trend_job;
 
 /* The slope of the metric against log10(params), with its bootstrap. */
@@ -613,6 +619,11 @@ static void *trend_thread(void *arg) {
   if (j->rc) snprintf(j->err, sizeof j->err, "%s", ivs_error_message());
   free(x), free(met);
   return NULL;
+}
+
+static void trend_start(void *arg) {
+  trend_job *j = arg;
+  j->started = pthread_create(&j->th, NULL, trend_thread, j) == 0;
 }
 
 int cmd_eval(int argc, char **argv, const char *db) {
@@ -821,14 +832,12 @@ int cmd_eval(int argc, char **argv, const char *db) {
                     ms[m - 1].name, ms[m].name, ms[m].params);
       goto fail;
     }
-  /* the trend (a bootstrap) on its own thread while the tables are written */
-  trend_job tj = {ms, M, &t, !strcmp(metric, "acc"), nboot, seed, {0}, 0, ""};
-  pthread_t tt;
-  int trending = pthread_create(&tt, NULL, trend_thread, &tj) == 0;
-  if (!trending) trend_thread(&tj);
+  /* the trend (a bootstrap) computed while the tables' files are committed */
+  trend_job tj = {ms, M, &t, !strcmp(metric, "acc"), nboot, seed, {0}, 0, "", 0, 0};
   if (mkdir(out, 0777) != 0 && errno != EEXIST) rc = ivs_error_set(IVS_EIO, "%s: cannot create: %s", out, strerror(errno));
-  else rc = write_tables(out, &t, type, ms, M);
-  if (trending) pthread_join(tt, NULL);
+  else rc = write_tables(out, &t, type, ms, M, trend_start, &tj);
+  if (tj.started) pthread_join(tj.th, NULL);
+  else if (!rc) trend_thread(&tj);
   if (rc) goto fail;
   if (tj.rc) {
     ivs_error_set(tj.rc, "%s", tj.err);
