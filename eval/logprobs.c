@@ -41,14 +41,24 @@ static int reserve(ivs_logprobs_file *lf, size_t values, size_t records) {
   if (records > lf->ncap) {
     size_t cap = lf->ncap ? lf->ncap * 2 : 4096;
     while (cap < records) cap *= 2;
-    int fresh = !lf->counts;
-    size_t *c = realloc(lf->counts, cap * sizeof *c), *l = c ? realloc(lf->lines, cap * sizeof *l) : NULL;
-    if (c) lf->counts = c;
-    if (!l) return ivs_error_set(IVS_ENOMEM, "out of memory");
-    if (fresh) ivs_mem_hint_huge(c, cap * sizeof *c), ivs_mem_hint_huge(l, cap * sizeof *l);
-    lf->lines = l, lf->ncap = cap;
+    uint32_t *c = realloc(lf->counts, cap * sizeof *c);
+    if (!c) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    if (!lf->counts) ivs_mem_hint_huge(c, cap * sizeof *c);
+    lf->counts = c, lf->ncap = cap;
   }
   return 0;
+}
+
+/* The line of record r: lines follow each other but where blank lines were
+ * skipped, which `jumps` records. */
+static size_t line_of(const ivs_logprobs_file *lf, size_t r) {
+  size_t lo = 0, hi = lf->njumps; /* the last jump at or before r */
+  while (hi - lo > 1) {
+    size_t mid = (lo + hi) / 2;
+    if (lf->jumps[mid].record <= r) lo = mid;
+    else hi = mid;
+  }
+  return lf->njumps && lf->jumps[lo].record <= r ? lf->jumps[lo].line + (r - lf->jumps[lo].record) : r + 1;
 }
 
 static int push(ivs_logprobs_file *lf, const double *v, size_t k, size_t line) {
@@ -56,8 +66,16 @@ static int push(ivs_logprobs_file *lf, const double *v, size_t k, size_t line) {
   if (rc) return rc;
   memcpy(lf->values + lf->nvalues, v, k * sizeof *v);
   lf->nvalues += k;
-  lf->counts[lf->n] = k;
-  lf->lines[lf->n++] = line;
+  if (line != (lf->n ? line_of(lf, lf->n - 1) + 1 : 1)) {
+    if (lf->njumps == lf->jcap) {
+      size_t cap = lf->jcap ? lf->jcap * 2 : 16;
+      void *j = realloc(lf->jumps, cap * sizeof *lf->jumps);
+      if (!j) return ivs_error_set(IVS_ENOMEM, "out of memory");
+      lf->jumps = j, lf->jcap = cap;
+    }
+    lf->jumps[lf->njumps].record = lf->n, lf->jumps[lf->njumps++].line = line;
+  }
+  lf->counts[lf->n++] = (uint32_t)k;
   return 0;
 }
 
@@ -146,7 +164,7 @@ int ivs_logprobs_load(const char *path, ivs_task_type type, ivs_logprobs_file *l
 }
 
 void ivs_logprobs_file_release(ivs_logprobs_file *lf) {
-  free(lf->values), free(lf->counts), free(lf->lines);
+  free(lf->values), free(lf->counts), free(lf->jumps);
   memset(lf, 0, sizeof *lf);
 }
 
@@ -156,9 +174,9 @@ int ivs_logprobs_fit(const char *path, ivs_logprobs_file *lf, ivs_task_type type
   for (size_t i = 0; type == IVS_TYPE_CLASSIFICATION && i < n; i++)
     if (lf->counts[i] != n_classes[i])
       return ivs_error_set(IVS_EINVAL, "%s:%zu: 'class_logprobs' has %zu values; the example has %zu classes", path,
-                           lf->lines[i], lf->counts[i], n_classes[i]);
+                           line_of(lf, i), (size_t)lf->counts[i], n_classes[i]);
   if (lf->n > N)
-    return ivs_error_set(IVS_EINVAL, "%s:%zu: more lines than the task's %zu examples", path, lf->lines[N], N);
+    return ivs_error_set(IVS_EINVAL, "%s:%zu: more lines than the task's %zu examples", path, line_of(lf, N), N);
   if (lf->bad && lf->n == N)
     return ivs_error_set(IVS_EINVAL, "%s:%zu: more lines than the task's %zu examples", path, lf->bad_line, N);
   if (lf->bad) return ivs_error_set(lf->bad, "%s", lf->bad_msg);

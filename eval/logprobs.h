@@ -9,6 +9,7 @@
 #define IVS_EVAL_LOGPROBS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/example.h"
 
@@ -30,8 +31,12 @@ int ivs_logprobs_read(const char *path, ivs_task_type type, const size_t *n_clas
 typedef struct ivs_logprobs_file {
   double *values;
   size_t nvalues, cap;
-  size_t *counts, *lines; /* per record: values, line */
+  uint32_t *counts; /* per record: its number of values */
   size_t n, ncap;
+  struct ivs_logprobs_jump {
+    size_t record, line;
+  } *jumps; /* records after skipped blank lines, with their line */
+  size_t njumps, jcap;
   int bad;
   size_t bad_line;
   char bad_msg[1024];

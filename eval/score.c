@@ -12,9 +12,9 @@ double ivs_logsumexp(const double *x, size_t n) {
   return m + log(s);
 }
 
-static size_t argmax(const double *x, size_t n) {
-  size_t b = 0;
-  for (size_t i = 1; i < n; i++)
+static unsigned argmax(const double *x, size_t n) {
+  unsigned b = 0;
+  for (unsigned i = 1; i < n; i++)
     if (x[i] > x[b]) b = i; /* strict: the first index wins a tie */
   return b;
 }

@@ -15,11 +15,11 @@
 
 #include <stddef.h>
 
-typedef struct ivs_score {
+typedef struct ivs_score { /* 24 bytes: a million examples of four models take 96 MB */
   double loss;          /* classification/sequence_prob: loss; log-odds: the (absolute) difference */
-  int correct;          /* -1: not defined (sequence_prob) */
-  size_t predicted;     /* classification: argmax */
   double total_logprob; /* NaN when not defined (sequence_prob) */
+  int correct;          /* -1: not defined (sequence_prob) */
+  unsigned predicted;   /* classification: argmax (tasks have at most 4096 classes) */
 } ivs_score;
 
 double ivs_logsumexp(const double *x, size_t n);
