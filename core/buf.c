@@ -33,9 +33,9 @@ int ivs_buf_reserve(ivs_buf *b, size_t extra) {
   while (cap < need) cap *= 2;
   char *p = realloc(b->data, cap);
   if (!p) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  if (!b->data) ivs_mem_hint_huge(p, cap); /* a large first reservation; a grown block may have moved unaligned */
   b->data = p;
   b->cap = cap;
-  ivs_mem_hint_huge(p, cap);
   return 0;
 }
 
