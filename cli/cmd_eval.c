@@ -293,8 +293,9 @@ static void *tables_worker(void *arg) {
     int rc = format_chunk(w, c * CHUNK, to, b);
     pthread_mutex_lock(&w->mu);
     while (w->turn != c && !w->rc) pthread_cond_wait(&w->cv, &w->mu);
+    int mine = w->turn == c; /* else the other thread failed */
     pthread_mutex_unlock(&w->mu);
-    if (!rc && w->turn == c) rc = write_chunk(w, b); /* only this thread writes now */
+    if (!rc && mine) rc = write_chunk(w, b); /* only this thread writes now */
     pthread_mutex_lock(&w->mu);
     if (rc && !w->rc) w->rc = rc, snprintf(w->err, sizeof w->err, "%s", ivs_error_message());
     memcpy(w->written, w->pos, sizeof w->written);
