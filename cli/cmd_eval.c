@@ -80,6 +80,17 @@ typedef struct {
   char err[600];
 } task;
 
+static int put_uint(ivs_buf *b, size_t v) {
+  char tmp[24];
+  size_t n = 0;
+  do tmp[n++] = (char)('0' + v % 10);
+  while (v /= 10);
+  int rc = ivs_buf_reserve(b, n);
+  while (!rc && n) b->data[b->len++] = tmp[--n];
+  if (!rc) b->data[b->len] = '\0';
+  return rc;
+}
+
 static int on_example(const ivs_record *rec, void *ud) {
   task *t = ud;
   ivs_example ex;
@@ -116,11 +127,9 @@ static int on_example(const ivs_record *rec, void *ud) {
   if (!rc && ex.completion && !(rc = ivs_buf_puts(b, ",\"completion\":")))
     rc = ivs_json_put_string(b, ex.completion, strlen(ex.completion));
   if (!rc && ex.has_classes && !(rc = ivs_buf_puts(b, ",\"classes\":")) &&
-      !(rc = ivs_json_put_string_array(b, ex.classes.items, ex.classes.n))) {
-    char num[32];
-    snprintf(num, sizeof num, ",\"answer_index\":%ld", ex.answer_index);
-    rc = ivs_buf_puts(b, num);
-  }
+      !(rc = ivs_json_put_string_array(b, ex.classes.items, ex.classes.n)) &&
+      !(rc = ivs_buf_puts(b, ",\"answer_index\":")))
+    rc = put_uint(b, ex.answer_index < 0 ? 0 : (size_t)ex.answer_index);
   const char *parts[3] = {ex.prompt, ex.other_prompt ? ex.other_prompt : "", ex.completion ? ex.completion : ""};
   for (size_t k = 0; k < 3 + ex.classes.n && !rc; k++) {
     const char *p = k < 3 ? parts[k] : ex.classes.items[k - 3];
@@ -165,17 +174,6 @@ static double known_params(const char *name) {
   for (size_t i = 0; i < sizeof k / sizeof *k; i++)
     if (!strcasecmp(name, k[i].n)) return k[i].p;
   return 0;
-}
-
-static int put_uint(ivs_buf *b, size_t v) {
-  char tmp[24];
-  size_t n = 0;
-  do tmp[n++] = (char)('0' + v % 10);
-  while (v /= 10);
-  int rc = ivs_buf_reserve(b, n);
-  while (!rc && n) b->data[b->len++] = tmp[--n];
-  if (!rc) b->data[b->len] = '\0';
-  return rc;
 }
 
 static int put_csv_field(ivs_buf *b, const char *s) { /* always quoted, as csv_fwrite */
