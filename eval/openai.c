@@ -49,6 +49,11 @@ int ivs_openai_parse(const char *body, size_t len, size_t context_chars, size_t 
     goto done;
   }
   int n = cJSON_GetArraySize(to), start = -1;
+  if (!n || !cJSON_IsNumber(to->child) || to->child->valuedouble != 0) { /* the echoed text starts at 0 */
+    rc = ivs_error_set(IVS_EPARSE, "the response has no log-probabilities for the prompt's own tokens (the server does "
+                                   "not echo them: echo with logprobs is not supported)");
+    goto done;
+  }
   double sum = 0;
   size_t tokens = 0;
   const cJSON *o = to->child, *l = tl->child;

@@ -15,6 +15,7 @@ on its own.  The model id chooses a behaviour, then a size:
   badjson-S      HTTP 200 with a body that is not JSON
   drop-S         promises 5000 bytes, sends 20 and closes the connection
   auth-S         HTTP 401 unless "Authorization: Bearer sekrit"
+  noecho-S       log-probs for the generated token only (llama.cpp's server, issue 27174)
 with S one of s, m, l.  GET /stats gives {"requests": N, "by_model": {...}}.
 Usage: fake_openai.py PORT_FILE  (listens on 127.0.0.1, an ephemeral port,
 written to PORT_FILE).
@@ -124,6 +125,9 @@ class Handler(BaseHTTPRequestHandler):
             tokens.append(" the")
             offsets.append(len(text))
             lps.append(-0.5)
+            out = " the"
+        if kind == "noecho":
+            tokens, offsets, lps = [" the"], [len(text)], [-0.5]
             out = " the"
         self.reply(200, {
             "id": "cmpl-test", "object": "text_completion", "created": 0, "model": model,

@@ -150,6 +150,7 @@ code, _, err = subprocess.run([BIN, "eval", "task.jsonl", "--out", "bad-unreach"
                                "--params", "a=1e8", "--params", "b=1e9"], capture_output=True, text=True).returncode, None, None
 check(code == 1, "an unreachable server fails with exit 1")
 bad([("a", "toy-s"), ("b", "nosuch")], "bad-model", 1, "does not exist")
+bad([("a", "toy-s"), ("b", "noecho-m")], "bad-noecho", 1, "no log-probabilities for the prompt's own tokens")
 bad([("a", "toy-s")], "bad-one", 2, "at least two models")
 bad([("a", "toy-s"), ("a", "toy-m")], "bad-dup", 2, "given twice")
 args = [BIN, "eval", "task.jsonl", "--out", "bad-spec", "--model", "a=openai:127.0.0.1:8000", "--model", "b=openai:%s@toy-m" % URL]
