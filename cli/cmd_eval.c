@@ -105,17 +105,19 @@ static int on_example(const ivs_record *rec, void *ud) {
     ivs_example_release(&ex);
     return ivs_error_set(IVS_EINVAL, "%s:%zu: no answer_index: eval needs labelled examples", t->ctx.path, rec->line);
   }
-  if (t->n == t->cap) {
-    t->cap = t->cap ? t->cap * 2 : t->cap_hint > 256 ? t->cap_hint : 256;
-    t->ncls = realloc(t->ncls, t->cap * sizeof *t->ncls);
-    t->answer = realloc(t->answer, t->cap * sizeof *t->answer);
-    t->row_off = realloc(t->row_off, (t->cap + 1) * sizeof *t->row_off);
-    t->text_off = realloc(t->text_off, (t->cap + 1) * sizeof *t->text_off);
-    if (!t->ncls || !t->answer || !t->row_off || !t->text_off) return ivs_error_set(IVS_ENOMEM, "out of memory");
-    if (t->cap == t->cap_hint)
-      ivs_mem_hint_huge(t->ncls, t->cap * sizeof *t->ncls), ivs_mem_hint_huge(t->answer, t->cap * sizeof *t->answer),
-          ivs_mem_hint_huge(t->row_off, t->cap * sizeof *t->row_off),
-          ivs_mem_hint_huge(t->text_off, t->cap * sizeof *t->text_off);
+  if (t->n == t->cap) { /* the first time room for as many examples as the file may hold */
+    size_t cap = t->cap ? t->cap * 2 : t->cap_hint > 256 ? t->cap_hint : 256;
+    size_t **arrays[4] = {&t->ncls, &t->answer, &t->row_off, &t->text_off};
+    for (int k = 0; k < 4; k++) {
+      size_t *p = realloc(*arrays[k], (cap + 1) * sizeof *p);
+      if (!p) {
+        ivs_example_release(&ex);
+        return ivs_error_set(IVS_ENOMEM, "out of memory");
+      }
+      if (!*arrays[k]) ivs_mem_hint_huge(p, (cap + 1) * sizeof *p);
+      *arrays[k] = p;
+    }
+    t->cap = cap;
   }
   ivs_buf *b = &t->rows;
   t->row_off[t->n] = b->len;
@@ -749,8 +751,11 @@ int cmd_eval(int argc, char **argv, const char *db) {
      * what the file does; a line is 32 bytes or more), so that they get huge
      * pages from the start: each 4 KiB page first touched costs a fault */
     size_t size = (size_t)st.st_size;
-    t.cap_hint = size / 32;
-    if (ivs_buf_reserve(&t.rows, size + size / 4) || ivs_buf_reserve(&t.texts, size)) return report_error();
+    t.cap_hint = size / 32 < ((size_t)1 << 24) ? size / 32 : (size_t)1 << 24;
+    if (ivs_buf_reserve(&t.rows, size + size / 4) || ivs_buf_reserve(&t.texts, size)) { /* else grown as needed */
+      ivs_buf_release(&t.rows), ivs_buf_release(&t.texts);
+      ivs_buf_init(&t.rows, SIZE_MAX / 2), ivs_buf_init(&t.texts, SIZE_MAX / 2);
+    }
   }
   size_t plen = strlen(path);
   int rc;

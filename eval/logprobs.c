@@ -132,7 +132,8 @@ int ivs_logprobs_load(const char *path, ivs_task_type type, ivs_logprobs_file *l
   /* sized once from the file's size (about 8 bytes of text a value, 32 a
    * line; more is grown into), so that the blocks get huge pages from the
    * start: every 4 KiB page first touched costs a fault, slow on a VM */
-  else if (rd.total) rc = reserve(lf, (size_t)(rd.total / 8), (size_t)(rd.total / 32));
+  else if (rd.total && reserve(lf, (size_t)(rd.total / 8), (size_t)(rd.total / 32)))
+    ivs_logprobs_file_release(lf); /* a guess too large for this machine: grow as needed instead */
   while (!rc && (rc = ivs_reader_line(&rd, &line, &lineno)) == 1) {
     rc = 0;
     if (!line.len) continue;
