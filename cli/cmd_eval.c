@@ -357,7 +357,7 @@ static int write_tables(const char *dir, const task *t, ivs_task_type type, cons
     if (syncing) pthread_join(sy, NULL);
     if (w.rc) rc = ivs_error_set(w.rc, "%s", w.err);
   }
-  if (!rc) then(arg);
+  if (!rc && then) then(arg);
   for (size_t k = 0; k < opened; k++)
     if (rc || (rc = ivs_atomic_commit(&w.af[k]))) ivs_atomic_abort(&w.af[k]);
   ivs_buf_release(&w.keys);
@@ -566,7 +566,7 @@ static int score_model(model *m, const task *t, ivs_task_type type, const size_t
   }
   double n = (double)t->n;
   m->mean = sum / n;
-  m->sem = sqrt(fmax(sq / n - m->mean * m->mean, 0)) / sqrt(n);
+  m->sem = isfinite(m->mean) ? sqrt(fmax(sq / n - m->mean * m->mean, 0)) / sqrt(n) : NAN;
   m->accuracy = type == IVS_TYPE_SEQUENCE_PROB ? NAN : correct / n;
   m->coverage = type == IVS_TYPE_CLASSIFICATION ? cov / n : NAN;
   return 0;
@@ -836,12 +836,24 @@ int cmd_eval(int argc, char **argv, const char *db) {
                     ms[m - 1].name, ms[m].name, ms[m].params);
       goto fail;
     }
+  /* A model whose mean is infinite (with --invert, an answer of probability 1
+   * scores -log(0), as in the prize's pipeline) leaves the trend undefined. */
+  char why[600] = "";
+  for (size_t m = 0; m < M && !why[0]; m++) {
+    if (isfinite(ms[m].mean)) continue;
+    size_t count = 0, first = 0;
+    for (size_t i = t.n; i-- > 0;)
+      if (!isfinite(ms[m].score[i].loss)) count++, first = i;
+    snprintf(why, sizeof why, "the mean %s of model '%s' is infinite: %zu of %zu examples have an infinite loss (the first: "
+             "example %zu%s)", metric, ms[m].name, count, t.n, first,
+             invert ? "; --invert scores an answer of probability 1 as -log(0)" : "");
+  }
   /* the trend (a bootstrap) computed while the tables' files are committed */
-  trend_job tj = {ms, M, &t, !strcmp(metric, "acc"), nboot, seed, {0}, 0, "", 0, 0};
+  trend_job tj = {ms, M, &t, !strcmp(metric, "acc"), nboot, seed, {"undefined", NAN, NAN, NAN, 0}, 0, "", 0, 0};
   if (mkdir(out, 0777) != 0 && errno != EEXIST) rc = ivs_error_set(IVS_EIO, "%s: cannot create: %s", out, strerror(errno));
-  else rc = write_tables(out, &t, type, ms, M, trend_start, &tj);
+  else rc = write_tables(out, &t, type, ms, M, why[0] ? NULL : trend_start, &tj);
   if (tj.started) pthread_join(tj.th, NULL);
-  else if (!rc) trend_thread(&tj);
+  else if (!rc && !why[0]) trend_thread(&tj);
   if (rc) goto fail;
   if (tj.rc) {
     ivs_error_set(tj.rc, "%s", tj.err);
@@ -856,10 +868,19 @@ int cmd_eval(int argc, char **argv, const char *db) {
                                    : !strcmp(tr.verdict, "flat") ? "NO CLEAR TREND" : !strcmp(tr.verdict, "u-shaped") ? "U-SHAPED SCALING"
                                                                                                                       : "INVERTED-U SCALING");
   if (json) {
-    printf("{\"verdict\":\"%s\",\"slope_per_decade\":%.17g,\"ci95\":[%.17g,%.17g],\"models\":%zu,\"out\":", tr.verdict,
-           tr.slope, tr.lo, tr.hi, M);
+    char nums[3][32];
+    double v[3] = {tr.slope, tr.lo, tr.hi};
+    for (int k = 0; k < 3; k++) {
+      if (isfinite(v[k])) snprintf(nums[k], sizeof nums[k], "%.17g", v[k]);
+      else snprintf(nums[k], sizeof nums[k], "null");
+    }
+    printf("{\"verdict\":\"%s\",\"slope_per_decade\":%s,\"ci95\":[%s,%s],\"models\":%zu,\"out\":", tr.verdict, nums[0],
+           nums[1], nums[2], M);
     json_string(stdout, out);
+    if (why[0]) printf(",\"why\":"), json_string(stdout, why);
     printf("}\n");
+  } else if (why[0]) {
+    printf("UNDEFINED TREND: %s\n", why);
   } else {
     printf("%s: %s %s %.2f%s per 10x parameters (95%% CI %.2f to %.2f) over %zu models\n", head, what,
            tr.slope >= 0 ? "rises" : "falls", fabs(tr.slope), unit, tr.lo, tr.hi, M);

@@ -49,11 +49,13 @@ int ivs_plot_svg(const char *path, const char *title, const char *ylabel, const 
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (size_t i = 0; i < n; i++) {
     x0 = fmin(x0, log10(m[i].params)), x1 = fmax(x1, log10(m[i].params));
-    double lo = m[i].mean - m[i].sem, hi = m[i].mean + m[i].sem;
+    if (!isfinite(m[i].mean)) continue; /* not drawn: named below the axis with its mean */
+    double sem = isfinite(m[i].sem) ? m[i].sem : 0, lo = m[i].mean - sem, hi = m[i].mean + sem;
     if (log_y && lo <= 0) log_y = 0;
     y0 = fmin(y0, lo), y1 = fmax(y1, hi);
   }
   if (isfinite(baseline)) y0 = fmin(y0, baseline), y1 = fmax(y1, baseline);
+  if (!(y0 <= y1)) y0 = 0, y1 = 1, log_y = 0; /* nothing finite to draw */
   if (log_y && y0 <= 0) log_y = 0;
   double ty0 = log_y ? log10(y0) : y0, ty1 = log_y ? log10(y1) : y1;
   if (x1 - x0 < 1e-9) x0 -= 0.5, x1 += 0.5;
@@ -102,14 +104,20 @@ int ivs_plot_svg(const char *path, const char *title, const char *ylabel, const 
     size_t prev = (size_t)-1;
     for (size_t k = i; k < n; k++) {
       if (family_len(m[k].name) != family_len(m[i].name) || strncmp(m[k].name, m[i].name, family_len(m[i].name))) continue;
-      if (prev != (size_t)-1)
+      if (prev != (size_t)-1 && isfinite(m[k].mean))
         line(w, PX(log10(m[prev].params)), PY(m[prev].mean), PX(log10(m[k].params)), PY(m[k].mean), style);
-      prev = k;
+      prev = isfinite(m[k].mean) ? k : (size_t)-1;
     }
     for (size_t k = i; k < n; k++) {
       if (family_len(m[k].name) != family_len(m[i].name) || strncmp(m[k].name, m[i].name, family_len(m[i].name))) continue;
       double px = PX(log10(m[k].params));
-      double lo = m[k].mean - m[k].sem, hi = m[k].mean + m[k].sem;
+      if (!isfinite(m[k].mean)) {
+        char label[300];
+        snprintf(label, sizeof label, "%s (mean %g)", m[k].name, m[k].mean);
+        text(w, px, H - B + 16, "middle", "tick", label);
+        continue;
+      }
+      double sem = isfinite(m[k].sem) ? m[k].sem : 0, lo = m[k].mean - sem, hi = m[k].mean + sem;
       if (log_y && lo <= 0) lo = m[k].mean;
       line(w, px, PY(lo), px, PY(hi), style);
       xmlTextWriterStartElement(w, BAD_CAST "circle");

@@ -1,8 +1,9 @@
 /* loss_plot.svg: parameters (log axis, each model named) against the mean
  * metric with SEM error bars (log axis for losses when all are positive), a
  * dashed baseline, and the task and verdict in the title; models whose names
- * share the part before the last '-' form one connected series.  Written with
- * libxml2's text writer, so every text is escaped. */
+ * share the part before the last '-' form one connected series.  A model
+ * whose mean is not finite gets no point, only its name and mean below the
+ * axis.  Written with libxml2's text writer, so every text is escaped. */
 #ifndef IVS_EVAL_PLOT_H
 #define IVS_EVAL_PLOT_H
 
