@@ -700,12 +700,17 @@ int cmd_eval(int argc, char **argv, const char *db) {
       if (oo.retries < 0 || oo.retries > 20) return usage_error("eval", "--retries: 0 to 20");
       break;
     case O_CACHE: cache_dir = optarg; break;
-    case O_PARAMS:
+    case O_PARAMS: {
+      char *end;
       eq = strchr(optarg, '=');
-      if (!eq || nparams == 64) return usage_error("eval", "--params: expected NAME=N");
+      if (!eq || eq == optarg || nparams == 64) return usage_error("eval", "--params: expected NAME=N, got '%s'", optarg);
       *eq = '\0';
-      pnames[nparams] = optarg, pvals[nparams++] = strtod(eq + 1, NULL);
+      pnames[nparams] = optarg, pvals[nparams] = strtod(eq + 1, &end);
+      if (end == eq + 1 || *end || !(pvals[nparams] >= 1 && pvals[nparams] < 1e16))
+        return usage_error("eval", "--params %s=%s: a parameter count is a number such as 124e6", optarg, eq + 1);
+      nparams++;
       break;
+    }
     case O_TYPE:
       if (ivs_type_parse(optarg, &t.ctx.type)) return report_error();
       break;
@@ -715,9 +720,24 @@ int cmd_eval(int argc, char **argv, const char *db) {
       break;
     case O_INVERT: invert = 1; break;
     case O_OUT: out = optarg; break;
-    case O_BOOT: nboot = (size_t)strtoull(optarg, NULL, 10); break;
-    case O_SEED: seed = strtoull(optarg, NULL, 10); break;
-    case O_FORMAT: json = !strcmp(optarg, "json"); break;
+    case O_BOOT: {
+      char *end;
+      unsigned long long v = strtoull(optarg, &end, 10);
+      if (end == optarg || *end || optarg[0] == '-' || v < 10 || v > 1000000)
+        return usage_error("eval", "--bootstrap: a number of resamples from 10 to 1000000, got '%s'", optarg);
+      nboot = (size_t)v;
+      break;
+    }
+    case O_SEED: {
+      char *end;
+      seed = strtoull(optarg, &end, 10);
+      if (end == optarg || *end || optarg[0] == '-') return usage_error("eval", "--seed: a non-negative integer, got '%s'", optarg);
+      break;
+    }
+    case O_FORMAT:
+      if (strcmp(optarg, "text") && strcmp(optarg, "json")) return usage_error("eval", "--format: text or json");
+      json = !strcmp(optarg, "json");
+      break;
     case O_HELP:
     case 'h': fputs(help, stdout); return finish_stdout(EXIT_OK);
     default: return usage_error("eval", "unknown option");
