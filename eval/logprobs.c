@@ -28,25 +28,27 @@ static int take(const char *path, size_t line, const cJSON *a, size_t want, cons
   return 0;
 }
 
+/* Block p (holding *cap elements of `size` bytes) with room for `need`,
+ * doubling from `first`; a fresh block is asked for huge pages.  NULL when
+ * out of memory (p is then untouched). */
+static void *grow(void *p, size_t *cap, size_t need, size_t size, size_t first) {
+  if (need <= *cap) return p;
+  size_t c = *cap ? *cap * 2 : first;
+  while (c < need) c *= 2;
+  void *q = realloc(p, c * size);
+  if (!q) return NULL;
+  if (!p) ivs_mem_hint_huge(q, c * size);
+  *cap = c;
+  return q;
+}
+
 /* Room for `values` log-probabilities and `records` lines. */
 static int reserve(ivs_logprobs_file *lf, size_t values, size_t records) {
-  if (values > lf->cap) {
-    size_t cap = lf->cap ? lf->cap * 2 : 4096;
-    while (cap < values) cap *= 2;
-    double *p = realloc(lf->values, cap * sizeof *p);
-    if (!p) return ivs_error_set(IVS_ENOMEM, "out of memory");
-    if (!lf->values) ivs_mem_hint_huge(p, cap * sizeof *p);
-    lf->values = p, lf->cap = cap;
-  }
-  if (records > lf->ncap) {
-    size_t cap = lf->ncap ? lf->ncap * 2 : 4096;
-    while (cap < records) cap *= 2;
-    uint32_t *c = realloc(lf->counts, cap * sizeof *c);
-    if (!c) return ivs_error_set(IVS_ENOMEM, "out of memory");
-    if (!lf->counts) ivs_mem_hint_huge(c, cap * sizeof *c);
-    lf->counts = c, lf->ncap = cap;
-  }
-  return 0;
+  double *v = grow(lf->values, &lf->cap, values, sizeof *v, 4096);
+  if (v) lf->values = v;
+  uint32_t *c = v ? grow(lf->counts, &lf->ncap, records, sizeof *c, 4096) : NULL;
+  if (c) lf->counts = c;
+  return c ? 0 : ivs_error_set(IVS_ENOMEM, "out of memory");
 }
 
 /* The line of record r: lines follow each other but where blank lines were
@@ -67,12 +69,9 @@ static int push(ivs_logprobs_file *lf, const double *v, size_t k, size_t line) {
   memcpy(lf->values + lf->nvalues, v, k * sizeof *v);
   lf->nvalues += k;
   if (line != (lf->n ? line_of(lf, lf->n - 1) + 1 : 1)) {
-    if (lf->njumps == lf->jcap) {
-      size_t cap = lf->jcap ? lf->jcap * 2 : 16;
-      void *j = realloc(lf->jumps, cap * sizeof *lf->jumps);
-      if (!j) return ivs_error_set(IVS_ENOMEM, "out of memory");
-      lf->jumps = j, lf->jcap = cap;
-    }
+    struct ivs_logprobs_jump *j = grow(lf->jumps, &lf->jcap, lf->njumps + 1, sizeof *j, 16);
+    if (!j) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    lf->jumps = j;
     lf->jumps[lf->njumps].record = lf->n, lf->jumps[lf->njumps++].line = line;
   }
   lf->counts[lf->n++] = (uint32_t)k;

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/mem.h"
 
 static uint64_t hash_str(uint64_t h, const char *s) { return ivs_hash_bytes(h, s, strlen(s)); }
 #include "core/utf8.h"
@@ -37,7 +38,7 @@ static slot *slots_new(size_t cap) {
   size_t bytes = cap * sizeof(slot);
   void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return NULL;
-  if (bytes >= ((size_t)4 << 20)) madvise(p, bytes, MADV_HUGEPAGE); /* a hint: fine if refused */
+  ivs_mem_hint_huge(p, bytes);
   return p;
 }
 
