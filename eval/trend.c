@@ -37,7 +37,6 @@ typedef struct {
   size_t N, from, to;
   uint64_t seed;
   double *b_all, *b_lo, *b_hi;
-  int finite; /* every c is finite (an inverted loss can be infinite) */
 } boot_job;
 
 /* Each resample draws N examples with replacement.  Instead of reading c at
@@ -63,19 +62,13 @@ static void *boot_run(void *arg) {
         a += 256 * c[3 * i], l += 256 * c[3 * i + 1], h += 256 * c[3 * i + 2];
       }
     }
-    if (cnt && j->finite) { /* w * c is +-0 when w is 0: adding it changes nothing, and no branch to mispredict */
+    if (cnt) { /* c is finite, so w * c is +-0 when w is 0: adding it changes nothing, and no branch to mispredict */
       for (size_t i = 0; i < N; i++) {
         double w = cnt[i];
         a += w * c[3 * i], l += w * c[3 * i + 1], h += w * c[3 * i + 2];
       }
       memset(cnt, 0, N);
     }
-    for (size_t i = 0; cnt && !j->finite && i < N; i++)
-      if (cnt[i]) {
-        double w = cnt[i];
-        a += w * c[3 * i], l += w * c[3 * i + 1], h += w * c[3 * i + 2];
-        cnt[i] = 0;
-      }
     j->b_all[b] = a / (double)N, j->b_lo[b] = l / (double)N, j->b_hi[b] = h / (double)N;
   }
   free(cnt);
@@ -103,20 +96,26 @@ int ivs_trend_fit(const double *x, size_t M, const double *metric, size_t N, int
   ols_weights(x, 0, M, w);
   if (M >= 3) ols_weights(x, 0, mid + 1, w + M), ols_weights(x, mid, M, w + 2 * M);
   double all = 0;
-  int finite = 1;
   for (size_t i = 0; i < N; i++) {
     double a = 0, l = 0, h = 0;
     for (size_t m = 0; m < M; m++) {
       double v = metric[m * N + i];
+      if (!isfinite(v)) {
+        free(w), free(c), free(b_all), free(b_lo), free(b_hi);
+        return ivs_error_set(IVS_EINVAL, "model %zu, example %zu: the metric is %g; a trend needs finite values", m, i, v);
+      }
       a += w[m] * v, l += w[M + m] * v, h += w[2 * M + m] * v;
     }
+    if (!isfinite(a) || !isfinite(l) || !isfinite(h)) {
+      free(w), free(c), free(b_all), free(b_lo), free(b_hi);
+      return ivs_error_set(IVS_EINVAL, "example %zu: metric values too large for a trend", i);
+    }
     c[3 * i] = a, c[3 * i + 1] = l, c[3 * i + 2] = h;
-    finite &= isfinite(a) && isfinite(l) && isfinite(h);
     all += a;
   }
   out->slope = all / (double)N;
   /* two threads when the work is worth one */
-  boot_job jobs[2] = {{c, N, 0, n_boot, seed, b_all, b_lo, b_hi, finite}, {c, N, n_boot, n_boot, seed, b_all, b_lo, b_hi, finite}};
+  boot_job jobs[2] = {{c, N, 0, n_boot, seed, b_all, b_lo, b_hi}, {c, N, n_boot, n_boot, seed, b_all, b_lo, b_hi}};
   pthread_t th;
   int threaded = (double)N * (double)n_boot >= 1e7;
   if (threaded) {

@@ -25,7 +25,8 @@ typedef struct ivs_trend {
 } ivs_trend;
 
 /* x: log10(params) of M models, ascending; metric: M rows of N per-example
- * values (row-major); higher_is_worse: 1 for losses, 0 for accuracy. */
+ * values (row-major), all finite (else IVS_EINVAL naming model and example);
+ * higher_is_worse: 1 for losses, 0 for accuracy. */
 int ivs_trend_fit(const double *x, size_t M, const double *metric, size_t N, int higher_is_worse, size_t n_boot,
                   uint64_t seed, ivs_trend *out);
 
