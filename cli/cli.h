@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "label/store.h"
+#include "store/store.h"
 
 /* Exit statuses (documented in docs/invscale.md). */
 enum {

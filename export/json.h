@@ -4,7 +4,7 @@
 #define IVS_EXPORT_JSON_H
 
 #include "core/buf.h"
-#include "label/store.h"
+#include "store/store.h"
 
 /* Appends one JSON object (no newline): id, type, the task fields the example
  * has (classes as a JSON array), metadata, tag and source {file, line}.

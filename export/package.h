@@ -4,7 +4,7 @@
 #define IVS_EXPORT_PACKAGE_H
 
 #include "export/rules.h"
-#include "label/store.h"
+#include "store/store.h"
 
 #define IVS_MAX_PARTS 100
 

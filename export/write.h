@@ -16,7 +16,7 @@
 
 #include "core/buf.h"
 #include "core/example.h"
-#include "label/store.h"
+#include "store/store.h"
 
 typedef struct ivs_export_opts {
   int csv;

@@ -14,7 +14,7 @@
 #include "core/json.h"
 #include "ingest/csv.h"
 #include "ingest/jsonl.h"
-#include "label/store_db.h"
+#include "store/db.h"
 #include "ingest/xml.h"
 #include "label/triples.h"
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "label/agreement.h"
-#include "label/store.h"
+#include "store/store.h"
 
 int ivs_annotator_add(ivs_store *st, const char *name, const char *external_id, int64_t *id);
 typedef int (*ivs_annotator_fn)(const char *name, const char *external_id, int64_t judgments, void *ud);

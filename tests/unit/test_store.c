@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
-#include "label/store.h"
+#include "store/store.h"
 
 static char path[64];
 

@@ -7,8 +7,8 @@
  * import is wrapped by the caller in ivs_store_begin/commit (or rollback), so
  * a failed or killed import leaves the store as it was.
  */
-#ifndef IVS_LABEL_STORE_H
-#define IVS_LABEL_STORE_H
+#ifndef IVS_STORE_STORE_H
+#define IVS_STORE_STORE_H
 
 #include <stdint.h>
 

@@ -1,4 +1,4 @@
-#include "label/store.h"
+#include "store/store.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/json.h"
-#include "label/store_db.h"
+#include "store/db.h"
 
 #define APPLICATION_ID 0x49565331 /* "IVS1" */
 /* SQLite page cache: 32 MiB (a negative cache_size counts KiB). */
