@@ -311,7 +311,7 @@ static void *tables_worker(void *arg) {
  * files are committed (their fsync is mostly waiting on the disk). */
 static int write_tables(const char *dir, const task *t, ivs_task_type type, const model *ms, size_t M,
                         void (*then)(void *), void *arg) {
-  int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  int logodds = ivs_type_is_logodds(type);
   tables w;
   memset(&w, 0, sizeof w);
   w.t = t, w.type = type, w.ms = ms, w.M = M, w.nchunks = (t->n + CHUNK - 1) / CHUNK;
@@ -370,7 +370,7 @@ static int write_tables(const char *dir, const task *t, ivs_task_type type, cons
 static int write_summary(const char *dir, const task *t, ivs_task_type type, model *ms, size_t M, const char *metric,
                          double baseline, const ivs_trend *tr, int invert, const char *task_path) {
   char path[4200];
-  int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  int logodds = ivs_type_is_logodds(type);
   int rc;
   /* summary.json */
   cJSON *sum = cJSON_CreateObject();
@@ -432,7 +432,7 @@ static void on_progress(size_t done, size_t total, void *ud) { progress_count(do
  * laid out as the logprobs: backend lays out its values. */
 static int openai_values(const model *m, const task *t, ivs_task_type type, const size_t *offsets,
                          ivs_openai_opts *o, double **values) {
-  int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  int logodds = ivs_type_is_logodds(type);
   size_t n = type == IVS_TYPE_CLASSIFICATION ? offsets[t->n] : logodds ? 4 * t->n : t->n;
   ivs_openai_req *reqs = calloc(n ? n : 1, sizeof *reqs);
   *values = calloc(n ? n : 1, sizeof **values);
@@ -543,7 +543,7 @@ static void *preload_worker(void *arg) {
 /* Reads a model's log-probabilities (unless a server gave them) and scores
  * every example; mean, SEM (std with ddof=0), accuracy and coverage. */
 static int score_model(model *m, const task *t, ivs_task_type type, const size_t *offsets, int invert, int acc) {
-  int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  int logodds = ivs_type_is_logodds(type);
   if (!m->values && m->layout != IVS_TYPE_AUTO && m->layout == family(type)) { /* read ahead */
     if (m->load_rc) return ivs_error_set(m->load_rc, "%s", m->load_err);
     if (ivs_logprobs_fit(m->file, &m->lf, type, t->ncls, t->n, &m->values)) return ivs_error_code();
@@ -803,7 +803,7 @@ int cmd_eval(int argc, char **argv, const char *db) {
   size_t *offsets = NULL;
   if (rc) goto fail;
   ivs_task_type type = t.ctx.type;
-  int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  int logodds = ivs_type_is_logodds(type);
   if (!t.n) {
     ivs_error_set(IVS_EINVAL, "%s: no examples", path);
     goto fail;

@@ -43,7 +43,7 @@ static int bad(const char **field, const char *name, const char *msg) {
 }
 
 int ivs_example_check(const ivs_example *ex, const char **field) {
-  int logodds = ex->type == IVS_TYPE_LOGODDS || ex->type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  int logodds = ivs_type_is_logodds(ex->type);
   if (!ex->prompt) return bad(field, "prompt", "missing prompt");
   if (!ex->prompt[0]) return bad(field, "prompt", "empty prompt");
   if (ex->type == IVS_TYPE_SEQUENCE_PROB) {

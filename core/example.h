@@ -29,6 +29,11 @@ typedef enum ivs_task_type {
 const char *ivs_type_name(ivs_task_type t);
 /* Parses a type name; returns 0 and sets *out, or IVS_EUSAGE. */
 int ivs_type_parse(const char *name, ivs_task_type *out);
+/* Whether t is one of the two log-odds types (their examples have
+ * other_prompt and exactly two classes). */
+static inline int ivs_type_is_logodds(ivs_task_type t) {
+  return t == IVS_TYPE_LOGODDS || t == IVS_TYPE_ABSOLUTE_LOGODDS;
+}
 
 typedef struct ivs_example {
   ivs_task_type type;

@@ -80,7 +80,7 @@ static int push(ivs_logprobs_file *lf, const double *v, size_t k, size_t line) {
 
 int ivs_logprobs_line_json(const char *path, size_t lineno, const char *line, size_t len, ivs_task_type type,
                            size_t index, double **v, size_t *vcap, size_t *k) {
-  int logodds = type == IVS_TYPE_LOGODDS || type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  int logodds = ivs_type_is_logodds(type);
   ivs_json_arena_begin(); /* nothing of the tree outlives the line */
   cJSON *o = cJSON_ParseWithLength(line, len);
   const cJSON *idx = cJSON_GetObjectItem(o, "index");

@@ -11,34 +11,7 @@
 #include "ingest/csv.h"
 #include "ingest/jsonl.h"
 #include "ingest/reader.h"
-
-/* Decides the kind from the first bytes (and the name when that is unclear). */
-static int sniff(const char *path, ivs_file_kind *kind, size_t *expected) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return ivs_error_set(IVS_EIO, "%s: cannot open: %s", path, strerror(errno));
-  char head[65536];
-  size_t n = fread(head, 1, sizeof head - 1, f);
-  fclose(f);
-  head[n] = '\0';
-  /* records expected: the file size over the mean line length at its start */
-  size_t lines = 0;
-  for (size_t k = 0; k < n; k++) lines += head[k] == '\n';
-  struct stat sb;
-  *expected = lines && n == sizeof head - 1 && stat(path, &sb) == 0 ? (size_t)sb.st_size / (n / lines) : 0;
-  size_t i = n >= 3 && !memcmp(head, "\xEF\xBB\xBF", 3) ? 3 : 0;
-  while (i < n && strchr(" \t\r\n", head[i])) i++;
-  size_t len = strlen(path);
-  int csv_name = len > 4 && (!strcmp(path + len - 4, ".csv") || !strcmp(path + len - 4, ".tsv"));
-  if (i < n && head[i] == '{') *kind = IVS_FILE_JSONL;
-  else if (memchr(head, '\0', n))
-    return ivs_error_set(IVS_EUSAGE, "%s: a binary file, neither CSV nor JSON Lines", path);
-  else if (i < n && head[i] == '[' && !csv_name)
-    return ivs_error_set(IVS_EUSAGE, "%s: a JSON array, not JSON Lines (one object per line)", path);
-  else if (i < n && (csv_name || strstr(head, "prompt"))) *kind = IVS_FILE_CSV;
-  else
-    return ivs_error_set(IVS_EUSAGE, "%s: neither JSON Lines nor a CSV with a 'prompt' column", path);
-  return 0;
-}
+#include "ingest/taskfile.h"
 
 typedef struct {
   ivs_validator *v;
@@ -217,8 +190,10 @@ int ivs_validate_file(const char *path, const ivs_validate_file_opts *opts, ivs_
   int rc = ivs_reader_open(&rd, path); /* missing, directory, empty */
   if (rc) return rc;
   ivs_reader_close(&rd);
-  size_t expected = 0;
-  if ((rc = sniff(path, kind, &expected))) return rc;
+  ivs_taskfile_kind tk;
+  if ((rc = ivs_taskfile_detect(path, &tk))) return rc;
+  *kind = tk.format == IVS_TASKFILE_JSONL ? IVS_FILE_JSONL : IVS_FILE_CSV;
+  size_t expected = tk.expected_records;
 
   ivs_validator *v;
   ivs_validate_opts vo = {opts->type, opts->min_examples, *kind == IVS_FILE_JSONL, opts->on_diag, opts->ud, expected};
@@ -226,9 +201,9 @@ int ivs_validate_file(const char *path, const ivs_validate_file_opts *opts, ivs_
   run_state rs = {v, NULL, 0};
   size_t max = opts->max_line ? opts->max_line : (size_t)16 << 20;
   if (*kind == IVS_FILE_CSV) {
-    size_t len = strlen(path);
-    ivs_csv_opts co = {len > 4 && !strcmp(path + len - 4, ".tsv") ? '\t' : ',', max, NULL, NULL, NULL};
-    rc = ivs_csv_read(path, &co, on_record, &rs);
+    ivs_taskfile_opts to = IVS_TASKFILE_OPTS_INIT;
+    to.max_field = max;
+    rc = ivs_taskfile_read(path, &tk, &to, on_record, &rs);
     if (rc && rc != IVS_ENOMEM) {
       report_reader_error(v, path, rc == IVS_ELIMIT ? "line-too-long" : "csv");
       rc = 0;

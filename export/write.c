@@ -79,7 +79,7 @@ int ivs_exporter_header(ivs_exporter *e, FILE *f) {
   if (e->o.type == IVS_TYPE_SEQUENCE_PROB) {
     cols[n++] = "completion";
   } else {
-    if (e->o.type == IVS_TYPE_LOGODDS || e->o.type == IVS_TYPE_ABSOLUTE_LOGODDS) cols[n++] = "other_prompt";
+    if (ivs_type_is_logodds(e->o.type)) cols[n++] = "other_prompt";
     cols[n++] = "classes";
     cols[n++] = "answer_index";
   }
@@ -158,7 +158,7 @@ static int write_csv(ivs_exporter *e, const ivs_stored_example *ex, FILE *f) {
   if (e->o.type == IVS_TYPE_SEQUENCE_PROB) {
     if (!rc) rc = csv_field(e, f, ex->completion ? ex->completion : "", last_task);
   } else {
-    if (!rc && (e->o.type == IVS_TYPE_LOGODDS || e->o.type == IVS_TYPE_ABSOLUTE_LOGODDS))
+    if (!rc && (ivs_type_is_logodds(e->o.type)))
       rc = csv_field(e, f, ex->other_prompt ? ex->other_prompt : "", 0);
     ivs_strlist cl = {0};
     ivs_buf_clear(&e->line);

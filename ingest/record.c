@@ -252,7 +252,7 @@ int ivs_ingest_convert(ivs_ingest_ctx *ctx, const ivs_record *rec, ivs_example *
     ctx->type_inferred = 1;
   }
   ex->type = ctx->type;
-  int logodds = ex->type == IVS_TYPE_LOGODDS || ex->type == IVS_TYPE_ABSOLUTE_LOGODDS;
+  int logodds = ivs_type_is_logodds(ex->type);
   const ivs_field *used[IVS_F_COUNT] = {0};
   for (int f = 0; f < IVS_F_COUNT; f++) {
     if (ex->type == IVS_TYPE_SEQUENCE_PROB && (f == IVS_F_CLASSES || f == IVS_F_ANSWER_INDEX || f == IVS_F_OTHER_PROMPT))
