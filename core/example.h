@@ -17,18 +17,8 @@
 
 #include "core/pylit.h"
 
-typedef enum ivs_task_type {
-  IVS_TYPE_AUTO = 0, /* "infer from the fields" where a type is asked for */
-  IVS_TYPE_CLASSIFICATION,
-  IVS_TYPE_SEQUENCE_PROB,
-  IVS_TYPE_LOGODDS,
-  IVS_TYPE_ABSOLUTE_LOGODDS
-} ivs_task_type;
+#include "invscale/core.h" /* ivs_task_type, ivs_type_name, ivs_type_parse */
 
-/* "classification", ... or "auto".  Static string. */
-const char *ivs_type_name(ivs_task_type t);
-/* Parses a type name; returns 0 and sets *out, or IVS_EUSAGE. */
-int ivs_type_parse(const char *name, ivs_task_type *out);
 /* Whether t is one of the two log-odds types (their examples have
  * other_prompt and exactly two classes). */
 static inline int ivs_type_is_logodds(ivs_task_type t) {
