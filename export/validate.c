@@ -191,7 +191,7 @@ int ivs_validate_file(const char *path, const ivs_validate_file_opts *opts, ivs_
   if (rc) return rc;
   ivs_reader_close(&rd);
   ivs_taskfile_kind tk;
-  if ((rc = ivs_taskfile_detect(path, &tk))) return rc;
+  if ((rc = ivs_taskfile_detect(path, 0, &tk))) return rc;
   *kind = tk.format == IVS_TASKFILE_JSONL ? IVS_FILE_JSONL : IVS_FILE_CSV;
   size_t expected = tk.expected_records;
 

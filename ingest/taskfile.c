@@ -18,7 +18,7 @@ static int named(const char *path, const char *ext) {
   return n > e && !strcmp(path + n - e, ext);
 }
 
-int ivs_taskfile_detect(const char *path, ivs_taskfile_kind *out) {
+int ivs_taskfile_detect(const char *path, int flags, ivs_taskfile_kind *out) {
   FILE *f = fopen(path, "rb");
   if (!f) return ivs_error_set(IVS_EIO, "%s: cannot open: %s", path, strerror(errno));
   static _Thread_local char head[65536];
@@ -41,7 +41,7 @@ int ivs_taskfile_detect(const char *path, ivs_taskfile_kind *out) {
   if (memchr(head, '\0', n)) return ivs_error_set(IVS_EUSAGE, "%s: a binary file, neither CSV nor JSON Lines", path);
   if (i < n && head[i] == '[' && !csv_name)
     return ivs_error_set(IVS_EUSAGE, "%s: a JSON array, not JSON Lines (one object per line)", path);
-  if (!(i < n && (csv_name || strstr(head, "prompt"))))
+  if (!(i < n && (csv_name || (flags & IVS_TASKFILE_ANY_TABLE) || strstr(head, "prompt"))))
     return ivs_error_set(IVS_EUSAGE, "%s: neither JSON Lines nor a CSV with a 'prompt' column", path);
   const char *eol = strchr(head + i, '\n');
   size_t hl = eol ? (size_t)(eol - (head + i)) : n - i;

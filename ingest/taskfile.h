@@ -27,9 +27,14 @@ typedef struct ivs_taskfile_kind {
 /* "jsonl", "csv" or "tsv". */
 const char *ivs_taskfile_format_name(ivs_taskfile_format f);
 
+/* Flags of ivs_taskfile_detect. */
+enum {
+  IVS_TASKFILE_ANY_TABLE = 1 /* a table needs no 'prompt' column (a template, a --map'ed CSV) */
+};
+
 /* Decides the format of `path` from its first 64 KiB (and its name).
  * IVS_EIO when it cannot be read, IVS_EUSAGE when it is not a task file. */
-int ivs_taskfile_detect(const char *path, ivs_taskfile_kind *out);
+int ivs_taskfile_detect(const char *path, int flags, ivs_taskfile_kind *out);
 
 typedef struct ivs_taskfile_opts {
   size_t max_field;          /* CSV field / JSONL line in bytes; 0: each reader's default */
