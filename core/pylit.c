@@ -6,24 +6,20 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/grow.h"
 #include "core/utf8.h"
 
 void ivs_strlist_release(ivs_strlist *l) {
   for (size_t i = 0; i < l->n; i++) free(l->items[i]);
   free(l->items);
   l->items = NULL;
-  l->n = 0;
+  l->n = l->cap = 0;
 }
 
 int ivs_strlist_push(ivs_strlist *l, const char *s, size_t n) {
   if (l->n >= IVS_MAX_CLASSES)
     return ivs_error_set(IVS_ELIMIT, "more than %d classes", IVS_MAX_CLASSES);
-  /* capacity is implicit: 4, then doubled whenever n reaches a power of two */
-  if (l->n == 0 || (l->n >= 4 && !(l->n & (l->n - 1)))) {
-    char **items = realloc(l->items, (l->n ? l->n * 2 : 4) * sizeof *items);
-    if (!items) return ivs_error_set(IVS_ENOMEM, "out of memory");
-    l->items = items;
-  }
+  if (ivs_grow((void **)&l->items, &l->cap, l->n + 1, sizeof *l->items, 4)) return IVS_ENOMEM;
   char *copy = malloc(n + 1);
   if (!copy) return ivs_error_set(IVS_ENOMEM, "out of memory");
   memcpy(copy, s, n);

@@ -21,8 +21,8 @@
 
 /* A list of owned UTF-8 strings (each NUL-terminated, no inner NUL). */
 typedef struct ivs_strlist {
-  char **items;
-  size_t n;
+  char **items; /* owned, each item too */
+  size_t n, cap;
 } ivs_strlist;
 
 void ivs_strlist_release(ivs_strlist *l);

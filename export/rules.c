@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/grow.h"
 #include "core/hash.h"
 #include "core/mem.h"
 
@@ -297,13 +298,7 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
     if (chars < LEN_HIST) {
       v->len_hist[chars]++;
     } else {
-      if (v->nlong == v->caplong) {
-        size_t cap = v->caplong ? v->caplong * 2 : 64;
-        uint32_t *l = realloc(v->long_lens, cap * sizeof *l);
-        if (!l) return ivs_error_set(IVS_ENOMEM, "out of memory");
-        v->long_lens = l;
-        v->caplong = cap;
-      }
+      if (ivs_grow((void **)&v->long_lens, &v->caplong, v->nlong + 1, sizeof *v->long_lens, 64)) return IVS_ENOMEM;
       v->long_lens[v->nlong++] = chars > UINT32_MAX ? UINT32_MAX : (uint32_t)chars;
     }
     v->nlens++;
@@ -523,13 +518,8 @@ int ivs_validator_absorb(ivs_validator *first, const ivs_validator *second) {
   if (second->st.errors || second->st.warnings || shares_keys(&first->prompts, &second->prompts) ||
       shares_keys(&first->dups, &second->dups))
     return 0;
-  if (second->nlong + first->nlong > first->caplong) {
-    size_t cap = second->nlong + first->nlong;
-    uint32_t *l = realloc(first->long_lens, cap * sizeof *l);
-    if (!l) return 0;
-    first->long_lens = l;
-    first->caplong = cap;
-  }
+  if (ivs_grow((void **)&first->long_lens, &first->caplong, second->nlong + first->nlong, sizeof *first->long_lens, 64))
+    return 0;
   if (second->len_hist && !first->len_hist && !(first->len_hist = calloc(LEN_HIST, sizeof *first->len_hist))) return 0;
   for (size_t i = 0; second->len_hist && i < LEN_HIST; i++) first->len_hist[i] += second->len_hist[i];
   if (second->nlong) memcpy(first->long_lens + first->nlong, second->long_lens, second->nlong * sizeof *second->long_lens);

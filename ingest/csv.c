@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/grow.h"
 #include "core/utf8.h"
 
 /* libcsv's realloc hook has no user pointer, so the field limit of the parse
@@ -69,17 +70,12 @@ static void on_field(void *s, size_t len, void *data) {
     st->stop = 1;
     return;
   }
-  if (st->nf == st->cap) {
-    size_t cap = st->cap ? st->cap * 2 : 16;
-    size_t *o = realloc(st->offs, cap * sizeof *o), *l = o ? realloc(st->lens, cap * sizeof *l) : NULL;
-    if (o) st->offs = o;
-    if (!o || !l) {
-      st->fatal = ivs_error_set(IVS_ENOMEM, "out of memory");
-      st->stop = 1;
-      return;
-    }
-    st->lens = l;
-    st->cap = cap;
+  size_t cap = st->cap;
+  if (ivs_grow((void **)&st->offs, &cap, st->nf + 1, sizeof *st->offs, 16) ||
+      ivs_grow((void **)&st->lens, &st->cap, st->nf + 1, sizeof *st->lens, 16)) {
+    st->fatal = IVS_ENOMEM;
+    st->stop = 1;
+    return;
   }
   st->offs[st->nf] = st->data.len;
   st->lens[st->nf] = len;

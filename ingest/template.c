@@ -6,6 +6,7 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/grow.h"
 #include "ingest/csv.h"
 #include "ingest/jsonl.h"
 
@@ -42,7 +43,7 @@ int ivs_template_fill(const char *t, const char *const *names, const char *const
 typedef struct {
   cJSON **rows;
   size_t *lines;
-  size_t n;
+  size_t n, cap;
   const char *path;
 } rowset;
 
@@ -50,15 +51,12 @@ static int collect(const ivs_record *rec, void *ud) {
   rowset *rs = ud;
   if (rec->error) return ivs_error_set(IVS_EPARSE, "%s:%zu: %s", rs->path, rec->line, rec->error);
   if (rs->n >= IVS_MAX_EXPANSIONS) return ivs_error_set(IVS_ELIMIT, "%s: too many rows", rs->path);
+  size_t cap = rs->cap;
+  if (ivs_grow((void **)&rs->rows, &cap, rs->n + 1, sizeof *rs->rows, 64) ||
+      ivs_grow((void **)&rs->lines, &rs->cap, rs->n + 1, sizeof *rs->lines, 64))
+    return IVS_ENOMEM;
   cJSON *obj = cJSON_CreateObject();
-  cJSON **rows = realloc(rs->rows, (rs->n + 1) * sizeof *rows);
-  size_t *lines = rows ? realloc(rs->lines, (rs->n + 1) * sizeof *lines) : NULL;
-  if (rows) rs->rows = rows;
-  if (lines) rs->lines = lines;
-  if (!obj || !rows || !lines) {
-    cJSON_Delete(obj);
-    return ivs_error_set(IVS_ENOMEM, "out of memory");
-  }
+  if (!obj) return ivs_error_set(IVS_ENOMEM, "out of memory");
   rs->rows[rs->n] = obj;
   rs->lines[rs->n++] = rec->line;
   for (size_t i = 0; i < rec->n; i++) {
