@@ -38,6 +38,8 @@ int cmd_aggregate(int argc, char **argv, const char *db);
  * IVS_EUSAGE). */
 int report_error(void);
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* usage_error with the last error's message (a value core/parse.h refused). */
+int usage_from_error(const char *cmd);
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Store path: --db, else $INVSCALE_DB, else ./invscale.db. */

@@ -1,8 +1,10 @@
 #include <getopt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/parse.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "export/json.h"
@@ -56,6 +58,7 @@ static int print_one(const ivs_stored_example *ex, void *ud) {
 
 int cmd_examples(int argc, char **argv, const char *db) {
   enum { O_TAG = 256, O_TYPE, O_LIMIT, O_FORMAT, O_DB, O_HELP };
+  static const char *const forms[] = {"text", "jsonl"};
   static const struct option opts[] = {{"tag", required_argument, 0, O_TAG},       {"type", required_argument, 0, O_TYPE},
                                        {"limit", required_argument, 0, O_LIMIT},   {"format", required_argument, 0, O_FORMAT},
                                        {"db", required_argument, 0, O_DB},         {"help", no_argument, 0, O_HELP},
@@ -74,15 +77,13 @@ int cmd_examples(int argc, char **argv, const char *db) {
       break;
     }
     case O_LIMIT: {
-      char *end;
-      long long v = strtoll(optarg, &end, 10);
-      if (*end || v <= 0) return usage_error("examples", "--limit: expected a positive number");
-      q.limit = v;
+      uint64_t v;
+      if (ivs_parse_u64("--limit", optarg, 1, INT64_MAX, &v)) return usage_from_error("examples");
+      q.limit = (int64_t)v;
       break;
     }
     case O_FORMAT:
-      if (!strcmp(optarg, "jsonl")) ls.jsonl = 1;
-      else if (strcmp(optarg, "text")) return usage_error("examples", "--format: expected text or jsonl");
+      if (ivs_parse_enum("--format", optarg, forms, 2, &ls.jsonl)) return usage_error("examples", "--format: expected text or jsonl");
       break;
     case O_DB: db = optarg; break;
     case O_HELP:

@@ -1,7 +1,9 @@
 #include <getopt.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/parse.h"
 
 static const char help[] =
     "usage: invscale info [--format text|json]\n\n"
@@ -30,12 +32,12 @@ int cmd_info(int argc, char **argv, const char *db) {
   enum { O_FORMAT = 256, O_DB, O_HELP };
   static const struct option opts[] = {{"format", required_argument, 0, O_FORMAT}, {"db", required_argument, 0, O_DB},
                                        {"help", no_argument, 0, O_HELP},           {0, 0, 0, 0}};
+  static const char *const forms[] = {"text", "json"};
   info_state is = {0, 1, 0};
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == O_FORMAT && !strcmp(optarg, "json")) is.json = 1;
-    else if (c == O_FORMAT && !strcmp(optarg, "text")) is.json = 0;
+    if (c == O_FORMAT && !ivs_parse_enum("--format", optarg, forms, 2, &is.json)) continue;
     else if (c == O_DB) db = optarg;
     else if (c == O_HELP || c == 'h') return fputs(help, stdout), finish_stdout(EXIT_OK);
     else return usage_error("info", "unknown option or value");

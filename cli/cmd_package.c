@@ -1,9 +1,11 @@
 /* invscale package: the submission zip. */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/parse.h"
 #include "core/error.h"
 #include "export/package.h"
 
@@ -35,7 +37,6 @@ int cmd_package(int argc, char **argv, const char *db) {
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    char *end;
     switch (c) {
     case O_OUT: po.out = optarg; break;
     case O_PARTS: po.parts_by = optarg; break;
@@ -44,8 +45,7 @@ int cmd_package(int argc, char **argv, const char *db) {
       break;
     case O_TAG: po.tag = optarg; break;
     case O_MIN:
-      po.min_examples = (size_t)strtoull(optarg, &end, 10);
-      if (*end || !*optarg) return usage_error("package", "--min-examples: expected a number");
+      if (ivs_parse_size("--min-examples", optarg, 0, SIZE_MAX, &po.min_examples)) return usage_from_error("package");
       break;
     case O_DB: db = optarg; break;
     case O_HELP:

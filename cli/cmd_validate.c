@@ -1,9 +1,11 @@
 /* invscale validate FILE...: the prize's rules on CSV or JSONL task files. */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/parse.h"
 #include "core/error.h"
 #include "export/validate.h"
 
@@ -105,25 +107,22 @@ int cmd_validate(int argc, char **argv, const char *db) {
                                        {"help", no_argument, 0, O_HELP},
                                        {0, 0, 0, 0}};
   ivs_validate_file_opts vo = {IVS_TYPE_AUTO, 300, 0, on_diag, NULL, getenv("INVSCALE_ONE_PASS") != NULL};
+  static const char *const forms[] = {"text", "json"};
   int json = 0, c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    char *end;
     switch (c) {
     case O_TYPE:
       if (ivs_type_parse(optarg, &vo.type)) return report_error();
       break;
     case O_MIN:
-      vo.min_examples = (size_t)strtoull(optarg, &end, 10);
-      if (*end || !*optarg) return usage_error("validate", "--min-examples: expected a number");
+      if (ivs_parse_size("--min-examples", optarg, 0, SIZE_MAX, &vo.min_examples)) return usage_from_error("validate");
       break;
     case O_MAXL:
-      vo.max_line = (size_t)strtoull(optarg, &end, 10);
-      if (*end || vo.max_line < 64) return usage_error("validate", "--max-line-size: expected a byte count >= 64");
+      if (ivs_parse_size("--max-line-size", optarg, 64, (size_t)1 << 30, &vo.max_line)) return usage_from_error("validate");
       break;
     case O_FORMAT:
-      if (strcmp(optarg, "json") && strcmp(optarg, "text")) return usage_error("validate", "--format: text or json");
-      json = !strcmp(optarg, "json");
+      if (ivs_parse_enum("--format", optarg, forms, 2, &json)) return usage_error("validate", "--format: text or json");
       break;
     case O_HELP:
     case 'h': fputs(help, stdout); return finish_stdout(EXIT_OK);

@@ -23,6 +23,8 @@ int usage_error(const char *cmd, const char *fmt, ...) {
   return EXIT_USAGE;
 }
 
+int usage_from_error(const char *cmd) { return usage_error(cmd, "%s", ivs_error_message()); }
+
 void warn(const char *fmt, ...) {
   va_list ap;
   fputs("invscale: warning: ", stderr);
