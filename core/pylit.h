@@ -19,21 +19,11 @@
 
 #define IVS_MAX_CLASSES 4096
 
-/* A list of owned UTF-8 strings (each NUL-terminated, no inner NUL). */
-typedef struct ivs_strlist {
-  char **items; /* owned, each item too */
-  size_t n, cap;
-} ivs_strlist;
+#include "invscale/core.h" /* ivs_strlist, ivs_strlist_release, ivs_pylist_parse */
 
-void ivs_strlist_release(ivs_strlist *l);
 /* Appends a copy of s[0..n). */
 int ivs_strlist_push(ivs_strlist *l, const char *s, size_t n);
 
-/* Parses s[0..len) into *out (which must be zeroed or released; on error it is
- * left empty).  On failure returns IVS_EPARSE (or IVS_ENOMEM/IVS_ELIMIT), sets
- * the last error to a message without position, and stores in *err_offset the
- * byte offset in s where the problem is. */
-int ivs_pylist_parse(const char *s, size_t len, ivs_strlist *out, size_t *err_offset);
 
 struct ivs_buf;
 /* Appends the list as Python writes it (repr of a list of str): ['a', "it's"].

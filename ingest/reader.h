@@ -13,7 +13,7 @@
 
 #include "core/buf.h"
 
-typedef void (*ivs_progress_fn)(unsigned long long done, unsigned long long total, void *ud);
+#include "invscale/core.h" /* ivs_progress_fn */
 
 typedef struct ivs_reader {
   const char *path;  /* borrowed: must outlive the reader; "-" is stdin */

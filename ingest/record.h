@@ -35,26 +35,9 @@ typedef struct ivs_record {
 /* Return 0 to go on, nonzero to stop the parser (it then returns that value). */
 typedef int (*ivs_record_fn)(const ivs_record *rec, void *ud);
 
-/* One diagnostic about one record. */
-typedef struct ivs_diag {
-  size_t line, column;
-  char field[64];
-  char message[512];
-} ivs_diag;
+#include "invscale/ingest.h" /* ivs_diag, ivs_fieldmap and its functions, IVS_F_* */
 
-enum { IVS_F_PROMPT, IVS_F_CLASSES, IVS_F_ANSWER_INDEX, IVS_F_OTHER_PROMPT, IVS_F_COMPLETION, IVS_F_COUNT };
 extern const char *const ivs_task_field_names[IVS_F_COUNT];
-
-/* --map: for each task field, the source field it is read from. */
-typedef struct ivs_fieldmap {
-  char *src[IVS_F_COUNT]; /* owned; NULL: the field's own name */
-} ivs_fieldmap;
-
-/* Parses "prompt=question,classes=options".  Adds to *m; IVS_EUSAGE on error. */
-int ivs_fieldmap_parse(ivs_fieldmap *m, const char *spec);
-void ivs_fieldmap_release(ivs_fieldmap *m);
-/* Source name of task field f (borrowed). */
-const char *ivs_fieldmap_source(const ivs_fieldmap *m, int f);
 
 typedef struct ivs_ingest_ctx {
   const char *path;        /* borrowed, for messages */

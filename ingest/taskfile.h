@@ -16,25 +16,7 @@
 #include "ingest/reader.h"
 #include "ingest/record.h"
 
-typedef enum { IVS_TASKFILE_JSONL, IVS_TASKFILE_CSV, IVS_TASKFILE_TSV } ivs_taskfile_format;
-
-typedef struct ivs_taskfile_kind {
-  ivs_taskfile_format format;
-  const char *why;          /* static: what decided it, e.g. "the first line is a JSON object" */
-  size_t expected_records;  /* the file's size over its first lines' mean length; 0: unknown */
-} ivs_taskfile_kind;
-
-/* "jsonl", "csv" or "tsv". */
-const char *ivs_taskfile_format_name(ivs_taskfile_format f);
-
-/* Flags of ivs_taskfile_detect. */
-enum {
-  IVS_TASKFILE_ANY_TABLE = 1 /* a table needs no 'prompt' column (a template, a --map'ed CSV) */
-};
-
-/* Decides the format of `path` from its first 64 KiB (and its name).
- * IVS_EIO when it cannot be read, IVS_EUSAGE when it is not a task file. */
-int ivs_taskfile_detect(const char *path, int flags, ivs_taskfile_kind *out);
+#include "invscale/ingest.h" /* ivs_taskfile_format, _kind, _detect, _format_name */
 
 typedef struct ivs_taskfile_opts {
   size_t max_field;          /* CSV field / JSONL line in bytes; 0: each reader's default */

@@ -12,9 +12,7 @@
 #include "ingest/reader.h"
 #include "ingest/record.h"
 
-typedef enum { IVS_UNIT_LINE, IVS_UNIT_PARAGRAPH, IVS_UNIT_FILE } ivs_text_unit;
-
-int ivs_text_unit_parse(const char *name, ivs_text_unit *out);
+#include "invscale/ingest.h" /* ivs_text_unit, ivs_text_unit_parse */
 
 typedef struct ivs_text_opts {
   ivs_text_unit unit;

@@ -16,12 +16,7 @@
 
 #include "ingest/record.h"
 
-#define IVS_XML_MAX_FIELDS 32
-
-typedef struct ivs_xml_field {
-  const char *name;  /* borrowed */
-  const char *xpath; /* borrowed */
-} ivs_xml_field;
+#include "invscale/ingest.h" /* ivs_xml_field, IVS_XML_MAX_FIELDS */
 
 typedef struct ivs_xml_opts {
   int html;

@@ -50,6 +50,30 @@ const char *ivs_type_name(ivs_task_type t);
 /* Parses a type name; returns 0 and sets *out, or IVS_EUSAGE (*out untouched). */
 int ivs_type_parse(const char *name, ivs_task_type *out);
 
+#include <stddef.h>
+
+/* A list of owned UTF-8 strings (each NUL-terminated, no inner NUL): the
+ * classes of an example.  A zeroed struct is an empty list. */
+typedef struct ivs_strlist {
+  char **items; /* owned, each item too */
+  size_t n, cap;
+} ivs_strlist;
+
+/* Frees the items; the list is empty (and reusable) afterwards. */
+void ivs_strlist_release(ivs_strlist *l);
+
+/* Parses a `classes` value, a Python list literal of strings as the prize's
+ * loader reads it with ast.literal_eval (a JSON array of strings is one too),
+ * from s[0..len) into *out (zeroed or released by the caller; left empty on
+ * error).  On failure returns IVS_EPARSE (or IVS_ENOMEM, IVS_ELIMIT past 4096
+ * items) and stores in *err_offset the byte offset of the problem. */
+int ivs_pylist_parse(const char *s, size_t len, ivs_strlist *out, size_t *err_offset);
+
+/* Progress of a long read: `done` of `total` units (total 0: unknown).
+ * Called on the library's worker thread; must not call back into the
+ * library on the same object. */
+typedef void (*ivs_progress_fn)(unsigned long long done, unsigned long long total, void *ud);
+
 #ifdef __cplusplus
 }
 #endif
