@@ -33,7 +33,8 @@ int cmd_package(int argc, char **argv, const char *db) {
                                        {"min-examples", required_argument, 0, O_MIN}, {"db", required_argument, 0, O_DB},
                                        {"help", no_argument, 0, O_HELP},       {0, 0, 0, 0}};
   size_t shown = 0;
-  ivs_package_opts po = {NULL, IVS_TYPE_AUTO, NULL, NULL, 300, print_diag, &shown};
+  ivs_package_opts po = IVS_PACKAGE_OPTS_INIT;
+  po.on_diag = print_diag, po.ud = &shown;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

@@ -106,7 +106,8 @@ int cmd_validate(int argc, char **argv, const char *db) {
                                        {"format", required_argument, 0, O_FORMAT},
                                        {"help", no_argument, 0, O_HELP},
                                        {0, 0, 0, 0}};
-  ivs_validate_file_opts vo = {IVS_TYPE_AUTO, 300, 0, on_diag, NULL, getenv("INVSCALE_ONE_PASS") != NULL};
+  ivs_validate_file_opts vo = IVS_VALIDATE_FILE_OPTS_INIT;
+  vo.on_diag = on_diag, vo.one_pass = getenv("INVSCALE_ONE_PASS") != NULL;
   static const char *const forms[] = {"text", "json"};
   int json = 0, c;
   optind = 1;

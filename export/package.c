@@ -125,7 +125,7 @@ int ivs_package_write(ivs_store *st, const ivs_package_opts *o, ivs_package_repo
     dir[0] = '\0';
     goto done;
   }
-  ivs_export_opts co = {1, 0, type}, jo = {0, 0, type};
+  ivs_export_opts co = {.csv = 1, .type = type}, jo = {.csv = 0, .type = type};
   if ((rc = ivs_exporter_new(&ps.csv, &co)) || (rc = ivs_exporter_new(&ps.jsonl, &jo))) goto done;
   ps.parts_by = o->parts_by;
   ivs_example_query q = {o->tag, ivs_type_name(type), 0, 1};
@@ -156,7 +156,8 @@ int ivs_package_write(ivs_store *st, const ivs_package_opts *o, ivs_package_repo
   rep->parts = ps.nparts;
 
   /* the packaged data must pass the rules, with the minimum count */
-  ivs_validate_file_opts vo = {type, o->min_examples, 0, o->on_diag, o->ud, 0};
+  ivs_validate_file_opts vo = IVS_VALIDATE_FILE_OPTS_INIT;
+  vo.type = type, vo.min_examples = o->min_examples, vo.on_diag = o->on_diag, vo.ud = o->ud;
   ivs_validate_stats vs;
   ivs_file_kind kind;
   if ((rc = ivs_validate_file(path, &vo, &vs, &kind))) goto done;

@@ -22,15 +22,7 @@
 #include "core/example.h"
 #include "ingest/record.h"
 
-typedef struct ivs_vdiag {
-  int is_error;
-  size_t line, column; /* column 0: not known */
-  const char *rule;    /* static */
-  char field[64];
-  char message[400];
-} ivs_vdiag;
-
-typedef int (*ivs_vdiag_fn)(const ivs_vdiag *d, void *ud);
+#include "invscale/export.h" /* ivs_vdiag, ivs_vdiag_fn, ivs_validate_stats */
 
 typedef struct ivs_validate_opts {
   ivs_task_type type;   /* IVS_TYPE_AUTO: from the first record */
@@ -41,16 +33,8 @@ typedef struct ivs_validate_opts {
   size_t expected;      /* records expected (a sizing hint; 0: unknown) */
 } ivs_validate_opts;
 
-#define IVS_STAT_BUCKETS 17 /* 0..15, and 16 for "16 or more" */
+#define IVS_VALIDATE_OPTS_INIT {IVS_TYPE_AUTO, 300, 0, NULL, NULL, 0}
 
-typedef struct ivs_validate_stats {
-  size_t examples, errors, warnings;
-  size_t class_counts[IVS_STAT_BUCKETS];  /* examples by number of classes */
-  size_t answer_counts[IVS_STAT_BUCKETS]; /* examples by answer_index */
-  size_t prompt_p50, prompt_p90, prompt_p99, prompt_max; /* characters */
-  ivs_task_type type;
-  int type_inferred;
-} ivs_validate_stats;
 
 typedef struct ivs_validator ivs_validator;
 

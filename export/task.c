@@ -89,7 +89,8 @@ int ivs_export_task(ivs_store *st, const ivs_export_task_opts *o, ivs_export_tas
     goto done;
   }
   /* check exactly what was written */
-  ivs_validate_file_opts vo = {o->format.type, o->min_examples, 0, on_vdiag, &s, 0};
+  ivs_validate_file_opts vo = IVS_VALIDATE_FILE_OPTS_INIT;
+  vo.type = o->format.type, vo.min_examples = o->min_examples, vo.on_diag = on_vdiag, vo.ud = &s;
   ivs_validate_stats vs;
   ivs_file_kind kind;
   if ((rc = ivs_validate_file(af.tmp, &vo, &vs, &kind))) goto done;

@@ -196,7 +196,8 @@ int ivs_validate_file(const char *path, const ivs_validate_file_opts *opts, ivs_
   size_t expected = tk.expected_records;
 
   ivs_validator *v;
-  ivs_validate_opts vo = {opts->type, opts->min_examples, *kind == IVS_FILE_JSONL, opts->on_diag, opts->ud, expected};
+  ivs_validate_opts vo = {.type = opts->type, .min_examples = opts->min_examples, .json_types = *kind == IVS_FILE_JSONL,
+                          .on_diag = opts->on_diag, .ud = opts->ud, .expected = expected};
   if ((rc = ivs_validator_new(&v, &vo))) return rc;
   run_state rs = {v, NULL, 0};
   size_t max = opts->max_line ? opts->max_line : (size_t)16 << 20;

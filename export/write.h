@@ -18,11 +18,7 @@
 #include "core/example.h"
 #include "store/store.h"
 
-typedef struct ivs_export_opts {
-  int csv;
-  int classes_python; /* JSONL only */
-  ivs_task_type type;
-} ivs_export_opts;
+#include "invscale/export.h" /* ivs_export_opts */
 
 typedef struct ivs_exporter ivs_exporter;
 

@@ -24,6 +24,8 @@ typedef struct ivs_csv_opts {
   void *progress_ud;
 } ivs_csv_opts;
 
+#define IVS_CSV_OPTS_INIT {',', 0, NULL, NULL, NULL}
+
 int ivs_csv_read(const char *path, const ivs_csv_opts *opts, ivs_record_fn cb, void *ud);
 
 /* Same, from memory (for tests and fuzzing); `name` is used in messages. */

@@ -17,6 +17,8 @@ typedef struct ivs_jsonl_opts {
   int transient;            /* the callback keeps nothing of a record: parse in the JSON arena */
 } ivs_jsonl_opts;
 
+#define IVS_JSONL_OPTS_INIT {0, NULL, NULL, 0}
+
 int ivs_jsonl_read(const char *path, const ivs_jsonl_opts *opts, ivs_record_fn cb, void *ud);
 
 /* Parses one line (len bytes, need not be NUL-terminated) and calls cb once

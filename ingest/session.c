@@ -74,25 +74,26 @@ static int run_parser(void *ud, ivs_record_fn cb, void *cb_ud) {
   case IVS_SOURCE_CSV: {
     /* the format is the caller's; the task-file reader only finds a TSV */
     int tsv = o->tsv || (!ivs_taskfile_detect(j->path, IVS_TASKFILE_ANY_TABLE, &kind) && kind.format == IVS_TASKFILE_TSV);
-    ivs_csv_opts co = {tsv ? '\t' : ',', max, o->map, o->progress, o->progress_ud};
+    ivs_csv_opts co = {.delim = tsv ? '\t' : ',', .max_field = max, .map = o->map, .progress = o->progress, .progress_ud = o->progress_ud};
     return ivs_csv_read(j->path, &co, cb, cb_ud);
   }
   case IVS_SOURCE_JSONL: {
-    ivs_jsonl_opts jo = {max * 16, o->progress, o->progress_ud, 1}; /* records are converted (copied) */
+    ivs_jsonl_opts jo = {.max_line = max * 16, .progress = o->progress, .progress_ud = o->progress_ud, .transient = 1};
     return ivs_jsonl_read(j->path, &jo, cb, cb_ud);
   }
   case IVS_SOURCE_TEXT: {
-    ivs_text_opts to = {o->unit, max, o->progress, o->progress_ud};
+    ivs_text_opts to = {.unit = o->unit, .max_field = max, .progress = o->progress, .progress_ud = o->progress_ud};
     return ivs_text_read(j->path, &to, cb, cb_ud, &j->trimmed);
   }
   case IVS_SOURCE_TEMPLATE: {
     int jsonl = !ivs_taskfile_detect(j->path, IVS_TASKFILE_ANY_TABLE, &kind) && kind.format == IVS_TASKFILE_JSONL;
-    ivs_template_opts tp = {o->product, jsonl, o->map, max};
+    ivs_template_opts tp = {.product = o->product, .template_is_jsonl = jsonl, .map = o->map, .max_field = max};
     return ivs_template_expand(j->path, o->fill, &tp, cb, cb_ud);
   }
   default: {
-    ivs_xml_opts xo = {o->format == IVS_SOURCE_HTML, o->record, o->fields, o->n_fields,
-                       ivs_fieldmap_source(o->map, IVS_F_CLASSES), max * 256};
+    ivs_xml_opts xo = {.html = o->format == IVS_SOURCE_HTML, .record_xpath = o->record, .fields = o->fields,
+                       .n_fields = o->n_fields, .classes_name = ivs_fieldmap_source(o->map, IVS_F_CLASSES),
+                       .max_input = max * 256};
     return ivs_xml_read(j->path, &xo, cb, cb_ud);
   }
   }

@@ -61,10 +61,11 @@ int ivs_taskfile_read(const char *path, const ivs_taskfile_kind *kind, const ivs
   static const ivs_taskfile_opts none = IVS_TASKFILE_OPTS_INIT;
   if (!opts) opts = &none;
   if (kind->format == IVS_TASKFILE_JSONL) {
-    ivs_jsonl_opts o = {opts->max_field, opts->progress, opts->progress_ud, opts->transient};
+    ivs_jsonl_opts o = {.max_line = opts->max_field, .progress = opts->progress, .progress_ud = opts->progress_ud,
+                        .transient = opts->transient};
     return ivs_jsonl_read(path, &o, cb, ud);
   }
-  ivs_csv_opts o = {kind->format == IVS_TASKFILE_TSV ? '\t' : ',', opts->max_field, opts->map, opts->progress,
-                    opts->progress_ud};
+  ivs_csv_opts o = {.delim = kind->format == IVS_TASKFILE_TSV ? '\t' : ',', .max_field = opts->max_field, .map = opts->map,
+                    .progress = opts->progress, .progress_ud = opts->progress_ud};
   return ivs_csv_read(path, &o, cb, ud);
 }

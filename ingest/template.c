@@ -169,14 +169,14 @@ int ivs_template_expand(const char *template_path, const char *fillers_path, con
   size_t ncols = 0;
   int rc;
   if (opts->template_is_jsonl) {
-    ivs_jsonl_opts jo = {opts->max_field * 16, NULL, NULL, 0};
+    ivs_jsonl_opts jo = {.max_line = opts->max_field * 16};
     rc = ivs_jsonl_read(template_path, &jo, collect, &tm);
   } else {
-    ivs_csv_opts co = {',', opts->max_field, NULL, NULL, NULL};
+    ivs_csv_opts co = {.delim = ',', .max_field = opts->max_field};
     rc = ivs_csv_read(template_path, &co, collect, &tm);
   }
   if (rc) goto done;
-  ivs_csv_opts fo = {',', opts->max_field, NULL, NULL, NULL};
+  ivs_csv_opts fo = {.delim = ',', .max_field = opts->max_field};
   if ((rc = ivs_csv_read(fillers_path, &fo, collect, &fs))) goto done;
   if (!tm.n) {
     rc = ivs_error_set(IVS_EINVAL, "%s: no template rows", template_path);

@@ -23,6 +23,8 @@ typedef struct ivs_template_opts {
   size_t max_field;
 } ivs_template_opts;
 
+#define IVS_TEMPLATE_OPTS_INIT {0, 0, NULL, 0}
+
 int ivs_template_expand(const char *template_path, const char *fillers_path, const ivs_template_opts *opts,
                         ivs_record_fn cb, void *ud);
 

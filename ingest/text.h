@@ -21,6 +21,8 @@ typedef struct ivs_text_opts {
   void *progress_ud;
 } ivs_text_opts;
 
+#define IVS_TEXT_OPTS_INIT {IVS_UNIT_LINE, 0, NULL, NULL}
+
 int ivs_text_read(const char *path, const ivs_text_opts *opts, ivs_record_fn cb, void *ud, size_t *n_trimmed);
 
 #endif

@@ -27,6 +27,8 @@ typedef struct ivs_xml_opts {
   size_t max_input;         /* bytes; 0: 256 MiB */
 } ivs_xml_opts;
 
+#define IVS_XML_OPTS_INIT {0, NULL, NULL, 0, NULL, 0}
+
 int ivs_xml_read(const char *path, const ivs_xml_opts *opts, ivs_record_fn cb, void *ud);
 int ivs_xml_read_mem(const char *name, const char *data, size_t len, const ivs_xml_opts *opts, ivs_record_fn cb,
                      void *ud);
