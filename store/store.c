@@ -219,8 +219,10 @@ int ivs_store_begin_bulk(ivs_store *st) {
 static int end_bulk(ivs_store *st, int rc) {
   if (st->bulk) {
     st->bulk = 0;
-    int wal = exec(st, "PRAGMA journal_mode = WAL");
-    if (!rc) rc = wal;
+    /* Back to WAL: best effort.  After a COMMIT its failure (out of memory,
+     * say) must not turn a committed import into a reported failure; the
+     * store stays in rollback-journal mode until it is next opened. */
+    if (exec(st, "PRAGMA journal_mode = WAL") && !rc) ivs_error_clear();
   }
   return rc;
 }

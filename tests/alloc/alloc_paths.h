@@ -1,0 +1,23 @@
+/* The paths the allocation-failure test runs (see alloc_fail.c). */
+#ifndef IVS_ALLOC_PATHS_H
+#define IVS_ALLOC_PATHS_H
+
+#include "invscale/core.h"
+
+typedef struct alloc_path {
+  const char *name;
+  int (*setup)(const char *dir, void **state); /* with allocations not failing */
+  int (*reset)(void *state);                   /* before each run; NULL: none */
+  int (*run)(void *state);                     /* the path: 0 or a negative IVS_E* code */
+  int (*check)(void *state, int rc);           /* after a failed run: nonzero when something changed */
+  void (*teardown)(void *state);
+} alloc_path;
+
+#define ALLOC_PATH(n) extern const alloc_path alloc_path_##n;
+ALLOC_PATH(import)
+ALLOC_PATH(validate)
+#undef ALLOC_PATH
+
+#define ALLOC_PATHS {&alloc_path_import, &alloc_path_validate}
+
+#endif
