@@ -44,6 +44,9 @@ static void on_event(const ivs_eval_event *ev, void *ud) {
   }
 }
 
+/* An option value core/parse.h refused, with its message (naming the option). */
+static int bad_value(void) { return usage_error("eval", "%s", ivs_error_message()); }
+
 static const char *headline(ivs_verdict v) {
   switch (v) {
   case IVS_VERDICT_INVERSE: return "INVERSE SCALING";
@@ -121,14 +124,14 @@ int cmd_eval(int argc, char **argv, const char *db) {
       break;
     case O_KEYENV: key_env = optarg; break;
     case O_CONC:
-      if (ivs_parse_int("--concurrency", optarg, 1, 256, &o.concurrency)) return report_error();
+      if (ivs_parse_int("--concurrency", optarg, 1, 256, &o.concurrency)) return bad_value();
       break;
     case O_TIMEOUT:
-      if (ivs_parse_double("--timeout", optarg, 0.001, 86400, &sec)) return report_error();
+      if (ivs_parse_double("--timeout", optarg, 0.001, 86400, &sec)) return bad_value();
       o.timeout_ms = (long)(sec * 1000);
       break;
     case O_RETRIES:
-      if (ivs_parse_int("--retries", optarg, 0, 20, &o.retries)) return report_error();
+      if (ivs_parse_int("--retries", optarg, 0, 20, &o.retries)) return bad_value();
       break;
     case O_CACHE: o.cache_dir = optarg; break;
     case O_PARAMS:
