@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "core/error.h"
+#include "core/example.h"
 #include "core/parse.h"
 #include "invscale/eval.h"
 
@@ -75,9 +76,7 @@ static void print_result(const ivs_eval_result *r, const ivs_eval_opts *o, int j
     printf("UNDEFINED TREND: %s\n", r->why);
   } else {
     int acc = o->metric == IVS_EVAL_METRIC_ACC;
-    const char *what = r->type == IVS_TYPE_LOGODDS || r->type == IVS_TYPE_ABSOLUTE_LOGODDS ? "log-odds difference"
-                       : acc                                                              ? "accuracy"
-                                                                                          : "loss";
+    const char *what = ivs_type_is_logodds(r->type) ? "log-odds difference" : acc ? "accuracy" : "loss";
     printf("%s: %s %s %.2f%s per 10x parameters (95%% CI %.2f to %.2f) over %zu models\n", headline(r->verdict),
            what, r->slope >= 0 ? "rises" : "falls", fabs(r->slope), acc ? "" : " nats", r->lo, r->hi, r->n_models);
   }
