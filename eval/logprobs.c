@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/grow.h"
 #include "core/json_arena.h"
 #include "core/mem.h"
 #include "eval/logprobs_line.h"
@@ -28,27 +29,10 @@ static int take(const char *path, size_t line, const cJSON *a, size_t want, cons
   return 0;
 }
 
-/* Block p (holding *cap elements of `size` bytes) with room for `need`,
- * doubling from `first`; a fresh block is asked for huge pages.  NULL when
- * out of memory (p is then untouched). */
-static void *grow(void *p, size_t *cap, size_t need, size_t size, size_t first) {
-  if (need <= *cap) return p;
-  size_t c = *cap ? *cap * 2 : first;
-  while (c < need) c *= 2;
-  void *q = realloc(p, c * size);
-  if (!q) return NULL;
-  if (!p) ivs_mem_hint_huge(q, c * size);
-  *cap = c;
-  return q;
-}
-
 /* Room for `values` log-probabilities and `records` lines. */
 static int reserve(ivs_logprobs_file *lf, size_t values, size_t records) {
-  double *v = grow(lf->values, &lf->cap, values, sizeof *v, 4096);
-  if (v) lf->values = v;
-  uint32_t *c = v ? grow(lf->counts, &lf->ncap, records, sizeof *c, 4096) : NULL;
-  if (c) lf->counts = c;
-  return c ? 0 : ivs_error_set(IVS_ENOMEM, "out of memory");
+  if (ivs_grow((void **)&lf->values, &lf->cap, values, sizeof *lf->values, 4096)) return IVS_ENOMEM;
+  return ivs_grow((void **)&lf->counts, &lf->ncap, records, sizeof *lf->counts, 4096);
 }
 
 /* The line of record r: lines follow each other but where blank lines were
@@ -69,9 +53,7 @@ static int push(ivs_logprobs_file *lf, const double *v, size_t k, size_t line) {
   memcpy(lf->values + lf->nvalues, v, k * sizeof *v);
   lf->nvalues += k;
   if (line != (lf->n ? line_of(lf, lf->n - 1) + 1 : 1)) {
-    struct ivs_logprobs_jump *j = grow(lf->jumps, &lf->jcap, lf->njumps + 1, sizeof *j, 16);
-    if (!j) return ivs_error_set(IVS_ENOMEM, "out of memory");
-    lf->jumps = j;
+    if (ivs_grow((void **)&lf->jumps, &lf->jcap, lf->njumps + 1, sizeof *lf->jumps, 16)) return IVS_ENOMEM;
     lf->jumps[lf->njumps].record = lf->n, lf->jumps[lf->njumps++].line = line;
   }
   lf->counts[lf->n++] = (uint32_t)k;

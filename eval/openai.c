@@ -281,9 +281,13 @@ static int cache_append(run *r, const job *j, double v) {
   cJSON *lp = cJSON_DetachItemFromObjectCaseSensitive(
       cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "choices"), 0), "logprobs");
   char *lps = lp ? cJSON_PrintUnformatted(lp) : NULL;
-  int ok = fprintf(r->cache, "{\"key\":\"%016" PRIx64 "%016" PRIx64 "\",\"logprob\":%.17g,\"logprobs\":%s}\n", k[0],
-                   k[1], v, lps ? lps : "null") > 0 &&
-           fflush(r->cache) == 0;
+  char head[128];
+  int hn = snprintf(head, sizeof head, "{\"key\":\"%016" PRIx64 "%016" PRIx64 "\",\"logprob\":%.17g,\"logprobs\":", k[0],
+                    k[1], v);
+  const char *tail = lps ? lps : "null";
+  size_t tn = strlen(tail);
+  int ok = hn > 0 && (size_t)hn < sizeof head && fwrite(head, 1, (size_t)hn, r->cache) == (size_t)hn &&
+           fwrite(tail, 1, tn, r->cache) == tn && fwrite("}\n", 1, 2, r->cache) == 2 && fflush(r->cache) == 0;
   cJSON_free(lps);
   cJSON_Delete(lp);
   cJSON_Delete(resp);

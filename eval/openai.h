@@ -22,6 +22,8 @@
 
 #include <stddef.h>
 
+#include "eval/request.h"
+
 typedef struct ivs_openai_opts {
   const char *base_url;    /* "http://127.0.0.1:8000/v1" */
   const char *model;       /* the server's model id */
@@ -35,11 +37,8 @@ typedef struct ivs_openai_opts {
   void *progress_ud;
 } ivs_openai_opts;
 
-typedef struct ivs_openai_req {
-  const char *context;      /* borrowed */
-  const char *continuation; /* borrowed, non-empty */
-  char what[80];            /* names the request in messages: "example 12, class 1" */
-} ivs_openai_req;
+/* A request: its context, its continuation (non-empty) and its name in messages. */
+typedef ivs_backend_req ivs_openai_req;
 
 typedef struct ivs_openai_stats {
   size_t cached, sent, retried; /* answers from the cache, requests sent, retries */

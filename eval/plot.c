@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/fileio.h"
 
 #define W 720.0
 #define H 480.0
@@ -65,8 +66,16 @@ int ivs_plot_svg(const char *path, const char *title, const char *ylabel, const 
 #define PX(v) (L + ((v) - x0) / (x1 - x0) * (W - L - R))
 #define PY(v) (H - B - (((log_y ? log10(v) : (v))) - ty0) / (ty1 - ty0) * (H - T - B))
 
-  xmlTextWriterPtr w = xmlNewTextWriterFilename(path, 0);
-  if (!w) return ivs_error_set(IVS_EIO, "%s: cannot write", path);
+  ivs_atomic_file af;
+  int rc = ivs_atomic_open(&af, path);
+  if (rc) return rc;
+  xmlOutputBufferPtr ob = xmlOutputBufferCreateFile(af.f, NULL); /* af.f stays ours to close */
+  xmlTextWriterPtr w = ob ? xmlNewTextWriter(ob) : NULL;
+  if (!w) {
+    if (ob) xmlOutputBufferClose(ob);
+    ivs_atomic_abort(&af);
+    return ivs_error_set(IVS_ENOMEM, "%s: out of memory", path);
+  }
   xmlTextWriterSetIndent(w, 1);
   xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL);
   xmlTextWriterStartElement(w, BAD_CAST "svg");
@@ -132,7 +141,8 @@ int ivs_plot_svg(const char *path, const char *title, const char *ylabel, const 
     }
   }
   xmlTextWriterEndElement(w);
-  int rc = xmlTextWriterEndDocument(w) < 0 ? ivs_error_set(IVS_EIO, "%s: write error", path) : 0;
-  xmlFreeTextWriter(w);
+  rc = xmlTextWriterEndDocument(w) < 0 ? ivs_error_set(IVS_EIO, "%s: write error", path) : 0;
+  xmlFreeTextWriter(w); /* flushes into af.f */
+  if (rc || (rc = ivs_atomic_commit(&af))) ivs_atomic_abort(&af);
   return rc;
 }

@@ -3,7 +3,9 @@
  * dashed baseline, and the task and verdict in the title; models whose names
  * share the part before the last '-' form one connected series.  A model
  * whose mean is not finite gets no point, only its name and mean below the
- * axis.  Written with libxml2's text writer, so every text is escaped. */
+ * axis.  Written with libxml2's text writer, so every text is escaped, through
+ * the atomic writer (core/fileio.h): the file at path is replaced whole and
+ * fsynced, or left as it was. */
 #ifndef IVS_EVAL_PLOT_H
 #define IVS_EVAL_PLOT_H
 

@@ -47,3 +47,13 @@ void ivs_score_logodds(const double prompt_lp[2], const double other_lp[2], size
   out->correct = out->predicted == answer;
   out->total_logprob = ivs_logsumexp(other_lp, 2);
 }
+
+void ivs_score_task(ivs_task_type type, const double *values, const size_t *offsets, const size_t *n_classes,
+                    const size_t *answer, size_t n, int invert, ivs_score *out) {
+  for (size_t i = 0; i < n; i++) {
+    if (type == IVS_TYPE_CLASSIFICATION) ivs_score_classification(values + offsets[i], n_classes[i], answer[i], invert, &out[i]);
+    else if (ivs_type_is_logodds(type))
+      ivs_score_logodds(values + 4 * i, values + 4 * i + 2, answer[i], type == IVS_TYPE_ABSOLUTE_LOGODDS, &out[i]);
+    else ivs_score_sequence(values[i], &out[i]);
+  }
+}

@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include "core/example.h"
+
 typedef struct ivs_score { /* 24 bytes: a million examples of four models take 96 MB */
   double loss;          /* classification/sequence_prob: loss; log-odds: the (absolute) difference */
   double total_logprob; /* NaN when not defined (sequence_prob) */
@@ -27,5 +29,12 @@ void ivs_score_classification(const double *lp, size_t n, size_t answer, int inv
 void ivs_score_sequence(double completion_logprob, ivs_score *out);
 void ivs_score_logodds(const double prompt_lp[2], const double other_lp[2], size_t answer, int absolute,
                        ivs_score *out);
+
+/* Scores examples 0..n-1 of a task of `type` into out[0..n): values laid out
+ * as eval/backend.h says (classification: example i's classes from
+ * offsets[i]; log-odds 4 per example; sequence_prob 1), n_classes and answer
+ * per example (answer ignored for sequence_prob). */
+void ivs_score_task(ivs_task_type type, const double *values, const size_t *offsets, const size_t *n_classes,
+                    const size_t *answer, size_t n, int invert, ivs_score *out);
 
 #endif

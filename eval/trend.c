@@ -128,20 +128,25 @@ int ivs_trend_fit(const double *x, size_t M, const double *metric, size_t N, int
   ci(b_all, n_boot, &out->lo, &out->hi);
   out->n_boot = n_boot;
   double sign = worse_up ? 1 : -1; /* > 0 after multiplying: worse */
-  out->verdict = NULL;
+  out->verdict = IVS_VERDICT_UNDEFINED;
   if (M >= 3) {
     double l1, h1, l2, h2;
     ci(b_lo, n_boot, &l1, &h1);
     ci(b_hi, n_boot, &l2, &h2);
     int first_worse = sign > 0 ? l1 > 0 : h1 < 0, first_better = sign > 0 ? h1 < 0 : l1 > 0;
     int last_worse = sign > 0 ? l2 > 0 : h2 < 0, last_better = sign > 0 ? h2 < 0 : l2 > 0;
-    if (first_worse && last_better) out->verdict = "u-shaped";
-    else if (first_better && last_worse) out->verdict = "inverted-u";
+    if (first_worse && last_better) out->verdict = IVS_VERDICT_U_SHAPED;
+    else if (first_better && last_worse) out->verdict = IVS_VERDICT_INVERTED_U;
   }
-  if (!out->verdict) {
+  if (out->verdict == IVS_VERDICT_UNDEFINED) {
     int worse = sign > 0 ? out->lo > 0 : out->hi < 0, better = sign > 0 ? out->hi < 0 : out->lo > 0;
-    out->verdict = worse ? "inverse" : better ? "positive" : "flat";
+    out->verdict = worse ? IVS_VERDICT_INVERSE : better ? IVS_VERDICT_POSITIVE : IVS_VERDICT_FLAT;
   }
   free(w), free(c), free(b_all), free(b_lo), free(b_hi);
   return 0;
+}
+
+const char *ivs_verdict_name(ivs_verdict v) {
+  static const char *const names[] = {"undefined", "inverse", "positive", "flat", "u-shaped", "inverted-u"};
+  return (unsigned)v < sizeof names / sizeof *names ? names[v] : "undefined";
 }

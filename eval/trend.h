@@ -18,8 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "invscale/eval.h"
+
 typedef struct ivs_trend {
-  const char *verdict; /* static: inverse, positive, flat, u-shaped, inverted-u */
+  ivs_verdict verdict; /* inverse, positive, flat, u-shaped, inverted-u (never undefined) */
   double slope, lo, hi;
   size_t n_boot;
 } ivs_trend;

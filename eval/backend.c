@@ -1,0 +1,55 @@
+/* The table of backends, keyed by the prefix of a model's spec. */
+#include "eval/backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/example.h"
+
+static const ivs_backend *const rows[] = {&ivs_backend_logprobs, &ivs_backend_lmeval, &ivs_backend_openai,
+                                          &ivs_backend_fake};
+
+const ivs_backend *ivs_backend_find(const char *spec, const char **arg) {
+  for (size_t i = 0; spec && i < sizeof rows / sizeof *rows; i++) {
+    size_t n = strlen(rows[i]->prefix);
+    if (!strncmp(spec, rows[i]->prefix, n)) {
+      if (arg) *arg = spec + n;
+      return rows[i];
+    }
+  }
+  return NULL;
+}
+
+int ivs_eval_backend_check(const char *backend) {
+  const char *arg;
+  const ivs_backend *be = ivs_backend_find(backend, &arg);
+  if (!be) /* fake: is for tests, not advertised */
+    return ivs_error_set(IVS_EUSAGE, "the backends are logprobs:FILE, lmeval:FILE and openai:URL@ID (native: is not here yet)");
+  return be->check ? be->check(arg) : 0;
+}
+
+/* One request per class (classification), per prompt and class (log-odds:
+ * prompt c0, prompt c1, other_prompt c0, other_prompt c1) or per completion. */
+int ivs_backend_requests(const ivs_eval_task *t, ivs_task_type type, ivs_backend_req **reqs, size_t *n) {
+  int logodds = ivs_type_is_logodds(type);
+  size_t count = type == IVS_TYPE_CLASSIFICATION ? t->offsets[t->n] : logodds ? 4 * t->n : t->n;
+  ivs_backend_req *r = calloc(count ? count : 1, sizeof *r);
+  if (!r) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  size_t k = 0;
+  for (size_t i = 0; i < t->n; i++) {
+    if (type == IVS_TYPE_SEQUENCE_PROB) {
+      r[k].context = ivs_eval_task_text(t, i, 0), r[k].continuation = ivs_eval_task_text(t, i, 2);
+      snprintf(r[k++].what, sizeof r->what, "example %zu, completion", i);
+      continue;
+    }
+    for (int side = 0; side < (logodds ? 2 : 1); side++)
+      for (size_t j = 0; j < t->ncls[i]; j++) {
+        r[k].context = ivs_eval_task_text(t, i, (size_t)side), r[k].continuation = ivs_eval_task_text(t, i, 3 + j);
+        snprintf(r[k++].what, sizeof r->what, "example %zu, %sclass %zu", i, side ? "other_prompt, " : "", j);
+      }
+  }
+  *reqs = r, *n = count;
+  return 0;
+}

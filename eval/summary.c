@@ -1,0 +1,79 @@
+/* summary.json and the plot. */
+#include "eval/summary.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/example.h"
+#include "core/fileio.h"
+#include "eval/plot.h"
+
+static cJSON *summary_json(const ivs_eval_result *r, ivs_eval_metric metric, int invert) {
+  cJSON *sum = cJSON_CreateObject();
+  cJSON_AddStringToObject(sum, "task_type", ivs_type_name(r->type));
+  cJSON_AddNumberToObject(sum, "n_examples", (double)r->n_examples);
+  cJSON_AddStringToObject(sum, "metric", ivs_eval_metric_name(metric));
+  cJSON_AddBoolToObject(sum, "invert", invert);
+  if (isfinite(r->baseline)) cJSON_AddNumberToObject(sum, "baseline", r->baseline);
+  else cJSON_AddNullToObject(sum, "baseline");
+  cJSON *arr = cJSON_AddArrayToObject(sum, "models");
+  for (size_t m = 0; m < r->n_models; m++) {
+    const ivs_eval_model_result *mr = &r->models[m];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", mr->name);
+    cJSON_AddNumberToObject(o, "params", mr->params);
+    cJSON_AddNumberToObject(o, "mean", mr->mean);
+    cJSON_AddNumberToObject(o, "sem", mr->sem);
+    if (isfinite(mr->accuracy)) cJSON_AddNumberToObject(o, "accuracy", mr->accuracy);
+    else cJSON_AddNullToObject(o, "accuracy");
+    if (isfinite(mr->coverage)) cJSON_AddNumberToObject(o, "coverage", mr->coverage);
+    else cJSON_AddNullToObject(o, "coverage");
+    cJSON_AddItemToArray(arr, o);
+  }
+  cJSON *tj = cJSON_AddObjectToObject(sum, "trend");
+  cJSON_AddStringToObject(tj, "verdict", ivs_verdict_name(r->verdict));
+  cJSON_AddNumberToObject(tj, "slope_per_decade", r->slope);
+  cJSON *ci = cJSON_AddArrayToObject(tj, "ci95");
+  cJSON_AddItemToArray(ci, cJSON_CreateNumber(r->lo));
+  cJSON_AddItemToArray(ci, cJSON_CreateNumber(r->hi));
+  cJSON_AddNumberToObject(tj, "n_boot", (double)r->n_boot);
+  return sum;
+}
+
+int ivs_eval_summary_write(const char *dir, const ivs_eval_result *r, ivs_eval_metric metric, int invert,
+                           const char *task_path) {
+  char path[4200];
+  cJSON *sum = summary_json(r, metric, invert);
+  char *text = sum ? cJSON_Print(sum) : NULL;
+  cJSON_Delete(sum);
+  if (!text) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  ivs_atomic_file af;
+  int rc = ivs_atomic_open(&af, path);
+  if (!rc) {
+    if (fputs(text, af.f) < 0 || fputc('\n', af.f) == EOF) {
+      rc = ivs_error_set(IVS_EIO, "%s: cannot write: %s", path, strerror(errno));
+      ivs_atomic_abort(&af);
+    } else {
+      rc = ivs_atomic_commit(&af);
+    }
+  }
+  cJSON_free(text);
+  if (rc) return rc;
+  /* the plot */
+  ivs_plot_model pm[IVS_EVAL_MAX_MODELS];
+  size_t M = r->n_models < IVS_EVAL_MAX_MODELS ? r->n_models : IVS_EVAL_MAX_MODELS;
+  for (size_t m = 0; m < M; m++)
+    pm[m] = (ivs_plot_model){.name = r->models[m].name, .params = r->models[m].params, .mean = r->models[m].mean,
+                             .sem = r->models[m].sem};
+  char title[600];
+  const char *base = strrchr(task_path, '/');
+  snprintf(title, sizeof title, "%s: %s", base ? base + 1 : task_path, ivs_verdict_name(r->verdict));
+  snprintf(path, sizeof path, "%s/loss_plot.svg", dir);
+  return ivs_plot_svg(path, title, ivs_eval_metric_name(metric), pm, M, r->baseline,
+                      metric == IVS_EVAL_METRIC_LOSS && !ivs_type_is_logodds(r->type));
+}

@@ -1,0 +1,160 @@
+/* invscale eval: scoring a task on a family of models of growing size.
+ *
+ * A run (ivs_eval_run) reads a task file (JSON Lines or CSV), asks each
+ * model's backend for the log-probabilities of the task's continuations,
+ * scores every example exactly as the Inverse Scaling Prize's pipeline,
+ * aggregates per model (mean, SEM, accuracy, coverage), fits the scaling
+ * trend (a least-squares slope against log10(parameters) with a paired
+ * bootstrap) and writes into the output folder, each file atomically
+ * (written beside, fsynced, renamed):
+ *
+ *   <model>.csv           the prize's per-example columns, one file per model
+ *   labelled_data.jsonl   the task's rows with every model's columns
+ *   summary.json          the task, per-model results and the trend
+ *   loss_plot.svg         the metric against parameters
+ *
+ * Nothing here prints, exits or looks at the terminal: progress and notes
+ * reach the caller through opts->progress, failures through the return code
+ * and the thread's last error (ivs_error_message()).
+ */
+#ifndef INVSCALE_EVAL_H
+#define INVSCALE_EVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "invscale/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The scaling trend.  UNDEFINED: the trend could not be computed (a model's
+ * mean metric is infinite; ivs_eval_result.why says which and why). */
+typedef enum ivs_verdict {
+  IVS_VERDICT_UNDEFINED = 0,
+  IVS_VERDICT_INVERSE,    /* worse with size: the 95% interval lies on the worse side */
+  IVS_VERDICT_POSITIVE,   /* better with size */
+  IVS_VERDICT_FLAT,       /* the interval contains 0 */
+  IVS_VERDICT_U_SHAPED,   /* worse then better (3 models or more) */
+  IVS_VERDICT_INVERTED_U  /* better then worse */
+} ivs_verdict;
+
+/* "undefined", "inverse", "positive", "flat", "u-shaped" or "inverted-u"
+ * (the names summary.json uses); a static string, "undefined" for a value
+ * out of range. */
+const char *ivs_verdict_name(ivs_verdict v);
+
+typedef enum ivs_eval_metric {
+  IVS_EVAL_METRIC_LOSS = 0, /* the mean loss (log-odds difference for log-odds tasks) */
+  IVS_EVAL_METRIC_ACC       /* the mean accuracy; refused for sequence_prob tasks */
+} ivs_eval_metric;
+
+/* "loss" or "acc". */
+const char *ivs_eval_metric_name(ivs_eval_metric m);
+
+/* One model of the family. */
+typedef struct ivs_eval_model {
+  const char *name;    /* borrowed; names the model's files and columns; unique in a run */
+  const char *backend; /* borrowed: "logprobs:FILE", "lmeval:FILE", "openai:URL@ID" (see
+                        * ivs_eval_backend_check) */
+  double params;       /* the parameter count; 0: the backend's, else ivs_eval_known_params(name) */
+} ivs_eval_model;
+
+/* What a run reports while it works.  The pointers are borrowed for the
+ * duration of the call. */
+typedef enum ivs_eval_event_kind {
+  IVS_EVAL_EVENT_READ,     /* reading the task: done and total bytes; subject: its path */
+  IVS_EVAL_EVENT_REQUESTS, /* a server backend: done and total requests; subject: the model */
+  IVS_EVAL_EVENT_STEP_END, /* the step reported by the events above is over */
+  IVS_EVAL_EVENT_NOTE      /* a line of information in text (e.g. how many answers came from the cache) */
+} ivs_eval_event_kind;
+
+typedef struct ivs_eval_event {
+  ivs_eval_event_kind kind;
+  const char *subject;           /* what the event is about; "" when none */
+  unsigned long long done, total; /* READ and REQUESTS; total 0: unknown */
+  const char *text;              /* NOTE: the line (no newline); else "" */
+} ivs_eval_event;
+
+/* Called on the thread that called ivs_eval_run. */
+typedef void (*ivs_eval_progress_fn)(const ivs_eval_event *ev, void *ud);
+
+typedef struct ivs_eval_opts {
+  const char *task_path;         /* the task file (JSON Lines or CSV, as ingest/taskfile decides) */
+  ivs_task_type type;            /* IVS_TYPE_AUTO: from the task's fields */
+  const ivs_eval_model *models;  /* borrowed: n_models of them, 2 to IVS_EVAL_MAX_MODELS */
+  size_t n_models;
+  ivs_eval_metric metric;
+  int invert;                    /* score the other classes (the prize's --invert) */
+  size_t n_boot;                 /* bootstrap resamples of the trend, 10 to 1000000 */
+  uint64_t seed;                 /* of the bootstrap */
+  const char *out_dir;           /* created when missing */
+  /* server backends (openai:) */
+  const char *api_key;           /* sent as a Bearer token; NULL: none */
+  const char *api_key_env;       /* the variable it came from, for messages; NULL: none */
+  const char *cache_dir;         /* one cache file per model id; NULL: out_dir/cache */
+  int concurrency;               /* requests in flight per model, >= 1 */
+  long timeout_ms;               /* per attempt */
+  int retries;                   /* further attempts after a retryable failure */
+  ivs_eval_progress_fn progress; /* optional */
+  void *progress_ud;
+} ivs_eval_opts;
+
+#define IVS_EVAL_MAX_MODELS 64
+
+#define IVS_EVAL_OPTS_INIT \
+  {NULL, IVS_TYPE_AUTO, NULL, 0, IVS_EVAL_METRIC_LOSS, 0, 1000, 1, NULL, NULL, NULL, NULL, 8, 60000, 5, NULL, NULL}
+
+/* One model's results. */
+typedef struct ivs_eval_model_result {
+  char *name;      /* owned by the result */
+  double params;   /* the count used */
+  double mean;     /* of the metric; may be +inf (with --invert) */
+  double sem;      /* standard error of the mean (std with ddof=0 over sqrt(n)); NaN when the mean is not finite */
+  double accuracy; /* NaN for sequence_prob */
+  double coverage; /* mean total probability of the classes; NaN unless classification */
+} ivs_eval_model_result;
+
+typedef struct ivs_eval_result {
+  ivs_task_type type;             /* as read */
+  size_t n_examples;
+  double baseline;                /* classification: the mean metric of guessing; else NaN */
+  ivs_eval_model_result *models;  /* owned: n_models, sorted by parameters */
+  size_t n_models;
+  ivs_verdict verdict;
+  double slope, lo, hi;           /* per decade of parameters, with its 95% interval; NaN when undefined */
+  size_t n_boot;
+  char why[600];                  /* UNDEFINED: why; else "" */
+} ivs_eval_result;
+
+/* Runs the evaluation that opts describes and fills *out (initialised by
+ * the callee; release it with ivs_eval_result_release, also after a
+ * failure).  Returns 0, or:
+ *   IVS_EUSAGE  bad options: fewer than 2 models, a name twice, a backend
+ *               not understood, an unknown parameter count, two models of
+ *               one size, --metric acc on a sequence_prob task;
+ *   IVS_EINVAL / IVS_EPARSE  a task or a backend's file that is invalid;
+ *   IVS_EIO, IVS_ENOMEM, or a server backend's failure.
+ * On failure no output file is left half-written (a file already committed
+ * stays).  opts NULL or out NULL: IVS_EUSAGE. */
+int ivs_eval_run(const ivs_eval_opts *opts, ivs_eval_result *out);
+
+/* Frees what *r owns and leaves it empty; r NULL is a no-op. */
+void ivs_eval_result_release(ivs_eval_result *r);
+
+/* 0 when `backend` names a backend this library has (its prefix and the
+ * form of the rest), else IVS_EUSAGE with a message saying the form expected
+ * (without the model's name).  NULL: IVS_EUSAGE. */
+int ivs_eval_backend_check(const char *backend);
+
+/* The nominal parameter count of a well-known model (the prize's list and
+ * today's pilot families: gpt2, ada..davinci, opt, gpt-neo, gpt-j, pythia,
+ * Qwen2.5, SmolLM2), matched without case on the part after the last '/';
+ * 0 when unknown or name is NULL. */
+double ivs_eval_known_params(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
