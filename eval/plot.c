@@ -1,5 +1,6 @@
 #include "eval/plot.h"
 
+#include <libxml/xmlerror.h>
 #include <libxml/xmlwriter.h>
 #include <math.h>
 #include <stdio.h>
@@ -45,6 +46,16 @@ static size_t family_len(const char *name) {
   return d ? (size_t)(d - name) : strlen(name);
 }
 
+static _Thread_local int xml_failed;
+static void quiet_generic(void *ctx, const char *msg, ...) {
+  (void)ctx, (void)msg;
+  xml_failed = 1;
+}
+static void quiet_structured(void *ctx, xmlErrorPtr e) {
+  (void)ctx, (void)e;
+  xml_failed = 1;
+}
+
 int ivs_plot_svg(const char *path, const char *title, const char *ylabel, const ivs_plot_model *m, size_t n,
                  double baseline, int log_y) {
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
@@ -69,11 +80,22 @@ int ivs_plot_svg(const char *path, const char *title, const char *ylabel, const 
   ivs_atomic_file af;
   int rc = ivs_atomic_open(&af, path);
   if (rc) return rc;
+  /* libxml2 reports its failures (out of memory, say) on stderr unless told
+   * otherwise: here they only mark the plot as failed */
+  xmlGenericErrorFunc old_generic = xmlGenericError;
+  void *old_generic_ctx = xmlGenericErrorContext;
+  xmlStructuredErrorFunc old_structured = xmlStructuredError;
+  void *old_structured_ctx = xmlStructuredErrorContext;
+  xml_failed = 0;
+  xmlSetGenericErrorFunc(NULL, quiet_generic);
+  xmlSetStructuredErrorFunc(NULL, quiet_structured);
   xmlOutputBufferPtr ob = xmlOutputBufferCreateFile(af.f, NULL); /* af.f stays ours to close */
   xmlTextWriterPtr w = ob ? xmlNewTextWriter(ob) : NULL;
   if (!w) {
     if (ob) xmlOutputBufferClose(ob);
     ivs_atomic_abort(&af);
+    xmlSetGenericErrorFunc(old_generic_ctx, old_generic);
+    xmlSetStructuredErrorFunc(old_structured_ctx, old_structured);
     return ivs_error_set(IVS_ENOMEM, "%s: out of memory", path);
   }
   xmlTextWriterSetIndent(w, 1);
@@ -143,6 +165,9 @@ int ivs_plot_svg(const char *path, const char *title, const char *ylabel, const 
   xmlTextWriterEndElement(w);
   rc = xmlTextWriterEndDocument(w) < 0 ? ivs_error_set(IVS_EIO, "%s: write error", path) : 0;
   xmlFreeTextWriter(w); /* flushes into af.f */
+  if (!rc && xml_failed) rc = ivs_error_set(IVS_ENOMEM, "%s: cannot write the plot (out of memory)", path);
+  xmlSetGenericErrorFunc(old_generic_ctx, old_generic);
+  xmlSetStructuredErrorFunc(old_structured_ctx, old_structured);
   if (rc || (rc = ivs_atomic_commit(&af))) ivs_atomic_abort(&af);
   return rc;
 }

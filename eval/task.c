@@ -106,18 +106,6 @@ static int on_example(const ivs_record *rec, void *ud) {
 }
 
 /* Whether the file holds nothing but whitespace (or nothing). */
-static int blank_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return 0;
-  char buf[4096];
-  size_t n;
-  int blank = 1;
-  while (blank && (n = fread(buf, 1, sizeof buf, f)) > 0)
-    for (size_t i = 0; i < n && blank; i++) blank = strchr(" \t\r\n", buf[i]) && buf[i];
-  fclose(f);
-  return blank;
-}
-
 int ivs_eval_task_read(ivs_eval_task *t, const char *path, ivs_progress_fn progress, void *progress_ud) {
   t->ctx.path = path;
   struct stat st;
@@ -133,15 +121,7 @@ int ivs_eval_task_read(ivs_eval_task *t, const char *path, ivs_progress_fn progr
     }
   }
   ivs_taskfile_kind kind;
-  int rc = ivs_taskfile_detect(path, &kind);
-  if (rc == IVS_EUSAGE && blank_file(path)) {
-    /* an empty or blank file is no task of either kind: its reader says
-     * so ("file is empty", "no examples") better than the guess does */
-    size_t n = strlen(path);
-    kind.format = n > 4 && !strcmp(path + n - 4, ".csv") ? IVS_TASKFILE_CSV : IVS_TASKFILE_JSONL;
-    ivs_error_clear();
-    rc = 0;
-  }
+  int rc = ivs_taskfile_detect(path, 0, &kind);
   if (rc) return rc;
   ivs_taskfile_opts o = IVS_TASKFILE_OPTS_INIT;
   o.progress = progress, o.progress_ud = progress_ud;

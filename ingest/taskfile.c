@@ -33,6 +33,12 @@ int ivs_taskfile_detect(const char *path, int flags, ivs_taskfile_kind *out) {
   size_t i = n >= 3 && !memcmp(head, "\xEF\xBB\xBF", 3) ? 3 : 0;
   while (i < n && strchr(" \t\r\n", head[i])) i++;
   int tsv_name = named(path, ".tsv"), csv_name = named(path, ".csv") || tsv_name;
+  if (i == n && n < sizeof head - 1) { /* empty or blank: no content to go by, and its reader says what is wrong */
+    if (!n) return ivs_error_set(IVS_EIO, "%s: file is empty", path);
+    out->format = tsv_name ? IVS_TASKFILE_TSV : csv_name ? IVS_TASKFILE_CSV : IVS_TASKFILE_JSONL;
+    out->why = "a blank file: the name decides";
+    return 0;
+  }
   if (i < n && head[i] == '{') {
     out->format = IVS_TASKFILE_JSONL;
     out->why = csv_name ? "the first line is a JSON object (whatever the name says)" : "the first line is a JSON object";

@@ -45,8 +45,10 @@ enum {
  * a file named .csv); otherwise a file named .csv or .tsv, or whose first
  * line names a 'prompt' column (any first line with IVS_TASKFILE_ANY_TABLE),
  * is a table, tab-separated when named .tsv or when its header has tabs and no
- * commas.  Returns 0 and fills *out; IVS_EIO when the file cannot be read;
- * IVS_EUSAGE for a binary file, a JSON array or anything else.  Thread-safe. */
+ * commas.  A blank file goes by its name (.csv, .tsv, else JSON Lines), so
+ * that its reader says what is missing.  Returns 0 and fills *out; IVS_EIO
+ * when the file cannot be read or is empty; IVS_EUSAGE for a binary file, a
+ * JSON array or anything else.  Thread-safe. */
 int ivs_taskfile_detect(const char *path, int flags, ivs_taskfile_kind *out);
 
 /* ---- what an import reads ---- */

@@ -16,8 +16,9 @@ typedef struct alloc_path {
 #define ALLOC_PATH(n) extern const alloc_path alloc_path_##n;
 ALLOC_PATH(import)
 ALLOC_PATH(validate)
+ALLOC_PATH(eval)
 #undef ALLOC_PATH
 
-#define ALLOC_PATHS {&alloc_path_import, &alloc_path_validate}
+#define ALLOC_PATHS {&alloc_path_import, &alloc_path_validate, &alloc_path_eval}
 
 #endif

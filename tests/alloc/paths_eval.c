@@ -1,0 +1,71 @@
+/* Allocation-failure path: a whole eval run on a small task with two models
+ * (logprobs: files); a failing run leaves no temporary file behind. */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc_paths.h"
+#include "core/error.h"
+#include "invscale/eval.h"
+
+static struct {
+  char dir[512], task[512], m0[512], m1[512], out[512];
+} E;
+
+static int write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return -1;
+  int ok = fputs(text, f) >= 0;
+  return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static int setup(const char *dir, void **state) {
+  snprintf(E.task, sizeof E.task, "%s/eval_task.jsonl", dir);
+  snprintf(E.m0, sizeof E.m0, "%s/m0.jsonl", dir);
+  snprintf(E.m1, sizeof E.m1, "%s/m1.jsonl", dir);
+  snprintf(E.out, sizeof E.out, "%s/eval_out", dir);
+  *state = &E;
+  if (write_file(E.task, "{\"prompt\": \"Q0\", \"classes\": [\" a\", \" b\"], \"answer_index\": 0}\n"
+                         "{\"prompt\": \"Q1\", \"classes\": [\" a\", \" b\", \" c\"], \"answer_index\": 2}\n"
+                         "{\"prompt\": \"Q2\", \"classes\": [\" a\", \" b\"], \"answer_index\": 1}\n") ||
+      write_file(E.m0, "{\"index\": 0, \"class_logprobs\": [-0.5, -1.5]}\n"
+                       "{\"index\": 1, \"class_logprobs\": [-2.0, -1.0, -0.25]}\n"
+                       "{\"index\": 2, \"class_logprobs\": [-0.75, -0.5]}\n") ||
+      write_file(E.m1, "{\"index\": 0, \"class_logprobs\": [-1.5, -0.5]}\n"
+                       "{\"index\": 1, \"class_logprobs\": [-0.5, -1.0, -2.25]}\n"
+                       "{\"index\": 2, \"class_logprobs\": [-0.25, -3.5]}\n"))
+    return ivs_error_set(IVS_EIO, "cannot write the eval inputs");
+  return 0;
+}
+
+static int run(void *state) {
+  (void)state;
+  char b0[600], b1[600];
+  snprintf(b0, sizeof b0, "logprobs:%s", E.m0);
+  snprintf(b1, sizeof b1, "logprobs:%s", E.m1);
+  ivs_eval_model models[2] = {{"small", b0, 1e8}, {"large", b1, 1e9}};
+  ivs_eval_opts o = IVS_EVAL_OPTS_INIT;
+  o.task_path = E.task, o.models = models, o.n_models = 2, o.n_boot = 50, o.out_dir = E.out;
+  ivs_eval_result res;
+  int rc = ivs_eval_run(&o, &res);
+  if (!rc && (res.n_examples != 3 || res.n_models != 2 || !isfinite(res.slope)))
+    rc = ivs_error_set(IVS_ERROR, "eval: %zu examples, %zu models", res.n_examples, res.n_models);
+  ivs_eval_result_release(&res);
+  return rc;
+}
+
+/* no temporary file is left in the output folder */
+static int check(void *state, int rc) {
+  (void)state, (void)rc;
+  DIR *d = opendir(E.out);
+  if (!d) return 0;
+  struct dirent *e;
+  int left = 0;
+  while ((e = readdir(d)))
+    if (strstr(e->d_name, ".tmp")) left = 1;
+  closedir(d);
+  return left;
+}
+
+const alloc_path alloc_path_eval = {"eval", setup, NULL, run, check, NULL};

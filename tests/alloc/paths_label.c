@@ -1,0 +1,136 @@
+/* Allocation-failure paths: agreement and aggregation of a triples file (no
+ * store), and a judgments import into a store. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc_paths.h"
+#include "core/error.h"
+#include "invscale/ingest.h"
+#include "invscale/label.h"
+#include "invscale/store.h"
+
+static struct {
+  char triples[512], db[512], pristine[512], task[512], judg[512];
+} L;
+
+static int write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return -1;
+  int ok = fputs(text, f) >= 0;
+  return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static int copy_file(const char *from, const char *to) {
+  FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+  char buf[65536];
+  size_t n;
+  int rc = a && b ? 0 : -1;
+  while (!rc && (n = fread(buf, 1, sizeof buf, a)) > 0)
+    if (fwrite(buf, 1, n, b) != n) rc = -1;
+  if (a) fclose(a);
+  if (b && fclose(b)) rc = -1;
+  return rc;
+}
+
+static int setup_agreement(const char *dir, void **state) {
+  snprintf(L.triples, sizeof L.triples, "%s/triples.csv", dir);
+  *state = &L;
+  return write_file(L.triples, "item,annotator,label\n"
+                               "i1,ann,yes\ni1,bob,yes\ni1,cid,no\n"
+                               "i2,ann,no\ni2,bob,no\ni2,cid,no\n"
+                               "i3,ann,yes\ni3,bob,maybe\n"
+                               "i4,ann,maybe\ni4,bob,maybe\ni4,cid,yes\n")
+             ? ivs_error_set(IVS_EIO, "cannot write the triples")
+             : 0;
+}
+
+static int run_agreement(void *state) {
+  (void)state;
+  ivs_ratings *r = NULL;
+  double alpha, lo, hi, kappa, share, ck;
+  size_t shared;
+  ivs_aggregation agg = {0};
+  ivs_aggregate_opts ao = IVS_AGGREGATE_OPTS_INIT;
+  ao.method = IVS_AGG_DAWID_SKENE;
+  int rc = ivs_ratings_new(&r);
+  if (!rc) rc = ivs_triples_read(L.triples, NULL, r);
+  if (!rc) rc = ivs_ratings_finish(r);
+  if (!rc) rc = ivs_alpha(r, IVS_LEVEL_NOMINAL, &alpha);
+  if (!rc) rc = ivs_alpha_bootstrap(r, IVS_LEVEL_NOMINAL, 20, 1, &lo, &hi);
+  if (!rc) rc = ivs_fleiss_kappa(r, &kappa);
+  if (!rc) rc = ivs_percent_agreement(r, &share);
+  if (!rc) rc = ivs_cohen_kappa(r, 0, 1, &ck, &shared);
+  if (!rc) rc = ivs_aggregate(r, NULL, &ao, &agg);
+  if (!rc && (ivs_ratings_judgments(r) != 11 || !isfinite(alpha) || agg.items != 4))
+    rc = ivs_error_set(IVS_ERROR, "agreement: %zu judgments, alpha %g", ivs_ratings_judgments(r), alpha);
+  ivs_aggregation_release(&agg);
+  ivs_ratings_free(r);
+  return rc;
+}
+
+const alloc_path alloc_path_agreement = {"agreement", setup_agreement, NULL, run_agreement, NULL, NULL};
+
+/* ---- judgments into a store ---- */
+
+static long long judgments_in(const char *db) {
+  ivs_store *st = NULL;
+  ivs_ratings *r = NULL;
+  long long n = -1;
+  if (!ivs_store_open(&st, db, 0) && !ivs_ratings_new(&r) && !ivs_ratings_from_store(st, NULL, 1, r))
+    n = (long long)ivs_ratings_judgments(r);
+  ivs_ratings_free(r);
+  ivs_store_free(st);
+  return n;
+}
+
+static int setup_crowd(const char *dir, void **state) {
+  snprintf(L.db, sizeof L.db, "%s/crowd.db", dir);
+  snprintf(L.pristine, sizeof L.pristine, "%s/crowd_pristine.db", dir);
+  snprintf(L.task, sizeof L.task, "%s/crowd_task.csv", dir);
+  snprintf(L.judg, sizeof L.judg, "%s/judgments.csv", dir);
+  *state = &L;
+  if (write_file(L.task, "prompt,classes\n\"P1\",\"[' yes', ' no']\"\n\"P2\",\"[' yes', ' no']\"\n") ||
+      write_file(L.judg, "item,annotator,label,time\n1,ann, yes,3.5\n1,bob, no,2\n2,ann, no,4\n2,bob, no,1.25\n"
+                         "3,ann, yes,1\n1,cid, maybe,2\n"))
+    return ivs_error_set(IVS_EIO, "cannot write the crowd inputs");
+  ivs_store *st = NULL;
+  ivs_import_opts o = IVS_IMPORT_OPTS_INIT;
+  ivs_import_result res;
+  int rc = ivs_store_open(&st, L.pristine, IVS_STORE_CREATE);
+  if (!rc) rc = ivs_import_run(st, L.task, &o, &res);
+  ivs_import_result_release(&res);
+  ivs_store_free(st);
+  return rc;
+}
+
+static int reset_crowd(void *state) {
+  (void)state;
+  char side[600];
+  snprintf(side, sizeof side, "%s-wal", L.db), remove(side);
+  snprintf(side, sizeof side, "%s-shm", L.db), remove(side);
+  snprintf(side, sizeof side, "%s-journal", L.db), remove(side);
+  return copy_file(L.pristine, L.db);
+}
+
+static int run_crowd(void *state) {
+  (void)state;
+  ivs_store *st = NULL;
+  ivs_import_report rep;
+  memset(&rep, 0, sizeof rep);
+  int rc = ivs_store_open(&st, L.db, 0);
+  if (!rc) rc = ivs_judgments_import(st, L.judg, IVS_JUDG_CSV, NULL, NULL, &rep);
+  if (!rc && (rep.imported != 4 || rep.rejected != 2))
+    rc = ivs_error_set(IVS_ERROR, "judgments: %zu imported, %zu rejected", rep.imported, rep.rejected);
+  ivs_store_free(st);
+  return rc;
+}
+
+/* a failed import stores nothing; a successful one the four valid judgments */
+static int check_crowd(void *state, int rc) {
+  (void)state;
+  return judgments_in(L.db) != (rc ? 0 : 4);
+}
+
+const alloc_path alloc_path_crowd = {"crowd", setup_crowd, reset_crowd, run_crowd, check_crowd, NULL};
