@@ -142,7 +142,7 @@ int ivs_judgment_put(ivs_judgment_ctx *cx, const ivs_judgment *j, int *added) {
   ivs_db_text(cx->ins, 4, j->label);
   if (j->seconds >= 0) sqlite3_bind_double(cx->ins, 5, j->seconds);
   else sqlite3_bind_null(cx->ins, 5);
-  ivs_db_text(cx->ins, 6, j->source);
+  ivs_db_text(cx->ins, 6, j->source ? j->source : "api"); /* the column is NOT NULL */
   if (sqlite3_step(cx->ins) != SQLITE_DONE) return ivs_store_fail(st, "cannot store a judgment");
   *added = sqlite3_changes(ivs_store_db(st)) > 0;
   return 0;

@@ -43,7 +43,7 @@ typedef struct ivs_importer {
 } ivs_importer;
 
 /* Counts a rejected judgment and keeps the first reason. */
-void ivs_import_reject(ivs_importer *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ivs_import_reject(ivs_importer *im, const char *fmt, ...) __attribute__((format(__printf__, 2, 3)));
 
 /* A judgment read from a file, at `where` (its position, also its source):
  * item is the example id as text.  Refusals are counted (IVS_OK); another

@@ -312,7 +312,7 @@ typedef struct ivs_judgment {
   const char *label;     /* one of the item's classes */
   double seconds;        /* time spent; < 0: not recorded */
   const char *batch;     /* the batch it answers (its slots are checked and filled), or NULL */
-  const char *source;    /* where it comes from: a file position, a platform's answer id; NULL: none */
+  const char *source;    /* where it comes from: a file position, a platform's answer id; NULL: "api" */
 } ivs_judgment;
 #define IVS_JUDGMENT_INIT {0, NULL, NULL, -1, NULL, NULL}
 
@@ -320,9 +320,9 @@ typedef struct ivs_judgment {
  * exist and the label be among its classes (IVS_EINVAL otherwise, with the
  * reason); in a batch, an annotator not assigned to the item takes an open
  * slot, and is refused (IVS_EINVAL) when the item's K slots are taken.  A
- * judgment equal to a stored one (item, annotator, label and a non-NULL
- * source) is not stored again: *added (may be NULL) is 1 when stored, 0 for
- * such a repeat.  Inside the caller's transaction when one is open, else in
+ * judgment equal to a stored one (the same item, annotator, label and source)
+ * is not stored again: *added (may be NULL) is 1 when stored, 0 for such a
+ * repeat.  Inside the caller's transaction when one is open, else in
  * its own. */
 int ivs_judgment_add(ivs_store *st, const ivs_judgment *j, int *added);
 
