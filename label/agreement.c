@@ -124,14 +124,14 @@ int ivs_ratings_finish(ivs_ratings *r) {
   sort_ctx = &r->labels;
   qsort(order, nl, sizeof *order, cmp_name_idx);
   for (size_t i = 0; i < nl; i++) rank[order[i]] = i, sorted[i] = r->labels.names[order[i]];
-  memcpy(r->labels.names, sorted, nl * sizeof *sorted);
+  if (nl) memcpy(r->labels.names, sorted, nl * sizeof *sorted); /* no labels: names is NULL */
   free(r->labels.slots); /* the lookup table is stale now; nothing is added after finish */
   r->labels.slots = NULL;
   r->labels.nslots = 0;
   for (size_t k = 0; k < r->n; k++) r->j[k].label = (uint32_t)rank[r->j[k].label];
   free(order), free(rank), free(sorted);
   /* the latest judgment of an annotator on an item counts */
-  qsort(r->j, r->n, sizeof *r->j, cmp_judgment);
+  if (r->n) qsort(r->j, r->n, sizeof *r->j, cmp_judgment);
   size_t w = 0;
   for (size_t k = 0; k < r->n; k++) {
     if (w && !r->keep_repeats && r->j[w - 1].item == r->j[k].item && r->j[w - 1].annotator == r->j[k].annotator) w--;

@@ -80,8 +80,8 @@ int ivs_batch_create(ivs_store *st, const ivs_batch_opts *o, size_t *n_items, si
     rc = ivs_error_set(IVS_ENOMEM, "out of memory");
     goto done;
   }
-  memcpy(all, items, ni * sizeof *all);
-  memcpy(all + ni, gold, ng * sizeof *all);
+  if (ni) memcpy(all, items, ni * sizeof *all); /* items or gold may be NULL when none */
+  if (ng) memcpy(all + ni, gold, ng * sizeof *all);
   shuffle(all, ni + ng, &seed); /* gold at random positions */
   for (size_t a = 0; a < o->n_annotators && !rc; a++) rc = ivs_annotator_id(st, o->annotators[a], &ann[a]);
   if (rc) goto done;
