@@ -107,6 +107,27 @@ static void test_disagreements(void **state) {
   ivs_ratings_free(r);
 }
 
+/* The path of a program linking the library: a triples file, then alpha
+ * (Krippendorff 2011's worked example: 0.743 nominal). */
+static void test_triples_alpha(void **state) {
+  (void)state;
+  ivs_ratings *r;
+  double alpha = 0;
+  assert_int_equal(ivs_ratings_new(&r), 0);
+  assert_int_equal(ivs_triples_read(IVS_TEST_DATA "/../cli/cases/agreement_cli/kripp2011.csv", NULL, r), 0);
+  assert_int_equal(ivs_ratings_finish(r), 0);
+  assert_int_equal(ivs_ratings_items(r), 12);
+  assert_int_equal(ivs_alpha(r, IVS_LEVEL_NOMINAL, &alpha), 0);
+  assert_float_equal(alpha, 0.743421, 5e-7);
+  ivs_ratings_free(r);
+  assert_int_equal(ivs_ratings_new(&r), 0);
+  ivs_triples_map m = IVS_TRIPLES_MAP_INIT;
+  m.label = "nope";
+  assert_int_equal(ivs_triples_read(IVS_TEST_DATA "/../cli/cases/agreement_cli/kripp2011.csv", &m, r), IVS_EINVAL);
+  assert_non_null(strstr(ivs_error_message(), "no 'label' column"));
+  ivs_ratings_free(r);
+}
+
 /* ---- in a store ---- */
 
 /* Examples 1..4 with classes [" Yes", " No"]; 4 is gold with answer " Yes". */
@@ -255,6 +276,7 @@ static void test_report(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_majority_and_clamp), cmocka_unit_test(test_disagreements),
+                                     cmocka_unit_test(test_triples_alpha),
                                      cmocka_unit_test(test_final_labels), cmocka_unit_test(test_report)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
