@@ -87,7 +87,7 @@ static int among_classes(ivs_judgment_ctx *cx, const char *cls, const char *labe
   }
   int ok = 0;
   const cJSON *c;
-  cJSON_ArrayForEach(c, (cJSON *)cx->classes) ok |= cJSON_IsString(c) && !strcmp(c->valuestring, label);
+  cJSON_ArrayForEach(c, cx->classes) ok |= cJSON_IsString(c) && !strcmp(c->valuestring, label);
   return ok;
 }
 

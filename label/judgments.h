@@ -3,6 +3,7 @@
 #ifndef IVS_LABEL_JUDGMENTS_H
 #define IVS_LABEL_JUDGMENTS_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +21,7 @@ typedef struct ivs_judgment_ctx {
   /* the last item's classes: consecutive judgments of one item (or items
    * sharing their classes) parse them once */
   char *classes_text;
-  void *classes; /* cJSON array, or NULL */
+  cJSON *classes; /* the parsed array, or NULL */
 } ivs_judgment_ctx;
 
 /* Resolves `batch` (NULL: none; an unknown name is IVS_EINVAL) and prepares
