@@ -49,7 +49,7 @@ static size_t names_get(names *t, const char *s) {
     if (!strcmp(t->names[t->slots[j] - 1], s)) return t->slots[j] - 1;
     j = (j + 1) & (t->nslots - 1);
   }
-  if (ivs_grow((void **)&t->names, &t->cap, t->n + 1, sizeof *t->names, 64)) return (size_t)-1;
+  if (t->n == t->cap && ivs_grow((void **)&t->names, &t->cap, t->n + 1, sizeof *t->names, 64)) return (size_t)-1;
   if (!(t->names[t->n] = strdup(s))) return (size_t)-1;
   t->slots[j] = ++t->n;
   return t->n - 1;
@@ -91,7 +91,7 @@ void ivs_ratings_free(ivs_ratings *r) {
 int ivs_ratings_add(ivs_ratings *r, const char *item, const char *annotator, const char *label) {
   if (r->finished) return ivs_error_set(IVS_EUSAGE, "ratings already finished");
   if (r->n == UINT32_MAX) return ivs_error_set(IVS_ELIMIT, "too many judgments");
-  if (ivs_grow((void **)&r->j, &r->cap, r->n + 1, sizeof *r->j, 1024)) return IVS_ENOMEM;
+  if (r->n == r->cap && ivs_grow((void **)&r->j, &r->cap, r->n + 1, sizeof *r->j, 1024)) return IVS_ENOMEM;
   size_t i = names_get(&r->items, item), a = names_get(&r->annotators, annotator), l = names_get(&r->labels, label);
   if (i == (size_t)-1 || a == (size_t)-1 || l == (size_t)-1) return ivs_error_set(IVS_ENOMEM, "out of memory");
   r->j[r->n] = (judgment){(uint32_t)i, (uint32_t)a, (uint32_t)l, (uint32_t)r->n};

@@ -377,7 +377,9 @@ static int pending_flush(ivs_store *st) {
 }
 
 static int pending_add(ivs_store *st, uint64_t h, int64_t id) {
-  if (ivs_grow((void **)&st->pending, &st->pending_cap, st->pending_n + 1, sizeof *st->pending, 4096)) return IVS_ENOMEM;
+  if (st->pending_n == st->pending_cap &&
+      ivs_grow((void **)&st->pending, &st->pending_cap, st->pending_n + 1, sizeof *st->pending, 4096))
+    return IVS_ENOMEM;
   st->pending[st->pending_n++] = (struct hash_row){(int64_t)h, id};
   return st->pending_n >= PENDING_MAX ? pending_flush(st) : 0;
 }
