@@ -1,12 +1,13 @@
 /* invscale agreement --input FILE: agreement statistics on judgments. */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "core/error.h"
-#include "label/crowd.h"
-#include "label/triples.h"
+#include "core/parse.h"
+#include "invscale/label.h"
 
 static const char help[] =
     "usage: invscale agreement [--batch B | --input FILE [--map item=COL,annotator=COL,label=COL]]\n"
@@ -47,14 +48,13 @@ int cmd_agreement(int argc, char **argv, const char *db) {
                                        {"help", no_argument, 0, O_HELP},         {0, 0, 0, 0}};
   const char *input = NULL, *batch = NULL;
   char *owned = NULL;
-  ivs_triples_map map = {0};
+  ivs_triples_map map = IVS_TRIPLES_MAP_INIT;
   ivs_level level = IVS_LEVEL_NOMINAL;
   size_t nboot = 1000;
-  unsigned long long seed = 1;
+  uint64_t seed = 1;
   int json = 0, c, code = EXIT_FAIL;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    char *end;
     switch (c) {
     case O_INPUT: input = optarg; break;
     case O_MAP:
@@ -67,12 +67,11 @@ int cmd_agreement(int argc, char **argv, const char *db) {
       if (ivs_level_parse(optarg, &level)) return report_error();
       break;
     case O_BOOT:
-      nboot = (size_t)strtoull(optarg, &end, 10);
-      if (*end || nboot > 100000) return usage_error("agreement", "--bootstrap: 0 to 100000 resamples");
+      if (ivs_parse_size("--bootstrap", optarg, 0, 100000, &nboot))
+        return usage_error("agreement", "--bootstrap: 0 to 100000 resamples");
       break;
     case O_SEED:
-      seed = strtoull(optarg, &end, 10);
-      if (*end) return usage_error("agreement", "--seed: expected a number");
+      if (ivs_parse_u64("--seed", optarg, 0, UINT64_MAX, &seed)) return usage_error("agreement", "--seed: expected a number");
       break;
     case O_FORMAT:
       if (strcmp(optarg, "json") && strcmp(optarg, "text")) return usage_error("agreement", "--format: text or json");
@@ -95,7 +94,7 @@ int cmd_agreement(int argc, char **argv, const char *db) {
     }
   } else {
     ivs_store *st = NULL;
-    int rs = ivs_store_open(&st, store_path(db), 0) || ivs_ratings_new(&r) || ivs_store_ratings(st, batch, 0, r);
+    int rs = ivs_store_open(&st, store_path(db), 0) || ivs_ratings_new(&r) || ivs_ratings_from_store(st, batch, 0, r);
     ivs_store_free(st);
     if (rs) {
       code = report_error();
@@ -120,7 +119,7 @@ int cmd_agreement(int argc, char **argv, const char *db) {
     first = 0;
     if (ra) ivs_error_set(ra, "%s", alpha_msg);
     json_stat("alpha", ra, alpha, &first);
-    if (!ra && !rb) printf(",\"alpha_ci95\":[%.17g,%.17g],\"n_boot\":%zu,\"seed\":%llu", lo, hi, nboot, seed);
+    if (!ra && !rb) printf(",\"alpha_ci95\":[%.17g,%.17g],\"n_boot\":%zu,\"seed\":%llu", lo, hi, nboot, (unsigned long long)seed);
     int rf = ivs_fleiss_kappa(r, &fleiss);
     json_stat("fleiss_kappa", rf, fleiss, &first);
     int rp = ivs_percent_agreement(r, &pct);
@@ -170,7 +169,7 @@ int cmd_agreement(int argc, char **argv, const char *db) {
     if (ra) ivs_error_set(ra, "%s", alpha_msg);
     text_stat(name, ra, alpha);
     if (!ra && !rb)
-      printf("  95%% interval [%.4f, %.4f] (%zu bootstrap resamples over items, seed %llu)\n", lo, hi, nboot, seed);
+      printf("  95%% interval [%.4f, %.4f] (%zu bootstrap resamples over items, seed %llu)\n", lo, hi, nboot, (unsigned long long)seed);
     else if (!ra && nboot)
       printf("  no interval: %s\n", ivs_error_message());
     int rf = ivs_fleiss_kappa(r, &fleiss); /* evaluated before use: argument order is unspecified */

@@ -1,45 +1,26 @@
 /* invscale annotator | batch | judgments | adjudicate: crowd annotation in the store. */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/fileio.h"
-#include "label/aggregate.h"
-#include "label/crowd.h"
+#include "core/parse.h"
+#include "invscale/label.h"
 
-typedef struct {
-  const ivs_ratings *r;
-  const ivs_ds_result *ds;
-  double min_gold, min_agree;
-  size_t flagged;
-} report_state;
-
-static int print_report(const ivs_annotator_stats *a, void *ud) {
-  report_state *rs = ud;
-  double ds_acc = -1;
-  for (size_t k = 0; rs->ds && k < ivs_ratings_annotators(rs->r); k++)
-    if (!strcmp(ivs_ratings_annotator_name(rs->r, k), a->name)) {
-      size_t L = rs->ds->labels;
-      ds_acc = 0;
-      for (size_t t = 0; t < L; t++) ds_acc += rs->ds->prior[t] * rs->ds->err[(k * L + t) * L + t];
-    }
-  double gold = a->gold_judgments ? (double)a->gold_correct / (double)a->gold_judgments : -1;
-  double agree = a->final_judgments ? (double)a->final_agree / (double)a->final_judgments : -1;
-  int flag = (gold >= 0 && gold < rs->min_gold) || (agree >= 0 && agree < rs->min_agree);
-  rs->flagged += flag;
-  printf("%-20s %8lld", a->name, (long long)a->judgments);
-  if (a->median_seconds >= 0) printf(" %9.1f", a->median_seconds);
+static void print_row(const ivs_annotator_row *a) {
+  printf("%-20s %8lld", a->stats.name, (long long)a->stats.judgments);
+  if (a->stats.median_seconds >= 0) printf(" %9.1f", a->stats.median_seconds);
   else printf(" %9s", "-");
-  if (gold >= 0) printf(" %6.3f (%lld)", gold, (long long)a->gold_judgments);
+  if (a->gold_accuracy >= 0) printf(" %6.3f (%lld)", a->gold_accuracy, (long long)a->stats.gold_judgments);
   else printf(" %12s", "-");
-  if (agree >= 0) printf(" %9.3f", agree);
+  if (a->agreement >= 0) printf(" %9.3f", a->agreement);
   else printf(" %9s", "-");
-  if (ds_acc >= 0) printf(" %8.3f", ds_acc);
+  if (a->ds_accuracy >= 0) printf(" %8.3f", a->ds_accuracy);
   else printf(" %8s", "-");
-  printf("%s\n", flag ? "  FLAGGED" : "");
-  return 0;
+  printf("%s\n", a->flagged ? "  FLAGGED" : "");
 }
 
 static int print_annotator(const char *name, const char *ext, int64_t n, void *ud) {
@@ -61,14 +42,17 @@ int cmd_annotator(int argc, char **argv, const char *db) {
                                        {"min-agreement", required_argument, 0, O_MINA}, {"db", required_argument, 0, O_DB},
                                        {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
   const char *ext = NULL, *batch = NULL;
-  report_state rs = {NULL, NULL, 0.7, 0.6, 0};
+  ivs_report_opts ro = IVS_REPORT_OPTS_INIT;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     if (c == O_EXT) ext = optarg;
     else if (c == O_BATCH) batch = optarg;
-    else if (c == O_MING) rs.min_gold = atof(optarg);
-    else if (c == O_MINA) rs.min_agree = atof(optarg);
+    else if (c == O_MING) {
+      if (ivs_parse_double("--min-gold-accuracy", optarg, 0, 1, &ro.min_gold)) return usage_error("annotator", "%s", ivs_error_message());
+    } else if (c == O_MINA) {
+      if (ivs_parse_double("--min-agreement", optarg, 0, 1, &ro.min_agree)) return usage_error("annotator", "%s", ivs_error_message());
+    }
     else if (c == O_DB) db = optarg;
     else if (c == O_HELP || c == 'h') return fputs(help, stdout), finish_stdout(EXIT_OK);
     else return usage_error("annotator", "unknown option");
@@ -81,22 +65,16 @@ int cmd_annotator(int argc, char **argv, const char *db) {
   if (ivs_store_open(&st, store_path(db), 0)) return report_error();
   int rc;
   if (report) {
-    ivs_ratings *r = NULL;
-    ivs_ds_result ds;
-    memset(&ds, 0, sizeof ds);
-    ivs_ds_opts o = {100, 1e-5, 1e-10, NULL};
-    rc = ivs_ratings_new(&r);
-    if (!rc) rc = ivs_store_ratings(st, batch, 1, r);
-    if (!rc && ivs_ratings_judgments(r) && ivs_dawid_skene(r, &o, &ds) == 0) rs.ds = &ds;
-    rs.r = r;
+    ivs_annotator_report rep;
+    ro.batch = batch;
+    rc = ivs_annotator_report_make(st, &ro, &rep);
     if (!rc) {
       printf("%-20s %8s %9s %12s %9s %8s\n", "annotator", "judged", "median s", "gold acc", "agree", "DS acc");
-      rc = ivs_annotator_stats_list(st, batch, print_report, &rs);
+      for (size_t i = 0; i < rep.n; i++) print_row(&rep.rows[i]);
+      printf("%zu flagged (gold accuracy under %.2f or agreement with the final labels under %.2f)\n", rep.flagged,
+             ro.min_gold, ro.min_agree);
+      ivs_annotator_report_release(&rep);
     }
-    if (!rc) printf("%zu flagged (gold accuracy under %.2f or agreement with the final labels under %.2f)\n", rs.flagged,
-                    rs.min_gold, rs.min_agree);
-    ivs_ds_result_release(&ds);
-    ivs_ratings_free(r);
   } else {
     rc = add ? ivs_annotator_add(st, argv[optind + 1], ext, NULL) : ivs_annotator_list(st, print_annotator, NULL);
   }
@@ -119,7 +97,9 @@ int cmd_disagreements(int argc, char **argv, const char *db) {
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     if (c == 'b') batch = optarg;
-    else if (c == 'm') maxc = atof(optarg);
+    else if (c == 'm') {
+      if (ivs_parse_double("--max-confidence", optarg, 0, 1, &maxc)) return usage_error("disagreements", "%s", ivs_error_message());
+    }
     else if (c == 'd') db = optarg;
     else if (c == 'h') return fputs(help, stdout), finish_stdout(EXIT_OK);
     else return usage_error("disagreements", "unknown option");
@@ -128,23 +108,16 @@ int cmd_disagreements(int argc, char **argv, const char *db) {
   ivs_store *st;
   if (ivs_store_open(&st, store_path(db), 0)) return report_error();
   ivs_ratings *r = NULL;
+  ivs_disagreement *d = NULL;
+  size_t shown = 0;
   int rc = ivs_ratings_new(&r);
-  if (!rc) rc = ivs_store_ratings(st, batch, 0, r);
-  size_t I = r ? ivs_ratings_items(r) : 0, shown = 0;
-  size_t *lab = malloc((I ? I : 1) * sizeof *lab);
-  double *conf = malloc((I ? I : 1) * sizeof *conf);
-  if (!rc && (!lab || !conf)) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
-  if (!rc) rc = ivs_majority_vote(r, lab, conf);
-  for (int pass = 0; !rc && pass < 101; pass++) /* least agreed first, in steps of 1% */
-    for (size_t i = 0; i < I; i++) {
-      if (conf[i] > maxc || (int)(conf[i] * 100 + 1e-9) != pass) continue;
-      printf("item %-8s majority '%s' at %.2f", ivs_ratings_item_name(r, i), ivs_ratings_label_name(r, lab[i]), conf[i]);
-      printf("\n");
-      shown++;
-    }
-  if (!rc) printf("%zu of %zu items at or under %.2f agreement\n", shown, I, maxc);
-  free(lab);
-  free(conf);
+  if (!rc) rc = ivs_ratings_from_store(st, batch, 0, r);
+  if (!rc) rc = ivs_disagreements(r, maxc, &d, &shown);
+  for (size_t k = 0; !rc && k < shown; k++)
+    printf("item %-8s majority '%s' at %.2f\n", ivs_ratings_item_name(r, d[k].item), ivs_ratings_label_name(r, d[k].label),
+           d[k].confidence);
+  if (!rc) printf("%zu of %zu items at or under %.2f agreement\n", shown, ivs_ratings_items(r), maxc);
+  free(d);
   ivs_ratings_free(r);
   ivs_store_free(st);
   if (rc) return report_error();
@@ -165,7 +138,7 @@ int cmd_batch(int argc, char **argv, const char *db) {
       {"gold", required_argument, 0, O_GOLD}, {"annotators", required_argument, 0, O_ANN}, {"seed", required_argument, 0, O_SEED},
       {"tag", required_argument, 0, O_TAG},   {"format", required_argument, 0, O_FORMAT}, {"out", required_argument, 0, O_OUT},
       {"db", required_argument, 0, O_DB},     {"help", no_argument, 0, O_HELP},           {0, 0, 0, 0}};
-  ivs_batch_opts bo = {NULL, 0, 0, 0, NULL, 0, 1, NULL};
+  ivs_batch_opts bo = IVS_BATCH_OPTS_INIT;
   const char *format = NULL, *out = NULL;
   char *annlist = NULL;
   const char *names[256];
@@ -174,11 +147,19 @@ int cmd_batch(int argc, char **argv, const char *db) {
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
     case O_NAME: bo.name = optarg; break;
-    case O_PER: bo.per_item = (size_t)strtoull(optarg, NULL, 10); break;
-    case O_SIZE: bo.size = (size_t)strtoull(optarg, NULL, 10); break;
-    case O_GOLD: bo.gold = (size_t)strtoull(optarg, NULL, 10); break;
+    case O_PER:
+      if (ivs_parse_size("--per-item", optarg, 0, 1000, &bo.per_item)) return usage_error("batch", "%s", ivs_error_message());
+      break;
+    case O_SIZE:
+      if (ivs_parse_size("--size", optarg, 0, SIZE_MAX, &bo.size)) return usage_error("batch", "%s", ivs_error_message());
+      break;
+    case O_GOLD:
+      if (ivs_parse_size("--gold", optarg, 0, SIZE_MAX, &bo.gold)) return usage_error("batch", "%s", ivs_error_message());
+      break;
     case O_ANN: annlist = optarg; break;
-    case O_SEED: bo.seed = strtoull(optarg, NULL, 10); break;
+    case O_SEED:
+      if (ivs_parse_u64("--seed", optarg, 0, UINT64_MAX, &bo.seed)) return usage_error("batch", "%s", ivs_error_message());
+      break;
     case O_TAG: bo.tag = optarg; break;
     case O_FORMAT: format = optarg; break;
     case O_OUT: out = optarg; break;
@@ -254,7 +235,7 @@ int cmd_judgments(int argc, char **argv, const char *db) {
                                        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
   const char *format = NULL, *batch = NULL;
   char *mapspec = NULL;
-  ivs_judgment_map map = {NULL, NULL, NULL, NULL};
+  ivs_judgment_map map = IVS_JUDGMENT_MAP_INIT;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

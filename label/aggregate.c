@@ -138,3 +138,86 @@ void ivs_ds_result_release(ivs_ds_result *res) {
   free(res->map);
   memset(res, 0, sizeof *res);
 }
+
+double ivs_ds_accuracy(const ivs_ds_result *res, size_t a) {
+  size_t L = res->labels;
+  double acc = 0;
+  for (size_t t = 0; t < L; t++) acc += res->prior[t] * res->err[(a * L + t) * L + t];
+  return acc;
+}
+
+/* ---- aggregation: one final label per item ---- */
+
+static const char *const method_names[] = {"majority", "dawid-skene"};
+
+int ivs_agg_method_parse(const char *name, ivs_agg_method *out) {
+  for (int m = 0; m < 2; m++)
+    if (!strcmp(name, method_names[m])) {
+      *out = (ivs_agg_method)m;
+      return 0;
+    }
+  return ivs_error_set(IVS_EUSAGE, "unknown aggregation method '%s' (majority, dawid-skene)", name);
+}
+
+const char *ivs_agg_method_name(ivs_agg_method m) { return method_names[m == IVS_AGG_DAWID_SKENE]; }
+
+int ivs_aggregate(const ivs_ratings *r, const long *clamp, const ivs_aggregate_opts *o, ivs_aggregation *out) {
+  static const ivs_aggregate_opts defaults = IVS_AGGREGATE_OPTS_INIT;
+  if (!o) o = &defaults;
+  memset(out, 0, sizeof *out);
+  size_t I = ivs_ratings_items(r), L = ivs_ratings_labels(r);
+  out->items = I;
+  out->labels = malloc((I ? I : 1) * sizeof *out->labels);
+  out->confidence = malloc((I ? I : 1) * sizeof *out->confidence);
+  int rc = 0;
+  if (!out->labels || !out->confidence) {
+    rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+  } else if (o->method == IVS_AGG_DAWID_SKENE) {
+    ivs_ds_opts dso = {o->max_iter, o->tol, o->clip, clamp};
+    ivs_ds_result res;
+    if (!(rc = ivs_dawid_skene(r, &dso, &res))) {
+      /* the final label: the most probable one, with its posterior */
+      for (size_t i = 0; i < I; i++)
+        out->labels[i] = res.map[i], out->confidence[i] = res.posterior[i * L + res.map[i]];
+      out->iterations = res.iterations;
+      out->log_likelihood = res.log_likelihood;
+      ivs_ds_result_release(&res);
+    }
+  } else {
+    rc = ivs_majority_vote(r, out->labels, out->confidence);
+  }
+  if (rc) ivs_aggregation_release(out);
+  return rc;
+}
+
+void ivs_aggregation_release(ivs_aggregation *a) {
+  free(a->labels);
+  free(a->confidence);
+  memset(a, 0, sizeof *a);
+}
+
+int ivs_aggregate_store(ivs_store *st, const char *batch, const ivs_aggregate_opts *o, ivs_ratings **r,
+                        ivs_aggregation *out, size_t *written) {
+  static const ivs_aggregate_opts defaults = IVS_AGGREGATE_OPTS_INIT;
+  if (!o) o = &defaults;
+  memset(out, 0, sizeof *out);
+  *written = 0;
+  int ds = o->method == IVS_AGG_DAWID_SKENE;
+  long *gold = NULL;
+  int rc = ivs_ratings_new(r);
+  if (!rc) rc = ivs_ratings_from_store(st, batch, ds, *r); /* Dawid-Skene counts repeated judgments */
+  if (!rc && ds) { /* gold items of the store's batches are held at their known answer */
+    size_t I = ivs_ratings_items(*r);
+    if (!(gold = malloc((I ? I : 1) * sizeof *gold))) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+    else rc = ivs_gold_clamp(st, *r, gold);
+  }
+  if (!rc) rc = ivs_aggregate(*r, gold, o, out);
+  free(gold);
+  if (!rc) rc = ivs_final_labels_set(st, *r, out->labels, out->confidence, ivs_agg_method_name(o->method), written);
+  if (rc) {
+    ivs_aggregation_release(out);
+    ivs_ratings_free(*r);
+    *r = NULL;
+  }
+  return rc;
+}

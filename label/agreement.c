@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/grow.h"
 #include "core/hash.h"
 
 /* ---- interned names ---- */
@@ -48,13 +49,7 @@ static size_t names_get(names *t, const char *s) {
     if (!strcmp(t->names[t->slots[j] - 1], s)) return t->slots[j] - 1;
     j = (j + 1) & (t->nslots - 1);
   }
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    char **p = realloc(t->names, cap * sizeof *p);
-    if (!p) return (size_t)-1;
-    t->names = p;
-    t->cap = cap;
-  }
+  if (t->n == t->cap && ivs_grow((void **)&t->names, &t->cap, t->n + 1, sizeof *t->names, 64)) return (size_t)-1;
   if (!(t->names[t->n] = strdup(s))) return (size_t)-1;
   t->slots[j] = ++t->n;
   return t->n - 1;
@@ -96,13 +91,7 @@ void ivs_ratings_free(ivs_ratings *r) {
 int ivs_ratings_add(ivs_ratings *r, const char *item, const char *annotator, const char *label) {
   if (r->finished) return ivs_error_set(IVS_EUSAGE, "ratings already finished");
   if (r->n == UINT32_MAX) return ivs_error_set(IVS_ELIMIT, "too many judgments");
-  if (r->n == r->cap) {
-    size_t cap = r->cap ? r->cap * 2 : 1024;
-    judgment *p = realloc(r->j, cap * sizeof *p);
-    if (!p) return ivs_error_set(IVS_ENOMEM, "out of memory");
-    r->j = p;
-    r->cap = cap;
-  }
+  if (r->n == r->cap && ivs_grow((void **)&r->j, &r->cap, r->n + 1, sizeof *r->j, 1024)) return IVS_ENOMEM;
   size_t i = names_get(&r->items, item), a = names_get(&r->annotators, annotator), l = names_get(&r->labels, label);
   if (i == (size_t)-1 || a == (size_t)-1 || l == (size_t)-1) return ivs_error_set(IVS_ENOMEM, "out of memory");
   r->j[r->n] = (judgment){(uint32_t)i, (uint32_t)a, (uint32_t)l, (uint32_t)r->n};
@@ -135,14 +124,14 @@ int ivs_ratings_finish(ivs_ratings *r) {
   sort_ctx = &r->labels;
   qsort(order, nl, sizeof *order, cmp_name_idx);
   for (size_t i = 0; i < nl; i++) rank[order[i]] = i, sorted[i] = r->labels.names[order[i]];
-  memcpy(r->labels.names, sorted, nl * sizeof *sorted);
+  if (nl) memcpy(r->labels.names, sorted, nl * sizeof *sorted); /* no labels: names is NULL */
   free(r->labels.slots); /* the lookup table is stale now; nothing is added after finish */
   r->labels.slots = NULL;
   r->labels.nslots = 0;
   for (size_t k = 0; k < r->n; k++) r->j[k].label = (uint32_t)rank[r->j[k].label];
   free(order), free(rank), free(sorted);
   /* the latest judgment of an annotator on an item counts */
-  qsort(r->j, r->n, sizeof *r->j, cmp_judgment);
+  if (r->n) qsort(r->j, r->n, sizeof *r->j, cmp_judgment);
   size_t w = 0;
   for (size_t k = 0; k < r->n; k++) {
     if (w && !r->keep_repeats && r->j[w - 1].item == r->j[k].item && r->j[w - 1].annotator == r->j[k].annotator) w--;
@@ -160,8 +149,6 @@ int ivs_ratings_finish(ivs_ratings *r) {
 void ivs_ratings_keep_repeats(ivs_ratings *r) { r->keep_repeats = 1; }
 
 /* Flat arrays of the judgments grouped by item, for aggregate.c. */
-int ivs_ratings_flat(const ivs_ratings *r, size_t *n, const uint32_t **item, const uint32_t **annotator,
-                     const uint32_t **label, const size_t **start);
 int ivs_ratings_flat(const ivs_ratings *r, size_t *n, const uint32_t **item, const uint32_t **annotator,
                      const uint32_t **label, const size_t **start) {
   ivs_ratings *m = (ivs_ratings *)r; /* the cache is not part of the value */

@@ -51,7 +51,8 @@ static int on_record(const ivs_record *rec, void *ud) {
 }
 
 int ivs_triples_read(const char *path, const ivs_triples_map *m, ivs_ratings *r) {
-  state s = {path, m, r};
+  static const ivs_triples_map defaults = IVS_TRIPLES_MAP_INIT;
+  state s = {path, m ? m : &defaults, r};
   size_t n = strlen(path);
   if (n > 6 && !strcmp(path + n - 6, ".jsonl")) {
     ivs_jsonl_opts o = {0, NULL, NULL, 0};

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/grow.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "store/db.h"
@@ -53,7 +54,42 @@ static int db_error(ivs_store *st, const char *what) {
   return ivs_error_set(IVS_ESTORE, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
 }
 
-static int exec(ivs_store *st, const char *sql) {
+/* ---- the helpers of store/db.h ---- */
+
+sqlite3 *ivs_store_db(ivs_store *st) { return st->db; }
+int ivs_store_fail(ivs_store *st, const char *what) { return db_error(st, what); }
+
+int ivs_db_prepare(ivs_store *st, sqlite3_stmt **s, const char *sql, int flags, const char *what) {
+  if (*s) {
+    sqlite3_reset(*s);
+    sqlite3_clear_bindings(*s);
+    return 0;
+  }
+  unsigned pf = (flags & IVS_DB_PERSISTENT) ? SQLITE_PREPARE_PERSISTENT : 0;
+  if (sqlite3_prepare_v3(st->db, sql, -1, pf, s, NULL) != SQLITE_OK) {
+    sqlite3_finalize(*s);
+    *s = NULL;
+    return db_error(st, what ? what : "cannot prepare a statement");
+  }
+  return 0;
+}
+
+void ivs_db_finalize(sqlite3_stmt **s) {
+  sqlite3_finalize(*s);
+  *s = NULL;
+}
+
+void ivs_db_text(sqlite3_stmt *s, int i, const char *v) {
+  if (v) sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(s, i);
+}
+
+void ivs_db_int64_or_null(sqlite3_stmt *s, int i, int64_t v) {
+  if (v >= 0) sqlite3_bind_int64(s, i, v);
+  else sqlite3_bind_null(s, i);
+}
+
+int ivs_db_exec(ivs_store *st, const char *sql) {
   char *msg = NULL;
   if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
     int rc = ivs_error_set(IVS_ESTORE, "%s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
@@ -63,9 +99,11 @@ static int exec(ivs_store *st, const char *sql) {
   return 0;
 }
 
+static int exec(ivs_store *st, const char *sql) { return ivs_db_exec(st, sql); }
+
 static int pragma_int(ivs_store *st, const char *sql, int *out) {
-  sqlite3_stmt *s;
-  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return db_error(st, "cannot read the store");
+  sqlite3_stmt *s = NULL;
+  if (ivs_db_prepare(st, &s, sql, 0, "cannot read the store")) return IVS_ESTORE;
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) *out = sqlite3_column_int(s, 0);
   sqlite3_finalize(s);
@@ -239,26 +277,16 @@ int ivs_store_rollback(ivs_store *st) {
   return end_bulk(st, exec(st, "ROLLBACK"));
 }
 
+/* A statement kept in the store for the whole session. */
 static int prepare(ivs_store *st, sqlite3_stmt **s, const char *sql) {
-  if (*s) {
-    sqlite3_reset(*s);
-    sqlite3_clear_bindings(*s);
-    return 0;
-  }
-  if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL) != SQLITE_OK)
-    return db_error(st, "cannot prepare a statement");
-  return 0;
+  return ivs_db_prepare(st, s, sql, IVS_DB_PERSISTENT, NULL);
 }
 
-static void bind_text(sqlite3_stmt *s, int i, const char *v) {
-  if (v) sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-  else sqlite3_bind_null(s, i);
-}
+#define bind_text ivs_db_text
 
 int ivs_store_import_start(ivs_store *st, const char *path, const char *format, const char *tag, int64_t *id) {
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(st->db, "INSERT INTO imports (path, format, tag) VALUES (?1, ?2, ?3)", -1, &s, NULL))
-    return db_error(st, "cannot record the import");
+  if (ivs_db_prepare(st, &s, "INSERT INTO imports (path, format, tag) VALUES (?1, ?2, ?3)", 0, "cannot record the import")) return IVS_ESTORE;
   bind_text(s, 1, path);
   bind_text(s, 2, format);
   bind_text(s, 3, tag);
@@ -270,9 +298,7 @@ int ivs_store_import_start(ivs_store *st, const char *path, const char *format, 
 
 int ivs_store_import_finish(ivs_store *st, int64_t id, size_t imported, size_t duplicates, size_t invalid) {
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(st->db, "UPDATE imports SET imported = ?2, duplicates = ?3, invalid = ?4 WHERE id = ?1", -1,
-                         &s, NULL))
-    return db_error(st, "cannot record the import");
+  if (ivs_db_prepare(st, &s, "UPDATE imports SET imported = ?2, duplicates = ?3, invalid = ?4 WHERE id = ?1", 0, "cannot record the import")) return IVS_ESTORE;
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_int64(s, 2, (sqlite3_int64)imported);
   sqlite3_bind_int64(s, 3, (sqlite3_int64)duplicates);
@@ -353,13 +379,9 @@ static int pending_flush(ivs_store *st) {
 }
 
 static int pending_add(ivs_store *st, uint64_t h, int64_t id) {
-  if (st->pending_n == st->pending_cap) {
-    size_t cap = st->pending_cap ? st->pending_cap * 2 : 4096;
-    struct hash_row *p = realloc(st->pending, cap * sizeof *p);
-    if (!p) return ivs_error_set(IVS_ENOMEM, "out of memory");
-    st->pending = p;
-    st->pending_cap = cap;
-  }
+  if (st->pending_n == st->pending_cap &&
+      ivs_grow((void **)&st->pending, &st->pending_cap, st->pending_n + 1, sizeof *st->pending, 4096))
+    return IVS_ENOMEM;
   st->pending[st->pending_n++] = (struct hash_row){(int64_t)h, id};
   return st->pending_n >= PENDING_MAX ? pending_flush(st) : 0;
 }
@@ -368,8 +390,7 @@ static int pending_add(ivs_store *st, uint64_t h, int64_t id) {
 static int seen_load(ivs_store *st) {
   sqlite3_stmt *s = NULL;
   int rc = 0, step;
-  if (sqlite3_prepare_v2(st->db, "SELECT fhash FROM example_hashes", -1, &s, NULL) != SQLITE_OK)
-    return db_error(st, "cannot read example hashes");
+  if (ivs_db_prepare(st, &s, "SELECT fhash FROM example_hashes", 0, "cannot read example hashes")) return IVS_ESTORE;
   if ((rc = seen_add(st, 0))) goto done; /* allocate even for an empty store */
   while (!st->seen_off && (step = sqlite3_step(s)) == SQLITE_ROW)
     if ((rc = seen_add(st, (uint64_t)sqlite3_column_int64(s, 0)))) break;
@@ -447,7 +468,7 @@ int ivs_store_examples(ivs_store *st, const ivs_example_query *q, ivs_stored_exa
       " i.path, e.source_line FROM examples e LEFT JOIN imports i ON i.id = e.import_id"
       " WHERE (?1 IS NULL OR e.tag = ?1) AND (?2 IS NULL OR e.type = ?2)"
       " AND (?4 = 0 OR e.answer_index IS NOT NULL OR e.type = 'sequence_prob') ORDER BY e.id LIMIT ?3";
-  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return db_error(st, "cannot list examples");
+  if (ivs_db_prepare(st, &s, sql, 0, "cannot list examples")) return IVS_ESTORE;
   bind_text(s, 1, q ? q->tag : NULL);
   bind_text(s, 2, q ? q->type : NULL);
   sqlite3_bind_int64(s, 3, q && q->limit > 0 ? q->limit : -1);
@@ -482,7 +503,7 @@ int ivs_store_counts(ivs_store *st, const char *what, ivs_count_fn fn, void *ud)
     sql = "SELECT i.path, count(*) FROM examples e LEFT JOIN imports i ON i.id = e.import_id GROUP BY 1 ORDER BY 1";
   else return ivs_error_set(IVS_EUSAGE, "unknown grouping '%s'", what);
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) return db_error(st, "cannot count examples");
+  if (ivs_db_prepare(st, &s, sql, 0, "cannot count examples")) return IVS_ESTORE;
   int rc = 0, step;
   while ((step = sqlite3_step(s)) == SQLITE_ROW) {
     const char *name = (const char *)sqlite3_column_text(s, 0);
@@ -495,9 +516,8 @@ int ivs_store_counts(ivs_store *st, const char *what, ivs_count_fn fn, void *ud)
 
 int ivs_store_meta_set(ivs_store *st, const char *key, const char *value) {
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(st->db, "INSERT INTO meta (key, value) VALUES (?1, ?2)"
-                                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", -1, &s, NULL))
-    return db_error(st, "cannot set metadata");
+  if (ivs_db_prepare(st, &s, "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+                                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", 0, "cannot set metadata")) return IVS_ESTORE;
   bind_text(s, 1, key);
   bind_text(s, 2, value);
   int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : db_error(st, "cannot set metadata");
@@ -508,8 +528,7 @@ int ivs_store_meta_set(ivs_store *st, const char *key, const char *value) {
 int ivs_store_meta_get(ivs_store *st, const char *key, char **value) {
   sqlite3_stmt *s = NULL;
   *value = NULL;
-  if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?1", -1, &s, NULL))
-    return db_error(st, "cannot read metadata");
+  if (ivs_db_prepare(st, &s, "SELECT value FROM meta WHERE key = ?1", 0, "cannot read metadata")) return IVS_ESTORE;
   bind_text(s, 1, key);
   int rc = 0, step = sqlite3_step(s);
   if (step == SQLITE_ROW && !(*value = strdup((const char *)sqlite3_column_text(s, 0))))
@@ -522,8 +541,7 @@ int ivs_store_meta_get(ivs_store *st, const char *key, char **value) {
 
 int ivs_store_meta_list(ivs_store *st, ivs_meta_fn fn, void *ud) {
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(st->db, "SELECT key, value FROM meta ORDER BY key", -1, &s, NULL))
-    return db_error(st, "cannot read metadata");
+  if (ivs_db_prepare(st, &s, "SELECT key, value FROM meta ORDER BY key", 0, "cannot read metadata")) return IVS_ESTORE;
   int rc = 0, step;
   while ((step = sqlite3_step(s)) == SQLITE_ROW)
     if ((rc = fn((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1), ud))) break;
@@ -534,8 +552,7 @@ int ivs_store_meta_list(ivs_store *st, ivs_meta_fn fn, void *ud) {
 
 int ivs_store_check(ivs_store *st) {
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check", -1, &s, NULL) != SQLITE_OK)
-    return db_error(st, "integrity check failed");
+  if (ivs_db_prepare(st, &s, "PRAGMA integrity_check", 0, "integrity check failed")) return IVS_ESTORE;
   int rc = 0;
   if (sqlite3_step(s) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(s, 0), "ok"))
     rc = ivs_error_set(IVS_ESTORE, "%s: integrity check failed: %s", st->path,
@@ -544,5 +561,3 @@ int ivs_store_check(ivs_store *st) {
   return rc;
 }
 
-sqlite3 *ivs_store_db(ivs_store *st) { return st->db; }
-int ivs_store_fail(ivs_store *st, const char *what) { return db_error(st, what); }

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "core/example.h"
-#include "label/crowd.h"
+#include "invscale/label.h"
 
 static ivs_store *st;
 static char path[64];
