@@ -13,6 +13,7 @@ static _Thread_local struct {
   size_t used, cap;
   int active;
   int overflowed; /* malloc was needed: grow before the next line */
+  int oom;        /* an allocation failed since ivs_json_oom_reset */
 } arena;
 
 static void *arena_malloc(size_t n) {
@@ -25,7 +26,9 @@ static void *arena_malloc(size_t n) {
     }
     arena.overflowed = 1;
   }
-  return malloc(n);
+  void *p = malloc(n);
+  if (!p) arena.oom = 1;
+  return p;
 }
 
 static void arena_free(void *p) {
@@ -39,8 +42,16 @@ static void install(void) {
   cJSON_InitHooks(&h);
 }
 
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+void ivs_json_oom_reset(void) {
+  pthread_once(&once, install);
+  arena.oom = 0;
+}
+
+int ivs_json_oom(void) { return arena.oom; }
+
 void ivs_json_arena_begin(void) {
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, install);
   if (!arena.base || (arena.overflowed && arena.cap < ARENA_MAX)) {
     size_t cap = arena.base ? arena.cap * 4 : ARENA_MIN;

@@ -17,4 +17,10 @@ void ivs_json_arena_begin(void);
 void ivs_json_arena_end(void);
 void ivs_json_arena_release(void);
 
+/* cJSON gives NULL both for invalid JSON and when memory runs out.  After
+ * ivs_json_oom_reset() (which installs the hooks), ivs_json_oom() tells
+ * whether one of cJSON's allocations on this thread failed since. */
+void ivs_json_oom_reset(void);
+int ivs_json_oom(void);
+
 #endif

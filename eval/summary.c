@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/example.h"
 #include "core/fileio.h"
+#include "core/json_arena.h"
 #include "eval/plot.h"
 
 static cJSON *summary_json(const ivs_eval_result *r, ivs_eval_metric metric, int invert) {
@@ -47,9 +48,11 @@ static cJSON *summary_json(const ivs_eval_result *r, ivs_eval_metric metric, int
 int ivs_eval_summary_write(const char *dir, const ivs_eval_result *r, ivs_eval_metric metric, int invert,
                            const char *task_path) {
   char path[4200];
+  ivs_json_oom_reset(); /* cJSON's Add calls drop what they cannot allocate: a summary with a part missing */
   cJSON *sum = summary_json(r, metric, invert);
   char *text = sum ? cJSON_Print(sum) : NULL;
   cJSON_Delete(sum);
+  if (text && ivs_json_oom()) cJSON_free(text), text = NULL;
   if (!text) return ivs_error_set(IVS_ENOMEM, "out of memory");
   snprintf(path, sizeof path, "%s/summary.json", dir);
   ivs_atomic_file af;

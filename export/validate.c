@@ -84,6 +84,7 @@ static int run_range(range_job *j) {
       rc = 0;
       continue;
     }
+    if (rc == IVS_ENOMEM) break;
     if (rc < 0) { /* encoding: the rest of the file cannot be trusted */
       report_reader_error(j->v, j->path, "encoding");
       j->stopped = 1;

@@ -79,7 +79,14 @@ static void on_field(void *s, size_t len, void *data) {
   }
   st->offs[st->nf] = st->data.len;
   st->lens[st->nf] = len;
-  if (ivs_buf_append(&st->data, s, len) || ivs_buf_putc(&st->data, '\0')) {
+  int rc = ivs_buf_append(&st->data, s, len);
+  if (!rc) rc = ivs_buf_putc(&st->data, '\0');
+  if (rc == IVS_ENOMEM) {
+    st->fatal = rc;
+    st->stop = 1;
+    return;
+  }
+  if (rc) {
     st->fatal = ivs_error_set(IVS_ELIMIT, "%s:%zu: record longer than the limit of %zu bytes", st->path,
                               st->seg_line, st->data.limit);
     st->stop = 1;

@@ -28,7 +28,9 @@ int ivs_jsonl_line(const char *path, size_t lineno, const char *line, size_t len
     return ivs_error_set(IVS_EPARSE, "%s:%zu:%ld: NUL character (\\u0000) in a string", path, lineno, nul + 1);
 
   const char *end = NULL;
+  ivs_json_oom_reset();
   cJSON *obj = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+  if (!obj && ivs_json_oom()) return ivs_error_set(IVS_ENOMEM, "%s:%zu: out of memory", path, lineno);
   char msg[200];
   ivs_record rec = {NULL, 0, lineno, NULL, 0};
   ivs_field *fields = NULL;

@@ -358,7 +358,12 @@ int ivs_alpha_bootstrap(const ivs_ratings *r, ivs_level level, size_t n, uint64_
     memset(w, 0, N * sizeof *w);
     for (size_t k = 0; k < N; k++) w[ivs_splitmix(&s) % N]++;
     double a;
-    if (alpha_weighted(r, level, w, &a) == 0) vals[ok++] = a; /* an undefined resample is skipped */
+    int arc = alpha_weighted(r, level, w, &a);
+    if (arc == 0) vals[ok++] = a;
+    else if (arc != IVS_EINVAL) { /* out of memory: no interval, rather than one of fewer resamples */
+      free(w), free(vals);
+      return arc;
+    } /* else an undefined resample, skipped */
   }
   int rc = 0;
   if (ok < n / 2 || ok == 0) {

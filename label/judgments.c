@@ -25,8 +25,10 @@ int ivs_judgment_ctx_init(ivs_judgment_ctx *cx, ivs_store *st, const char *batch
     sqlite3_stmt *s = NULL;
     if (!(rc = ivs_db_prepare(st, &s, "SELECT id FROM batches WHERE name = ?1", 0, "cannot prepare"))) {
       ivs_db_text(s, 1, batch);
-      if (sqlite3_step(s) == SQLITE_ROW) cx->batch_id = sqlite3_column_int64(s, 0);
-      else rc = ivs_error_set(IVS_EINVAL, "no batch named '%s'", batch);
+      int step = sqlite3_step(s);
+      if (step == SQLITE_ROW) cx->batch_id = sqlite3_column_int64(s, 0);
+      else if (step == SQLITE_DONE) rc = ivs_error_set(IVS_EINVAL, "no batch named '%s'", batch);
+      else rc = ivs_store_fail(st, "cannot look up the batch");
       sqlite3_finalize(s);
     }
   }
@@ -67,22 +69,18 @@ void ivs_judgment_ctx_release(ivs_judgment_ctx *cx) {
 }
 
 /* Whether label is one of the classes (JSON text cls, NULL: none). */
+/* 1 when label is one of the classes (the JSON text cls), 0 when not, or
+ * IVS_ENOMEM (the store's classes are valid JSON: only memory can fail). */
 static int among_classes(ivs_judgment_ctx *cx, const char *cls, const char *label) {
   if (!cls) return 0;
   if (!cx->classes_text || strcmp(cls, cx->classes_text)) {
     free(cx->classes_text);
+    cx->classes_text = NULL;
     cJSON_Delete(cx->classes);
-    cx->classes = cJSON_Parse(cls);
-    cx->classes_text = strdup(cls);
-    if (!cx->classes_text) { /* no cache: parsed again next time */
+    if (!(cx->classes = cJSON_Parse(cls)) || !(cx->classes_text = strdup(cls))) {
       cJSON_Delete(cx->classes);
       cx->classes = NULL;
-      cJSON *a = cJSON_Parse(cls);
-      int ok = 0;
-      const cJSON *c;
-      cJSON_ArrayForEach(c, a) ok |= cJSON_IsString(c) && !strcmp(c->valuestring, label);
-      cJSON_Delete(a);
-      return ok;
+      return ivs_error_set(IVS_ENOMEM, "out of memory");
     }
   }
   int ok = 0;
@@ -97,16 +95,24 @@ int ivs_judgment_put(ivs_judgment_ctx *cx, const ivs_judgment *j, int *added) {
   *added = 0;
   sqlite3_reset(cx->item);
   sqlite3_bind_int64(cx->item, 1, j->item);
-  if (sqlite3_step(cx->item) != SQLITE_ROW) return ivs_error_set(IVS_EINVAL, "no example %lld in the store", id);
+  /* A failing step (out of memory) is no "not found": SQLite may have rolled
+   * the transaction back, and going on would store the rest outside it. */
+  int step = sqlite3_step(cx->item);
+  if (step == SQLITE_DONE) return ivs_error_set(IVS_EINVAL, "no example %lld in the store", id);
+  if (step != SQLITE_ROW) return ivs_store_fail(st, "cannot look up an example");
   const char *cls = (const char *)sqlite3_column_text(cx->item, 0);
-  if (!among_classes(cx, cls, j->label))
+  int among = among_classes(cx, cls, j->label);
+  if (among < 0) return among;
+  if (!among)
     return ivs_error_set(IVS_EINVAL, "label '%.60s' is not one of example %lld's classes %.200s", j->label, id,
                          cls ? cls : "(none)");
   sqlite3_reset(cx->by_name);
   ivs_db_text(cx->by_name, 1, j->annotator);
   int64_t aid;
-  if (sqlite3_step(cx->by_name) == SQLITE_ROW) {
+  if ((step = sqlite3_step(cx->by_name)) == SQLITE_ROW) {
     aid = sqlite3_column_int64(cx->by_name, 0);
+  } else if (step != SQLITE_DONE) {
+    return ivs_store_fail(st, "cannot look up an annotator");
   } else { /* first sight: register by external id */
     sqlite3_reset(cx->add_ann);
     ivs_db_text(cx->add_ann, 1, j->annotator);
@@ -119,7 +125,9 @@ int ivs_judgment_put(ivs_judgment_ctx *cx, const ivs_judgment *j, int *added) {
     sqlite3_bind_int64(cx->slot_has, 1, cx->batch_id);
     sqlite3_bind_int64(cx->slot_has, 2, j->item);
     sqlite3_bind_int64(cx->slot_has, 3, aid);
-    if (sqlite3_step(cx->slot_has) == SQLITE_ROW) {
+    if ((step = sqlite3_step(cx->slot_has)) != SQLITE_ROW && step != SQLITE_DONE)
+      return ivs_store_fail(st, "cannot look up the assignment");
+    if (step == SQLITE_ROW) {
       int assigned = sqlite3_column_int(cx->slot_has, 0), open = sqlite3_column_int(cx->slot_has, 1);
       int slots = sqlite3_column_int(cx->slot_has, 2);
       if (!assigned && open) {

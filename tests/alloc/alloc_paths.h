@@ -2,6 +2,7 @@
 #ifndef IVS_ALLOC_PATHS_H
 #define IVS_ALLOC_PATHS_H
 
+#include "core/error.h"
 #include "invscale/core.h"
 
 typedef struct alloc_path {
@@ -13,12 +14,22 @@ typedef struct alloc_path {
   void (*teardown)(void *state);
 } alloc_path;
 
+/* What run() returns when it succeeded with a wrong result (the message
+ * says what): a failure of the test, not an error the library returned. */
+#define ALLOC_WRONG 1
+#define wrong(...) (ivs_error_set(IVS_ERROR, __VA_ARGS__), ALLOC_WRONG)
+
+/* Stops failing allocations for the rest of the run (its own checks). */
+void alloc_pause(void);
+
 #define ALLOC_PATH(n) extern const alloc_path alloc_path_##n;
 ALLOC_PATH(import)
 ALLOC_PATH(validate)
 ALLOC_PATH(eval)
+ALLOC_PATH(agreement)
+ALLOC_PATH(crowd)
 #undef ALLOC_PATH
 
-#define ALLOC_PATHS {&alloc_path_import, &alloc_path_validate, &alloc_path_eval}
+#define ALLOC_PATHS {&alloc_path_import, &alloc_path_validate, &alloc_path_eval, &alloc_path_agreement, &alloc_path_crowd}
 
 #endif

@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc_paths.h"
 #include "core/error.h"
+#include "core/fileio.h"
 #include "invscale/eval.h"
 
 static struct {
@@ -19,6 +21,8 @@ static int write_file(const char *path, const char *text) {
   int ok = fputs(text, f) >= 0;
   return fclose(f) == 0 && ok ? 0 : -1;
 }
+
+static int run(void *state);
 
 static int setup(const char *dir, void **state) {
   snprintf(E.task, sizeof E.task, "%s/eval_task.jsonl", dir);
@@ -36,7 +40,7 @@ static int setup(const char *dir, void **state) {
                        "{\"index\": 1, \"class_logprobs\": [-0.5, -1.0, -2.25]}\n"
                        "{\"index\": 2, \"class_logprobs\": [-0.25, -3.5]}\n"))
     return ivs_error_set(IVS_EIO, "cannot write the eval inputs");
-  return 0;
+  return run(state); /* the reference */
 }
 
 static int run(void *state) {
@@ -49,8 +53,30 @@ static int run(void *state) {
   o.task_path = E.task, o.models = models, o.n_models = 2, o.n_boot = 50, o.out_dir = E.out;
   ivs_eval_result res;
   int rc = ivs_eval_run(&o, &res);
+  alloc_pause();
   if (!rc && (res.n_examples != 3 || res.n_models != 2 || !isfinite(res.slope)))
-    rc = ivs_error_set(IVS_ERROR, "eval: %zu examples, %zu models", res.n_examples, res.n_models);
+    rc = wrong("eval: %zu examples, %zu models", res.n_examples, res.n_models);
+  /* the numbers and every output file as a run with every allocation made them */
+  static double ref[7];
+  static char *ref_files[4];
+  static const char *const names[4] = {"small.csv", "large.csv", "labelled_data.jsonl", "summary.json"};
+  double got[7] = {res.slope, res.lo, res.hi, 0, 0, 0, 0};
+  for (size_t m = 0; !rc && m < 2; m++) got[3 + 2 * m] = res.models[m].mean, got[4 + 2 * m] = res.models[m].sem;
+  for (int k = 0; !rc && k < 4; k++) {
+    char p[700];
+    snprintf(p, sizeof p, "%s/%s", E.out, names[k]);
+    ivs_buf b;
+    if (ivs_file_read_all(p, 1 << 20, &b)) {
+      rc = wrong("eval: cannot read %s after success", names[k]);
+      break;
+    }
+    char *text = ivs_buf_detach(&b, NULL);
+    if (!ref_files[k]) ref_files[k] = text, text = NULL;
+    else if (strcmp(ref_files[k], text)) rc = wrong("eval: %s differs from the reference run's", names[k]);
+    free(text);
+  }
+  if (!rc && !ref[0]) memcpy(ref, got, sizeof ref);
+  else if (!rc && memcmp(ref, got, sizeof ref)) rc = wrong("eval: other numbers than the reference run's");
   ivs_eval_result_release(&res);
   return rc;
 }

@@ -102,7 +102,7 @@ static int run_import(void *state) {
   if (!rc) rc = ivs_store_open(&st, f->db, 0);
   if (!rc) rc = ivs_import_run(st, f->csv, &o, &res);
   if (!rc && (res.imported != 3 || res.duplicates != 1 || res.invalid != 1))
-    rc = ivs_error_set(IVS_ERROR, "import counted %zu/%zu/%zu", res.imported, res.duplicates, res.invalid);
+    rc = wrong("import counted %zu/%zu/%zu", res.imported, res.duplicates, res.invalid);
   ivs_import_result_release(&res);
   ivs_fieldmap_release(&map);
   ivs_store_free(st);
@@ -118,7 +118,7 @@ static int check_import(void *state, int rc) {
 const alloc_path alloc_path_import = {"import", setup, reset, run_import, check_import, NULL};
 
 static int on_diag(const ivs_vdiag *d, void *ud) {
-  (void)d;
+  if (getenv("ALLOC_DEBUG")) fprintf(stderr, "  diag %zu:%zu [%s] %s\n", d->line, d->column, d->rule, d->message);
   ++*(size_t *)ud;
   return 0;
 }
@@ -132,10 +132,10 @@ static int run_validate(void *state) {
   o.on_diag = on_diag, o.ud = &diags, o.min_examples = 1;
   int rc = ivs_validate_file(f->bad, &o, &stats, &kind);
   if (!rc && (stats.errors == 0 || stats.examples != 3))
-    rc = ivs_error_set(IVS_ERROR, "validate: %zu errors in %zu examples", stats.errors, stats.examples);
+    rc = wrong("validate: %zu errors in %zu examples", stats.errors, stats.examples);
   if (!rc) rc = ivs_validate_file(f->csv, &o, &stats, &kind);
   if (!rc && (stats.examples != 5 || kind != IVS_FILE_CSV))
-    rc = ivs_error_set(IVS_ERROR, "validate: %zu examples in the CSV", stats.examples);
+    rc = wrong("validate: %zu examples in the CSV", stats.examples);
   return rc;
 }
 

@@ -34,17 +34,25 @@ static int copy_file(const char *from, const char *to) {
   return rc;
 }
 
+static double ref[6]; /* alpha, its interval, Fleiss, percent, Cohen from a run with every allocation */
+static size_t ref_labels[4];
+static int have_ref;
+
+static int run_agreement(void *state);
+
 static int setup_agreement(const char *dir, void **state) {
   snprintf(L.triples, sizeof L.triples, "%s/triples.csv", dir);
   *state = &L;
-  return write_file(L.triples, "item,annotator,label\n"
+  have_ref = 0;
+  if (write_file(L.triples, "item,annotator,label\n"
                                "i1,ann,yes\ni1,bob,yes\ni1,cid,no\n"
                                "i2,ann,no\ni2,bob,no\ni2,cid,no\n"
-                               "i3,ann,yes\ni3,bob,maybe\n"
-                               "i4,ann,maybe\ni4,bob,maybe\ni4,cid,yes\n")
-             ? ivs_error_set(IVS_EIO, "cannot write the triples")
-             : 0;
+                               "i3,ann,yes\ni3,bob,maybe\ni3,cid,yes\n"
+                               "i4,ann,maybe\ni4,bob,maybe\ni4,cid,yes\n"))
+    return ivs_error_set(IVS_EIO, "cannot write the triples");
+  return run_agreement(state); /* the reference numbers */
 }
+
 
 static int run_agreement(void *state) {
   (void)state;
@@ -63,8 +71,20 @@ static int run_agreement(void *state) {
   if (!rc) rc = ivs_percent_agreement(r, &share);
   if (!rc) rc = ivs_cohen_kappa(r, 0, 1, &ck, &shared);
   if (!rc) rc = ivs_aggregate(r, NULL, &ao, &agg);
-  if (!rc && (ivs_ratings_judgments(r) != 11 || !isfinite(alpha) || agg.items != 4))
-    rc = ivs_error_set(IVS_ERROR, "agreement: %zu judgments, alpha %g", ivs_ratings_judgments(r), alpha);
+  if (!rc && (ivs_ratings_judgments(r) != 12 || !isfinite(alpha) || agg.items != 4))
+    rc = wrong("agreement: %zu judgments, alpha %g", ivs_ratings_judgments(r), alpha);
+  double got[6] = {alpha, lo, hi, kappa, share, ck};
+  if (!rc && !have_ref) {
+    memcpy(ref, got, sizeof ref), memcpy(ref_labels, agg.labels, sizeof ref_labels);
+    have_ref = 1;
+  } else if (!rc && (memcmp(ref, got, sizeof ref) || memcmp(ref_labels, agg.labels, sizeof ref_labels))) {
+    static const char *const what[6] = {"alpha", "its lower bound", "its upper bound", "Fleiss' kappa",
+                                        "percent agreement", "Cohen's kappa"};
+    int k = 0;
+    while (k < 6 && !memcmp(&ref[k], &got[k], sizeof got[k])) k++;
+    rc = k < 6 ? wrong("agreement: %s %.17g, want %.17g", what[k], got[k], ref[k])
+               : wrong("agreement: other Dawid-Skene labels");
+  }
   ivs_aggregation_release(&agg);
   ivs_ratings_free(r);
   return rc;
@@ -122,7 +142,7 @@ static int run_crowd(void *state) {
   int rc = ivs_store_open(&st, L.db, 0);
   if (!rc) rc = ivs_judgments_import(st, L.judg, IVS_JUDG_CSV, NULL, NULL, &rep);
   if (!rc && (rep.imported != 4 || rep.rejected != 2))
-    rc = ivs_error_set(IVS_ERROR, "judgments: %zu imported, %zu rejected", rep.imported, rep.rejected);
+    rc = wrong("judgments: %zu imported, %zu rejected", rep.imported, rep.rejected);
   ivs_store_free(st);
   return rc;
 }
