@@ -131,6 +131,7 @@ static int emit(ivs_validator *v, int is_error, size_t line, size_t column, cons
   va_start(ap, fmt);
   vsnprintf(d.message, sizeof d.message, fmt, ap);
   va_end(ap);
+  ivs_nul_visible(d.message);
   if (is_error) v->st.errors++;
   else v->st.warnings++;
   return v->o.on_diag ? v->o.on_diag(&d, v->o.ud) : 0;

@@ -131,6 +131,7 @@ static int diag_set(ivs_diag *d, const ivs_record *rec, const ivs_field *f, cons
   snprintf(d->field, sizeof d->field, "%s", field ? field : "");
   va_start(ap, fmt);
   vsnprintf(d->message, sizeof d->message, fmt, ap);
+  ivs_nul_visible(d->message);
   va_end(ap);
   return IVS_EINVAL;
 }
