@@ -50,9 +50,11 @@ static void report_text(const ivs_import_result *s, const char *path, const char
   if (text_mode && s->trimmed)
     printf("prompts with trailing whitespace (spaces, tabs, CR, FF, VT) trimmed, as the prize rejects it: %zu\n",
            s->trimmed);
-  if (s->biased_prompt_rows)
-    warn("%s: the old field name 'biased_prompt' was read as 'other_prompt' in %zu records", path,
-         s->biased_prompt_rows);
+  for (int k = 0; k < IVS_OLD_NAMES; k++)
+    if (s->old_name_rows[k])
+      warn("%s: the old field name '%s' was read as '%s' in %zu records", path, ivs_old_names[k].name,
+           ivs_task_field_names[ivs_old_names[k].field], s->old_name_rows[k]);
+  for (size_t i = 0; i < s->notes.n; i++) warn("%s:%s", path, s->notes.items[i]);
   if (s->trailing_space_rows)
     warn("%s: prompts ending in whitespace, which the prize rejects: %zu (kept as they are; 'invscale validate' reports them)",
          path, s->trailing_space_rows);

@@ -92,6 +92,6 @@ void progress_done(void) {
 
 void json_string(FILE *f, const char *s) {
   ivs_buf b = IVS_BUF_INIT; /* the same escaping as every JSON invscale writes */
-  if (ivs_json_put_string(&b, s, strlen(s)) == 0) fwrite(b.data, 1, b.len, f);
+  if (ivs_json_put_text(&b, s, strlen(s)) == 0) fwrite(b.data, 1, b.len, f);
   ivs_buf_release(&b);
 }

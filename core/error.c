@@ -1,5 +1,7 @@
 #include "core/error.h"
 
+#include "core/utf8.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +10,7 @@ static _Thread_local int last_code;
 
 int ivs_error_setv(int code, const char *fmt, va_list ap) {
   vsnprintf(last_msg, sizeof last_msg, fmt, ap);
+  ivs_nul_visible(last_msg); /* a message quoting text shows a NUL as \0 */
   last_code = code;
   return code;
 }

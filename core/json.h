@@ -10,10 +10,21 @@
 
 #include "core/buf.h"
 
-/* Appends s[0..n) as a quoted JSON string. */
+/* Appends s[0..n) as a quoted JSON string, for JSON that invscale reads
+ * back itself (the store's columns): IVS_NUL (core/utf8.h) passes through,
+ * as in cJSON's output, so that cJSON reads the whole string back. */
 int ivs_json_put_string(ivs_buf *b, const char *s, size_t n);
-
-/* Appends ["a","b",...] for the n strings. */
+/* Appends ["a","b",...] for the n strings, the same way. */
 int ivs_json_put_string_array(ivs_buf *b, char *const *items, size_t n);
+
+/* The same for files that people and other programs read: IVS_NUL is
+ * written as \u0000. */
+int ivs_json_put_text(ivs_buf *b, const char *s, size_t n);
+int ivs_json_put_text_array(ivs_buf *b, char *const *items, size_t n);
+
+/* cJSON_PrintUnformatted(item) with IVS_NUL as \u0000, for such files.
+ * Free with cJSON_free; NULL when out of memory. */
+struct cJSON;
+char *ivs_json_print(const struct cJSON *item);
 
 #endif

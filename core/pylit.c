@@ -72,7 +72,7 @@ static long read_hex(lexer *lx, int digits) {
 }
 
 static int put_codepoint(lexer *lx, ivs_buf *out, long cp, size_t at) {
-  if (cp == 0) return fail(lx, at, "NUL character in string", NULL);
+  if (cp == 0) return (void)at, ivs_buf_append(out, IVS_NUL, IVS_NUL_LEN);
   if (cp > 0x10FFFF) return fail(lx, at, "escape beyond U+10FFFF", NULL);
   if (cp >= 0xD800 && cp <= 0xDFFF)
     return fail(lx, at, "lone surrogate escape (not valid UTF-8)", NULL);
@@ -196,7 +196,7 @@ int ivs_pylist_parse(const char *s, size_t len, ivs_strlist *out, size_t *err_of
   int rc = 0;
   memset(out, 0, sizeof *out);
 
-  size_t valid = ivs_utf8_valid_prefix((const unsigned char *)s, len, 0);
+  size_t valid = ivs_utf8_valid_prefix_nul((const unsigned char *)s, len); /* a JSON string's \u0000 arrives so */
   if (valid != len) {
     rc = fail(&lx, valid, "invalid UTF-8", NULL);
     goto done;
@@ -270,6 +270,9 @@ static int write_str(ivs_buf *b, const char *s) {
       strcpy(esc, "\\t");
     } else if (c < 0x20 || c == 0x7F) {
       snprintf(esc, sizeof esc, "\\x%02x", c);
+    } else if (c == 0xC0 && p[1] == 0x80) { /* IVS_NUL */
+      strcpy(esc, "\\x00");
+      p++;
     } else if (c == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) { /* C1 controls */
       snprintf(esc, sizeof esc, "\\x%02x", p[1]);
       p++;

@@ -54,3 +54,16 @@ size_t ivs_utf8_count(const char *s, size_t n) {
     if (((unsigned char)s[i] & 0xC0) != 0x80) cp++;
   return cp;
 }
+
+size_t ivs_utf8_valid_prefix_nul(const unsigned char *s, size_t n) {
+  size_t at = 0;
+  for (;;) {
+    at += ivs_utf8_valid_prefix(s + at, n - at, 0);
+    if (at + 1 < n && s[at] == 0xC0 && s[at + 1] == 0x80) at += IVS_NUL_LEN;
+    else return at;
+  }
+}
+
+void ivs_nul_visible(char *s) {
+  for (; (s = strstr(s, IVS_NUL)); s += IVS_NUL_LEN) s[0] = '\\', s[1] = '0';
+}

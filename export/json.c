@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/json.h"
 
 static int add_raw_json(cJSON *obj, const char *name, const char *text) {
   if (!text) return 0;
@@ -33,7 +34,7 @@ int ivs_stored_example_json(const ivs_stored_example *ex, ivs_buf *out) {
     cJSON_AddNumberToObject(src, "line", (double)ex->line);
   }
   if (!rc) {
-    char *text = cJSON_PrintUnformatted(o);
+    char *text = ivs_json_print(o);
     if (!text) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
     else rc = ivs_buf_puts(out, text);
     cJSON_free(text);

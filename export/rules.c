@@ -131,6 +131,7 @@ static int emit(ivs_validator *v, int is_error, size_t line, size_t column, cons
   va_start(ap, fmt);
   vsnprintf(d.message, sizeof d.message, fmt, ap);
   va_end(ap);
+  ivs_nul_visible(d.message);
   if (is_error) v->st.errors++;
   else v->st.warnings++;
   return v->o.on_diag ? v->o.on_diag(&d, v->o.ud) : 0;
@@ -194,9 +195,9 @@ const char *ivs_json_member_raw(const char *s, size_t n, const char *key, size_t
 }
 
 /* The fields the rules look at, found once per record. */
-enum { K_PROMPT, K_OTHER, K_BIASED, K_COMPLETION, K_CLASSES, K_ANSWER, K_COUNT };
-static const char *const known[K_COUNT] = {"prompt", "other_prompt", "biased_prompt", "completion", "classes",
-                                           "answer_index"};
+enum { K_PROMPT, K_OTHER, K_BIASED, K_COMPLETION, K_CLASSES, K_ANSWER, K_FILLED, K_ANSWER_IX, K_ANSWER_IDX, K_COUNT };
+static const char *const known[K_COUNT] = {"prompt",  "other_prompt",    "biased_prompt", "completion", "classes",
+                                           "answer_index", "filled_template", "answer_ix",     "answer_idx"};
 
 typedef struct {
   const ivs_field *raw[K_COUNT];     /* present */
@@ -273,7 +274,12 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
          ivs_type_name(type));
   int logodds = family(type) == IVS_TYPE_LOGODDS;
 
-  /* prompt */
+  /* prompt (the prize pipeline's own files call it filled_template) */
+  if (!fs.raw[K_PROMPT] && fs.raw[K_FILLED]) {
+    fs.raw[K_PROMPT] = fs.raw[K_FILLED], fs.present[K_PROMPT] = fs.present[K_FILLED];
+    emit(v, 0, line, fs.raw[K_FILLED]->column, "old-name", "filled_template",
+         "old field name 'filled_template': write 'prompt'");
+  }
   const ivs_field *fp = fs.present[K_PROMPT];
   const char *prompt = NULL;
   if (!fp) {
@@ -411,7 +417,13 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
     v->st.class_counts[ncl < IVS_STAT_BUCKETS - 1 ? ncl : IVS_STAT_BUCKETS - 1]++;
   }
 
-  /* answer_index */
+  /* answer_index (answer_ix in the prize pipeline's files, answer_idx in others) */
+  const char *answer_key = "answer_index";
+  for (int k = K_ANSWER_IX; k <= K_ANSWER_IDX && !fs.raw[K_ANSWER]; k++)
+    if (fs.raw[k]) {
+      fs.raw[K_ANSWER] = fs.raw[k], fs.present[K_ANSWER] = fs.present[k], answer_key = known[k];
+      emit(v, 0, line, fs.raw[k]->column, "old-name", known[k], "old field name '%s': write 'answer_index'", known[k]);
+    }
   const ivs_field *fa = fs.present[K_ANSWER];
   long answer = -1;
   int have_answer = 0;
@@ -419,7 +431,7 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
     emit(v, 1, line, 0, "required-field", "answer_index", "missing or empty field 'answer_index'");
   } else if (fa->json) {
     size_t rl = 0;
-    const char *tok = raw ? ivs_json_member_raw(raw, raw_len, "answer_index", &rl) : NULL;
+    const char *tok = raw ? ivs_json_member_raw(raw, raw_len, answer_key, &rl) : NULL;
     if (!cJSON_IsNumber(fa->json))
       emit(v, 1, line, fa->column, "field-type", "answer_index", "answer_index must be a JSON integer, not %s",
            cJSON_IsString(fa->json) ? "a string" : "another type");

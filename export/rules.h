@@ -7,7 +7,7 @@
  * errors    not-object duplicate-key json required-field field-type mixed-types classes
  *           answer-index empty trailing-whitespace min-examples encoding line-too-long
  * warnings  old-name leading-space duplicate conflicting-answers answer-balance
- *           similar-classes few-examples
+ *           similar-classes few-examples unnamed-column
  *
  * Duplicates are found by 64-bit hashes (a false "duplicate" warning has a
  * chance of about n^2 / 2^65).  The tokenizer-based warnings of PRIZE-FORMAT.md

@@ -24,6 +24,11 @@ static int on_record(const ivs_record *rec, void *ud) {
   return ivs_validator_record(rs->v, rec, rs->raw, rs->raw_len);
 }
 
+/* A note of the CSV reader (a column without a name) is a warning. */
+static void on_csv_note(size_t line, size_t column, const char *text, void *ud) {
+  ivs_validator_report(ud, 0, line, column, "unnamed-column", "", text);
+}
+
 /* "file:12:3: message" -> line 12, column 3, "message" */
 static void report_reader_error(ivs_validator *v, const char *path, const char *rule) {
   const char *m = ivs_error_message();
@@ -204,7 +209,7 @@ int ivs_validate_file(const char *path, const ivs_validate_file_opts *opts, ivs_
   size_t max = opts->max_line ? opts->max_line : (size_t)16 << 20;
   if (*kind == IVS_FILE_CSV) {
     ivs_taskfile_opts to = IVS_TASKFILE_OPTS_INIT;
-    to.max_field = max;
+    to.max_field = max, to.on_note = on_csv_note, to.note_ud = v;
     rc = ivs_taskfile_read(path, &tk, &to, on_record, &rs);
     if (rc && rc != IVS_ENOMEM) {
       report_reader_error(v, path, rc == IVS_ELIMIT ? "line-too-long" : "csv");

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/pylit.h"
+#include "core/utf8.h"
 
 struct ivs_exporter {
   ivs_export_opts o;
@@ -65,6 +66,8 @@ int ivs_exporter_scan(ivs_exporter *e, const ivs_stored_example *ex) {
 
 /* One quoted CSV field, then ',' or the line end. */
 static int csv_field(ivs_exporter *e, FILE *f, const char *s, int last) {
+  if (strstr(s, IVS_NUL)) /* (classes are Python literals, where it is \x00) */
+    return ivs_error_set(IVS_EINVAL, "a NUL character (\\u0000, \\x00) cannot be written in a CSV field; export as JSONL");
   e->lines += count_nl(s) + (last ? 1 : 0);
   if (csv_fwrite(f, s, strlen(s)) != 0) return ivs_error_set(IVS_EIO, "write error");
   return fputc(last ? '\n' : ',', f) == EOF ? ivs_error_set(IVS_EIO, "write error") : 0;
@@ -107,14 +110,14 @@ static int write_jsonl(ivs_exporter *e, const ivs_stored_example *ex, FILE *f) {
   ivs_buf *b = &e->line;
   ivs_buf_clear(b);
   int rc = ivs_buf_puts(b, "{\"prompt\":");
-  if (!rc) rc = ivs_json_put_string(b, ex->prompt, strlen(ex->prompt));
+  if (!rc) rc = ivs_json_put_text(b, ex->prompt, strlen(ex->prompt));
   if (e->o.type == IVS_TYPE_SEQUENCE_PROB) {
     if (!rc) rc = ivs_buf_puts(b, ",\"completion\":");
-    if (!rc) rc = ivs_json_put_string(b, ex->completion ? ex->completion : "", ex->completion ? strlen(ex->completion) : 0);
+    if (!rc) rc = ivs_json_put_text(b, ex->completion ? ex->completion : "", ex->completion ? strlen(ex->completion) : 0);
   } else {
     if (!rc && ex->other_prompt) {
       rc = ivs_buf_puts(b, ",\"other_prompt\":");
-      if (!rc) rc = ivs_json_put_string(b, ex->other_prompt, strlen(ex->other_prompt));
+      if (!rc) rc = ivs_json_put_text(b, ex->other_prompt, strlen(ex->other_prompt));
     }
     ivs_strlist cl = {0};
     if (!rc) rc = classes_of(ex, &cl);
@@ -122,10 +125,10 @@ static int write_jsonl(ivs_exporter *e, const ivs_stored_example *ex, FILE *f) {
     if (!rc && e->o.classes_python) {
       ivs_buf lit = IVS_BUF_INIT;
       rc = ivs_pylist_write(&lit, cl.items, cl.n);
-      if (!rc) rc = ivs_json_put_string(b, lit.data, lit.len);
+      if (!rc) rc = ivs_json_put_text(b, lit.data, lit.len);
       ivs_buf_release(&lit);
     } else if (!rc) {
-      rc = ivs_json_put_string_array(b, cl.items, cl.n);
+      rc = ivs_json_put_text_array(b, cl.items, cl.n);
     }
     ivs_strlist_release(&cl);
     char num[32];
@@ -137,9 +140,9 @@ static int write_jsonl(ivs_exporter *e, const ivs_stored_example *ex, FILE *f) {
     const cJSON *it;
     cJSON_ArrayForEach(it, m) {
       if (rc || is_task_field(it->string)) continue;
-      char *v = cJSON_PrintUnformatted(it);
+      char *v = ivs_json_print(it);
       rc = ivs_buf_putc(b, ',');
-      if (!rc) rc = ivs_json_put_string(b, it->string, strlen(it->string));
+      if (!rc) rc = ivs_json_put_text(b, it->string, strlen(it->string));
       if (!rc) rc = ivs_buf_putc(b, ':');
       if (!rc) rc = v ? ivs_buf_puts(b, v) : ivs_error_set(IVS_ENOMEM, "out of memory");
       cJSON_free(v);
@@ -177,7 +180,7 @@ static int write_csv(ivs_exporter *e, const ivs_stored_example *ex, FILE *f) {
     if (!v || cJSON_IsNull(v)) rc = csv_field(e, f, "", last);
     else if (cJSON_IsString(v)) rc = csv_field(e, f, v->valuestring, last);
     else {
-      char *t = cJSON_PrintUnformatted(v);
+      char *t = ivs_json_print(v);
       rc = t ? csv_field(e, f, t, last) : ivs_error_set(IVS_ENOMEM, "out of memory");
       cJSON_free(t);
     }
@@ -187,5 +190,8 @@ static int write_csv(ivs_exporter *e, const ivs_stored_example *ex, FILE *f) {
 }
 
 int ivs_exporter_write(ivs_exporter *e, const ivs_stored_example *ex, FILE *f) {
-  return e->o.csv ? write_csv(e, ex, f) : write_jsonl(e, ex, f);
+  int rc = e->o.csv ? write_csv(e, ex, f) : write_jsonl(e, ex, f);
+  if (rc == IVS_EINVAL)
+    ivs_error_prefix("example %lld (%s:%lld)", (long long)ex->id, ex->source ? ex->source : "?", (long long)ex->line);
+  return rc;
 }

@@ -1,6 +1,7 @@
 #include "ingest/csv.h"
 
 #include <csv.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,9 @@ typedef struct {
   size_t ncols;
   int skip_first;   /* pandas index column */
   int have_header;
+  unsigned char *unnamed; /* per column: no name in the header */
+  size_t *filled;         /* per column: records with a value (unnamed columns only) */
+  size_t header_line;
   ivs_field *fields;
   int stop, fatal;
   size_t records;
@@ -105,10 +109,18 @@ static int set_header(csv_state *st) {
   st->ncols = st->nf - first;
   st->names = calloc(st->ncols, sizeof *st->names);
   st->fields = calloc(st->ncols, sizeof *st->fields);
-  if (!st->names || !st->fields) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  st->unnamed = calloc(st->ncols, 1);
+  st->filled = calloc(st->ncols, sizeof *st->filled);
+  if (!st->names || !st->fields || !st->unnamed || !st->filled) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  st->header_line = st->seg_line;
   for (size_t i = 0; i < st->ncols; i++) {
     const char *name = st->data.data + st->offs[first + i];
-    if (!*name) return ivs_error_set(IVS_EPARSE, "%s:%zu:%zu: empty column name in the header", st->path, st->seg_line, first + i + 1);
+    char pandas[32];
+    if (!*name) { /* pandas' name for it */
+      snprintf(pandas, sizeof pandas, "Unnamed: %zu", first + i);
+      name = pandas;
+      st->unnamed[i] = 1;
+    }
     for (size_t k = 0; k < i; k++)
       if (!strcmp(st->names[k], name))
         return ivs_error_set(IVS_EPARSE, "%s:%zu:%zu: duplicate column '%s' in the header", st->path, st->seg_line,
@@ -157,11 +169,14 @@ static void on_record(int term, void *data) {
                st->nf);
       rec.error = msg;
     } else {
+      size_t n = 0;
       for (size_t i = 0; i < st->ncols; i++) {
         size_t k = i + (size_t)st->skip_first;
-        st->fields[i] = (ivs_field){st->names[i], st->data.data + st->offs[k], st->lens[k], NULL, k + 1};
+        if (st->unnamed[i] && !st->lens[k]) continue; /* pandas' NaN: no value */
+        if (st->unnamed[i]) st->filled[i]++;
+        st->fields[n++] = (ivs_field){st->names[i], st->data.data + st->offs[k], st->lens[k], NULL, k + 1};
       }
-      rec.n = st->ncols;
+      rec.n = n;
     }
     st->records++;
     int rc = st->cb(&rec, st->ud);
@@ -257,10 +272,23 @@ static int run(const char *path, ivs_reader *rd, mem_src *mem, const ivs_csv_opt
   }
   if (rc == 0 && st.fatal) rc = st.fatal;
   if (rc == 0 && !st.have_header && !st.stop) rc = ivs_error_set(IVS_EPARSE, "%s: no header row", path);
+  for (size_t i = 0; rc == 0 && opts->on_note && i < st.ncols; i++) {
+    if (!st.unnamed[i]) continue;
+    char note[160];
+    size_t col = i + (size_t)st.skip_first + 1;
+    if (st.filled[i])
+      snprintf(note, sizeof note, "column %zu has no name: its values (%zu record%s) are kept as '%s', as pandas names it",
+               col, st.filled[i], st.filled[i] == 1 ? "" : "s", st.names[i]);
+    else
+      snprintf(note, sizeof note, "column %zu has no name and no values: ignored", col);
+    opts->on_note(st.header_line, col, note, opts->note_ud);
+  }
   csv_free(&p);
   for (size_t i = 0; i < st.ncols && st.names; i++) free(st.names[i]);
   free(st.names);
   free(st.fields);
+  free(st.unnamed);
+  free(st.filled);
   free(st.offs);
   free(st.lens);
   ivs_buf_release(&st.data);

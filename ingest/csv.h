@@ -1,7 +1,10 @@
 /* CSV and TSV input (RFC 4180, through libcsv).
  *
  * The first record is the header.  A leading unnamed column (pandas' index)
- * is skipped.  Quoted fields may hold delimiters, quotes ("") and newlines; CRLF
+ * is skipped.  Any other column without a name is read as pandas reads it,
+ * as "Unnamed: K" (K its 0-based position); its empty cells are left out of
+ * the records, so a column with no values at all (a trailing comma) is
+ * ignored; on_note says which it was.  Quoted fields may hold delimiters, quotes ("") and newlines; CRLF
  * and a UTF-8 BOM are accepted.  Every record is handed to the callback with
  * the line it starts on; a record with the wrong number of fields is handed
  * over with its error set.  Fatal errors (encoding, unterminated quote, limits,
@@ -22,9 +25,13 @@ typedef struct ivs_csv_opts {
   const ivs_fieldmap *map;   /* optional: its source columns must be in the header */
   ivs_progress_fn progress;  /* optional */
   void *progress_ud;
+  /* optional: what the reader did that the caller should tell (a column
+   * without a name, ignored or renamed); text borrowed for the call */
+  void (*on_note)(size_t line, size_t column, const char *text, void *ud);
+  void *note_ud;
 } ivs_csv_opts;
 
-#define IVS_CSV_OPTS_INIT {',', 0, NULL, NULL, NULL}
+#define IVS_CSV_OPTS_INIT {',', 0, NULL, NULL, NULL, NULL, NULL}
 
 int ivs_csv_read(const char *path, const ivs_csv_opts *opts, ivs_record_fn cb, void *ud);
 

@@ -1,12 +1,14 @@
 #include "ingest/jsonl.h"
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "core/json_arena.h"
+#include "core/utf8.h"
 
 long ivs_json_find_nul_escape(const char *s, size_t n) {
   /* Backslashes only mean something inside strings (elsewhere the JSON is
@@ -19,13 +21,53 @@ long ivs_json_find_nul_escape(const char *s, size_t n) {
   return -1;
 }
 
+/* The line with each \u0000 escape replaced by IVS_NUL (cJSON would end the
+ * string there), in b (initialised by the caller); *nuls gets how many.  The
+ * line itself when it has none. */
+static const char *with_nuls(const char *line, size_t *len, ivs_buf *b, size_t *nuls) {
+  long at = ivs_json_find_nul_escape(line, *len);
+  *nuls = 0;
+  if (at < 0) return line;
+  const char *p = line, *end = line + *len;
+  while (at >= 0) {
+    if (ivs_buf_append(b, p, (size_t)at) || ivs_buf_append(b, IVS_NUL, IVS_NUL_LEN)) return NULL;
+    p += at + 6, ++*nuls;
+    at = ivs_json_find_nul_escape(p, (size_t)(end - p));
+  }
+  if (ivs_buf_append(b, p, (size_t)(end - p))) return NULL;
+  *len = b->len;
+  return b->data;
+}
+
+/* A position in the rewritten line as one in the original (each IVS_NUL
+ * before it was the 6 characters of \u0000; raw input never holds a C0). */
+static size_t original_at(const char *s, size_t at, size_t nuls) {
+  size_t before = 0;
+  for (size_t k = 0; nuls && k < at; k++) before += (unsigned char)s[k] == 0xC0;
+  return at + 4 * before;
+}
+
+static int parse_line(const char *path, size_t lineno, const char *line, size_t len, size_t nuls, ivs_record_fn cb,
+                      void *ud);
+
 int ivs_jsonl_line(const char *path, size_t lineno, const char *line, size_t len, ivs_record_fn cb, void *ud) {
   size_t i = 0;
   while (i < len && strchr(" \t\r\n", line[i])) i++;
   if (i == len) return 0;
-  long nul = ivs_json_find_nul_escape(line, len);
-  if (nul >= 0)
-    return ivs_error_set(IVS_EPARSE, "%s:%zu:%ld: NUL character (\\u0000) in a string", path, lineno, nul + 1);
+  size_t nuls;
+  ivs_buf rewritten;
+  ivs_buf_init(&rewritten, SIZE_MAX / 2);
+  if (!(line = with_nuls(line, &len, &rewritten, &nuls))) {
+    ivs_buf_release(&rewritten);
+    return ivs_error_set(IVS_ENOMEM, "out of memory");
+  }
+  int rc = parse_line(path, lineno, line, len, nuls, cb, ud);
+  ivs_buf_release(&rewritten);
+  return rc;
+}
+
+static int parse_line(const char *path, size_t lineno, const char *line, size_t len, size_t nuls, ivs_record_fn cb,
+                      void *ud) {
 
   const char *end = NULL;
   ivs_json_oom_reset();
@@ -35,7 +77,7 @@ int ivs_jsonl_line(const char *path, size_t lineno, const char *line, size_t len
   ivs_record rec = {NULL, 0, lineno, NULL, 0};
   ivs_field *fields = NULL;
   if (!obj) {
-    size_t at = end ? (size_t)(end - line) : 0;
+    size_t at = end ? original_at(line, (size_t)(end - line), nuls) : 0;
     /* cJSON reports the nesting limit as a plain parse failure: say which */
     size_t depth = 0, maxd = 0;
     for (size_t k = 0; k < len; k++)
@@ -54,6 +96,7 @@ int ivs_jsonl_line(const char *path, size_t lineno, const char *line, size_t len
       while (j < len && strchr(" \t\r\n", line[j])) j++;
     }
     if (j < len) {
+      j = original_at(line, j, nuls);
       snprintf(msg, sizeof msg, "text after the JSON value at character %zu", j + 1);
       rec.error = msg;
       rec.error_column = j + 1;

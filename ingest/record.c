@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/error.h"
 #include "core/json.h"
@@ -68,15 +69,46 @@ const char *ivs_field_text(const ivs_field *f, char *buf, size_t cap) {
   return NULL;
 }
 
-/* The field for task field f: the mapped name, or for other_prompt the old
- * name biased_prompt when other_prompt itself is absent. */
-static const ivs_field *task_field(const ivs_record *rec, const ivs_fieldmap *map, int f, int *old_name) {
+const ivs_old_name ivs_old_names[IVS_OLD_NAMES] = {
+    {"biased_prompt", IVS_F_OTHER_PROMPT}, /* the prize's first round */
+    {"filled_template", IVS_F_PROMPT},     /* the prize pipeline's own task files */
+    {"answer_ix", IVS_F_ANSWER_INDEX},     /* the same */
+    {"answer_idx", IVS_F_ANSWER_INDEX},    /* other participants' files */
+};
+
+/* The field for task field f: the mapped name, or when f is not mapped and
+ * absent, one of its old names (*old gets that name's index + 1). */
+static const ivs_field *task_field(const ivs_record *rec, const ivs_fieldmap *map, int f, int *old) {
   const ivs_field *x = ivs_record_field(rec, ivs_fieldmap_source(map, f), NULL);
-  if (!x && f == IVS_F_OTHER_PROMPT && !(map && map->src[f])) {
-    x = ivs_record_field(rec, "biased_prompt", NULL);
-    if (x && old_name) *old_name = 1;
-  }
+  for (int k = 0; !x && k < IVS_OLD_NAMES && !(map && map->src[f]); k++)
+    if (ivs_old_names[k].field == f && (x = ivs_record_field(rec, ivs_old_names[k].name, NULL)) && old) *old = k + 1;
   return x;
+}
+
+/* A required field missing from a table's header: said once, with the
+ * columns the file has and the --map that would read one of them. */
+static int missing_field(const ivs_ingest_ctx *ctx, const ivs_record *rec, int f) {
+  static const char *const hints[IVS_F_COUNT][8] = {
+      {"question", "text", "input", "query", "sentence", "statement", "instruction", "context"},
+      {"options", "choices", "labels", "answers", "targets"},
+      {"label", "answer", "target", "gold", "correct"},
+      {"biased", "other", "control"},
+      {"answer", "target", "output", "response", "continuation"}};
+  const char *hint = NULL;
+  char have[400] = "";
+  size_t len = 0;
+  for (size_t i = 0; i < rec->n; i++) {
+    const char *name = rec->fields[i].name;
+    if (len + strlen(name) + 8 < sizeof have) len += (size_t)snprintf(have + len, sizeof have - len, "%s%s", i ? ", " : "", name);
+    else if (len + 6 < sizeof have) len += (size_t)snprintf(have + len, sizeof have - len, ", ...");
+    for (int k = 0; k < 8 && hints[f][k] && !hint; k++)
+      if (!strcasecmp(name, hints[f][k])) hint = name;
+  }
+  if (!hint && f == IVS_F_PROMPT && rec->n) hint = rec->fields[0].name;
+  const char *name = ivs_task_field_names[f];
+  return ivs_error_set(IVS_EPARSE, "%s: no '%s' column (the header has: %s); %s --map %s=%s", ctx->path,
+                       ivs_fieldmap_source(ctx->map, f), rec->n ? have : "nothing",
+                       hint ? "to read it from one of them:" : "name the column to read with", name, hint ? hint : "COLUMN");
 }
 
 int ivs_type_infer(const ivs_record *rec, const ivs_fieldmap *map, ivs_task_type *out) {
@@ -99,6 +131,7 @@ static int diag_set(ivs_diag *d, const ivs_record *rec, const ivs_field *f, cons
   snprintf(d->field, sizeof d->field, "%s", field ? field : "");
   va_start(ap, fmt);
   vsnprintf(d->message, sizeof d->message, fmt, ap);
+  ivs_nul_visible(d->message);
   va_end(ap);
   return IVS_EINVAL;
 }
@@ -239,13 +272,25 @@ static int build_metadata(const ivs_record *rec, const ivs_field **used, ivs_exa
 }
 
 int ivs_ingest_convert(ivs_ingest_ctx *ctx, const ivs_record *rec, ivs_example *ex, ivs_diag *diag) {
-  int rc = 0, old_name = 0;
+  int rc = 0;
   ivs_example_init(ex);
   ex->line = rec->line;
   if (rec->error) {
     diag_set(diag, rec, NULL, "", "%s", rec->error);
     diag->column = rec->error_column;
     return IVS_EINVAL;
+  }
+  /* The fields every record needs, checked once on the first record of a file
+   * with a header (a CSV, TSV or template; XML fields are given by name).  In
+   * JSON Lines each record has its own keys: a record without them is
+   * invalid on its own. */
+  if (!ctx->first_seen && !(rec->n && rec->fields[0].json)) {
+    ctx->first_seen = 1;
+    if (!task_field(rec, ctx->map, IVS_F_PROMPT, NULL)) return missing_field(ctx, rec, IVS_F_PROMPT);
+    if (ctx->type == IVS_TYPE_SEQUENCE_PROB && !task_field(rec, ctx->map, IVS_F_COMPLETION, NULL))
+      return missing_field(ctx, rec, IVS_F_COMPLETION);
+    if (ivs_type_is_logodds(ctx->type) && !task_field(rec, ctx->map, IVS_F_OTHER_PROMPT, NULL))
+      return missing_field(ctx, rec, IVS_F_OTHER_PROMPT);
   }
   if (ctx->type == IVS_TYPE_AUTO) {
     if ((rc = ivs_type_infer(rec, ctx->map, &ctx->type))) return rc;
@@ -259,9 +304,11 @@ int ivs_ingest_convert(ivs_ingest_ctx *ctx, const ivs_record *rec, ivs_example *
       continue;
     if (ex->type != IVS_TYPE_SEQUENCE_PROB && f == IVS_F_COMPLETION) continue;
     if (!logodds && f == IVS_F_OTHER_PROMPT) continue;
-    used[f] = task_field(rec, ctx->map, f, f == IVS_F_OTHER_PROMPT ? &old_name : NULL);
+    int old = 0;
+    used[f] = task_field(rec, ctx->map, f, &old);
+    if (old) ctx->old_name_rows[old - 1]++;
   }
-  if (old_name) ctx->biased_prompt_rows++;
+  ctx->biased_prompt_rows = ctx->old_name_rows[0];
 
   if (used[IVS_F_PROMPT] && (rc = take_string(rec, used[IVS_F_PROMPT], "prompt", &ex->prompt, diag))) goto fail;
   if (used[IVS_F_OTHER_PROMPT] &&

@@ -47,8 +47,10 @@ typedef struct ivs_ingest_ctx {
   ivs_strlist fixed_classes; /* owned; used when a record has no classes (text ingest) */
   int has_fixed_classes;
   int drop_extra;          /* do not keep unmapped fields as metadata */
+  int first_seen;          /* the first record was checked for the fields every record needs */
   /* counters filled while converting */
-  size_t biased_prompt_rows;  /* rows that used the old name biased_prompt */
+  size_t biased_prompt_rows;  /* rows that used the old name biased_prompt (old_name_rows[0]) */
+  size_t old_name_rows[IVS_OLD_NAMES]; /* rows that used each of ivs_old_names */
   size_t trailing_space_rows; /* prompts ending in whitespace (kept, the validator flags them) */
 } ivs_ingest_ctx;
 

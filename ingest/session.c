@@ -63,7 +63,18 @@ typedef struct {
   const ivs_import_opts *o;
   size_t max_field;
   size_t trimmed;
+  ivs_strlist *notes;
+  int note_rc;
 } parse_job;
+
+/* A note of the CSV reader, kept as "LINE:COLUMN: text" (on the worker thread;
+ * the result is read only after the parse). */
+static void on_note(size_t line, size_t column, const char *text, void *ud) {
+  parse_job *j = ud;
+  char note[300];
+  int n = snprintf(note, sizeof note, "%zu:%zu: %s", line, column, text);
+  if (!j->note_rc && n > 0) j->note_rc = ivs_strlist_push(j->notes, note, strlen(note));
+}
 
 static int run_parser(void *ud, ivs_record_fn cb, void *cb_ud) {
   parse_job *j = ud;
@@ -74,8 +85,10 @@ static int run_parser(void *ud, ivs_record_fn cb, void *cb_ud) {
   case IVS_SOURCE_CSV: {
     /* the format is the caller's; the task-file reader only finds a TSV */
     int tsv = o->tsv || (!ivs_taskfile_detect(j->path, IVS_TASKFILE_ANY_TABLE, &kind) && kind.format == IVS_TASKFILE_TSV);
-    ivs_csv_opts co = {.delim = tsv ? '\t' : ',', .max_field = max, .map = o->map, .progress = o->progress, .progress_ud = o->progress_ud};
-    return ivs_csv_read(j->path, &co, cb, cb_ud);
+    ivs_csv_opts co = {.delim = tsv ? '\t' : ',', .max_field = max, .map = o->map, .progress = o->progress,
+                       .progress_ud = o->progress_ud, .on_note = on_note, .note_ud = j};
+    int rc = ivs_csv_read(j->path, &co, cb, cb_ud);
+    return rc ? rc : j->note_rc;
   }
   case IVS_SOURCE_JSONL: {
     ivs_jsonl_opts jo = {.max_line = max * 16, .progress = o->progress, .progress_ud = o->progress_ud, .transient = 1};
@@ -101,6 +114,7 @@ static int run_parser(void *ud, ivs_record_fn cb, void *cb_ud) {
 
 void ivs_import_result_release(ivs_import_result *res) {
   free(res->rejects);
+  ivs_strlist_release(&res->notes);
   memset(res, 0, sizeof *res);
 }
 
@@ -131,7 +145,7 @@ int ivs_import_run(ivs_store *st, const char *path, const ivs_import_opts *o, iv
     rc = ivs_error_set(IVS_ENOMEM, "out of memory");
   if (rc) goto out;
   if ((rc = ivs_store_begin_bulk(st))) goto out;
-  parse_job job = {path, o, o->max_field ? o->max_field : IVS_DEFAULT_MAX_FIELD, 0};
+  parse_job job = {path, o, o->max_field ? o->max_field : IVS_DEFAULT_MAX_FIELD, 0, &res->notes, 0};
   rc = ivs_store_import_start(st, path, ivs_source_format_name(o->format), o->tag, &s.import_id);
   if (!rc) rc = ivs_pipeline_run(run_parser, &job, &s.ctx, consume, &s);
   if (!rc) rc = ivs_store_import_finish(st, s.import_id, res->imported, res->duplicates, res->invalid);
@@ -148,6 +162,7 @@ out:
   res->type = s.ctx.type;
   res->type_inferred = s.ctx.type_inferred;
   res->biased_prompt_rows = s.ctx.biased_prompt_rows;
+  memcpy(res->old_name_rows, s.ctx.old_name_rows, sizeof res->old_name_rows);
   res->trailing_space_rows = s.ctx.trailing_space_rows;
   ivs_ingest_ctx_release(&s.ctx);
   return rc;

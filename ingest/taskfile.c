@@ -72,6 +72,7 @@ int ivs_taskfile_read(const char *path, const ivs_taskfile_kind *kind, const ivs
     return ivs_jsonl_read(path, &o, cb, ud);
   }
   ivs_csv_opts o = {.delim = kind->format == IVS_TASKFILE_TSV ? '\t' : ',', .max_field = opts->max_field, .map = opts->map,
-                    .progress = opts->progress, .progress_ud = opts->progress_ud};
+                    .progress = opts->progress, .progress_ud = opts->progress_ud, .on_note = opts->on_note,
+                    .note_ud = opts->note_ud};
   return ivs_csv_read(path, &o, cb, ud);
 }

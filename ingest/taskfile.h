@@ -24,9 +24,11 @@ typedef struct ivs_taskfile_opts {
   ivs_progress_fn progress;  /* optional */
   void *progress_ud;
   int transient;             /* JSONL: the callback keeps nothing of a record */
+  void (*on_note)(size_t line, size_t column, const char *text, void *ud); /* CSV: see ingest/csv.h */
+  void *note_ud;
 } ivs_taskfile_opts;
 
-#define IVS_TASKFILE_OPTS_INIT {0, NULL, NULL, NULL, 0}
+#define IVS_TASKFILE_OPTS_INIT {0, NULL, NULL, NULL, 0, NULL, NULL}
 
 /* Reads `path` as `kind` says (from ivs_taskfile_detect), calling cb for
  * each record; see ingest/csv.h and ingest/jsonl.h for what reaches it. */

@@ -30,7 +30,7 @@ typedef struct ivs_store ivs_store; /* invscale/store.h */
  * duplicate-key json required-field field-type mixed-types classes
  * answer-index empty trailing-whitespace min-examples encoding line-too-long;
  * warnings old-name leading-space duplicate conflicting-answers
- * answer-balance similar-classes few-examples. */
+ * answer-balance similar-classes few-examples unnamed-column. */
 typedef struct ivs_vdiag {
   int is_error;        /* else a warning */
   size_t line, column; /* line 0: about the whole file; column 0: not known */

@@ -63,6 +63,16 @@ typedef struct ivs_diag {
 /* The task fields a --map can rename. */
 enum { IVS_F_PROMPT, IVS_F_CLASSES, IVS_F_ANSWER_INDEX, IVS_F_OTHER_PROMPT, IVS_F_COMPLETION, IVS_F_COUNT };
 
+/* Old names of task fields, read when the field itself is absent (and not
+ * --map'ed), each with an old-name warning: biased_prompt (other_prompt),
+ * filled_template (prompt), answer_ix and answer_idx (answer_index). */
+#define IVS_OLD_NAMES 4
+typedef struct ivs_old_name {
+  const char *name;
+  int field; /* IVS_F_* */
+} ivs_old_name;
+extern const ivs_old_name ivs_old_names[IVS_OLD_NAMES];
+
 /* --map: for each task field, the source field (column, key) it is read
  * from.  A zeroed struct maps every field to its own name. */
 typedef struct ivs_fieldmap {
@@ -135,8 +145,10 @@ typedef struct ivs_import_result {
   size_t imported, duplicates, invalid;
   size_t trimmed;          /* text: prompts whose trailing whitespace was removed */
   size_t biased_prompt_rows, trailing_space_rows;
+  size_t old_name_rows[IVS_OLD_NAMES]; /* records that used each of ivs_old_names (biased_prompt_rows: [0]) */
   ivs_diag *rejects;       /* owned (ivs_import_result_release): the first invalid records */
   size_t n_rejects;
+  ivs_strlist notes;       /* owned: what the reader noted ("3:5: column 5 has no name ..."), one line each */
 } ivs_import_result;
 
 /* Checks that the options name what their format needs (a template's

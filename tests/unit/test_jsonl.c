@@ -46,10 +46,15 @@ static void test_bad_lines(void **state) {
   assert_non_null(strstr(rs.err[0], "nested deeper"));
   free(deep);
   recs_free(&rs);
-  /* \u0000 would be cut short by cJSON: refused */
-  assert_int_equal(line("{\"prompt\":\"a\\u0000b\"}", &rs), IVS_EPARSE);
-  assert_non_null(strstr(ivs_error_message(), "t.jsonl:7:"));
-  assert_int_equal(line("{\"prompt\":\"a\\\\u0000b\"}", &rs), 0); /* an escaped backslash: fine */
+  /* \u0000 (cJSON would cut the string short) arrives as IVS_NUL, whole */
+  assert_int_equal(line("{\"prompt\":\"a\\u0000b\\u0000\", \"k\": 1}", &rs), 0);
+  assert_null(rs.err[rs.n - 1]);
+  assert_string_equal(rs.val[rs.n - 1][0], "\"a\xC0\x80" "b\xC0\x80\"");
+  assert_int_equal(line("{\"prompt\":\"a\\\\u0000b\"}", &rs), 0); /* an escaped backslash: no NUL */
+  assert_string_equal(rs.val[rs.n - 1][0], "\"a\\\\u0000b\"");
+  /* a position after a NUL is the original line's */
+  assert_int_equal(line("{\"p\":\"\\u0000\"} x", &rs), 0);
+  assert_non_null(strstr(rs.err[rs.n - 1], "at character 16"));
   recs_free(&rs);
 }
 

@@ -63,7 +63,15 @@ static void test_errors(void **state) {
   expect_error("['a'] x", 6, "after the closing");
   expect_error("['\\N{BULLET}']", 2, "\\N{");
   expect_error("['\\ud800']", 2, "surrogate");
-  expect_error("['\\x00']", 2, "NUL");
+  { /* escaped NULs are kept, as IVS_NUL; a raw NUL is refused */
+    static const char *const nul[] = {"a\xC0\x80" "b", "\xC0\x80\xC0\x80\xC0\x80\xC0\x80"};
+    expect_list("['a\\x00b', '\\0\\000\\u0000\\U00000000']", 2, nul);
+    ivs_strlist l;
+    size_t at = 0;
+    assert_int_equal(ivs_pylist_parse("['a\0b']", 7, &l, &at), IVS_EPARSE);
+    assert_int_equal(at, 3);
+    assert_non_null(strstr(ivs_error_message(), "NUL"));
+  }
   expect_error("['\\x4']", 2, "truncated");
   expect_error("[b'a']", 1, "bytes");
   expect_error("['a\nb']", 1, "unterminated");
