@@ -325,12 +325,12 @@ int ivs_judgments_import(ivs_store *st, const char *path, ivs_judgment_format fm
     } else if (fmt == IVS_JUDG_MTURK_XML) {
       rc = ivs_import_mturk_xml(&im);
     } else if (fmt == IVS_JUDG_JSONL) {
-      ivs_jsonl_opts o = {0, NULL, NULL, 0};
+      ivs_jsonl_opts o = IVS_JSONL_OPTS_INIT;
       rc = ivs_jsonl_read(path, &o, ivs_import_record, &im);
     } else {
       size_t n = strlen(path);
       int tsv = fmt == IVS_JUDG_TOLOKA || (n > 4 && !strcmp(path + n - 4, ".tsv"));
-      ivs_csv_opts o = {tsv ? '\t' : ',', 0, NULL, NULL, NULL};
+      ivs_csv_opts o = {.delim = tsv ? '\t' : ',', .max_field = 0};
       rc = ivs_csv_read(path, &o, ivs_import_record, &im);
     }
   }

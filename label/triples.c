@@ -55,9 +55,9 @@ int ivs_triples_read(const char *path, const ivs_triples_map *m, ivs_ratings *r)
   state s = {path, m ? m : &defaults, r};
   size_t n = strlen(path);
   if (n > 6 && !strcmp(path + n - 6, ".jsonl")) {
-    ivs_jsonl_opts o = {0, NULL, NULL, 0};
+    ivs_jsonl_opts o = IVS_JSONL_OPTS_INIT;
     return ivs_jsonl_read(path, &o, on_record, &s);
   }
-  ivs_csv_opts o = {n > 4 && !strcmp(path + n - 4, ".tsv") ? '\t' : ',', 0, NULL, NULL, NULL};
+  ivs_csv_opts o = {.delim = n > 4 && !strcmp(path + n - 4, ".tsv") ? '\t' : ',', .max_field = 0};
   return ivs_csv_read(path, &o, on_record, &s);
 }

@@ -8,7 +8,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ivs_ingest_ctx ctx = {0};
   ctx.path = "fuzz.csv";
-  ivs_csv_opts o = {size && data[0] == '\t' ? '\t' : ',', 4096, NULL, NULL, NULL};
+  ivs_csv_opts o = {.delim = size && data[0] == '\t' ? '\t' : ',', .max_field = 4096};
   ivs_csv_read_mem("fuzz.csv", (const char *)data, size, &o, convert_record, &ctx);
   ivs_ingest_ctx_release(&ctx);
   return 0;

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (ivs_validator_new(&s.v, &o)) return 0;
   const char *p = (const char *)data, *end = p + size;
   if (size && data[0] == 'p') {
-    ivs_csv_opts co = {',', 4096, NULL, NULL, NULL};
+    ivs_csv_opts co = {.delim = ',', .max_field = 4096};
     ivs_csv_read_mem("fuzz.csv", p, size, &co, on_record, &s);
   } else {
     size_t line = 1;

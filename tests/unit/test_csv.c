@@ -37,7 +37,7 @@ static void test_rfc4180(void **state) {
 static void test_tsv_and_counts(void **state) {
   (void)state;
   recs rs = {0};
-  ivs_csv_opts o = {'\t', 0, NULL, NULL, NULL};
+  ivs_csv_opts o = {.delim = '\t', .max_field = 0};
   assert_int_equal(read_str("a\tb\n1\t[\"x\", \"y\"]\n2\n3\t4\t5\n", &o, &rs), 0);
   assert_int_equal(rs.n, 3);
   assert_string_equal(rs.val[0][1], "[\"x\", \"y\"]");
@@ -58,7 +58,7 @@ static void test_errors(void **state) {
   assert_int_equal(read_str("p,c\n1,2\xC3\x28\n", &o, &rs), IVS_EPARSE);
   assert_non_null(strstr(ivs_error_message(), ":2:4: invalid UTF-8 (byte offset 7)"));
   recs_free(&rs);
-  ivs_csv_opts small = {',', 32, NULL, NULL, NULL};
+  ivs_csv_opts small = {.delim = ',', .max_field = 32};
   assert_int_equal(read_str("p,c\n1,0123456789012345678901234567890123456789\n", &small, &rs), IVS_ELIMIT);
   assert_non_null(strstr(ivs_error_message(), "limit of 32 bytes"));
   recs_free(&rs);
@@ -67,7 +67,7 @@ static void test_errors(void **state) {
   recs_free(&rs);
   ivs_fieldmap m = {{0}};
   ivs_fieldmap_parse(&m, "prompt=question");
-  ivs_csv_opts om = {',', 0, &m, NULL, NULL};
+  ivs_csv_opts om = {.delim = ',', .map = &m};
   assert_int_equal(read_str("p,c\n1,2\n", &om, &rs), IVS_EUSAGE);
   assert_non_null(strstr(ivs_error_message(), "no column 'question'"));
   ivs_fieldmap_release(&m);
@@ -93,7 +93,7 @@ static void test_long_field(void **state) {
   }
   strcpy(big + k, "\"\n");
   recs rs = {0};
-  ivs_csv_opts o = {',', 4u << 20, NULL, NULL, NULL};
+  ivs_csv_opts o = {.delim = ',', .max_field = 4u << 20};
   const char *p = tmpfile_with(big, strlen(big));
   assert_int_equal(ivs_csv_read(p, &o, collect_rec, &rs), 0);
   unlink(p);

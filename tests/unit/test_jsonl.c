@@ -68,7 +68,7 @@ static void test_file(void **state) {
   assert_int_equal(rs.n, 2);
   assert_int_equal(rs.line[1], 3);
   recs_free(&rs);
-  ivs_jsonl_opts small = {16, NULL, NULL, 0};
+  ivs_jsonl_opts small = {.max_line = 16};
   assert_int_equal(ivs_jsonl_read(p, &small, collect_rec, &rs), 0);
   const char *s2 = "{\"prompt\":\"long line\"}\n";
   const char *p2 = tmpfile_with(s2, strlen(s2));
