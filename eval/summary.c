@@ -13,6 +13,13 @@
 #include "core/json_arena.h"
 #include "eval/plot.h"
 
+/* cJSON_AddItemToArray, deleting the item when it cannot be added (the array
+ * missing for memory), so that nothing leaks; the caller sees it through
+ * ivs_json_oom(). */
+static void push(cJSON *array, cJSON *item) {
+  if (!cJSON_AddItemToArray(array, item)) cJSON_Delete(item);
+}
+
 static cJSON *summary_json(const ivs_eval_result *r, ivs_eval_metric metric, int invert) {
   cJSON *sum = cJSON_CreateObject();
   cJSON_AddStringToObject(sum, "task_type", ivs_type_name(r->type));
@@ -33,14 +40,14 @@ static cJSON *summary_json(const ivs_eval_result *r, ivs_eval_metric metric, int
     else cJSON_AddNullToObject(o, "accuracy");
     if (isfinite(mr->coverage)) cJSON_AddNumberToObject(o, "coverage", mr->coverage);
     else cJSON_AddNullToObject(o, "coverage");
-    cJSON_AddItemToArray(arr, o);
+    push(arr, o);
   }
   cJSON *tj = cJSON_AddObjectToObject(sum, "trend");
   cJSON_AddStringToObject(tj, "verdict", ivs_verdict_name(r->verdict));
   cJSON_AddNumberToObject(tj, "slope_per_decade", r->slope);
   cJSON *ci = cJSON_AddArrayToObject(tj, "ci95");
-  cJSON_AddItemToArray(ci, cJSON_CreateNumber(r->lo));
-  cJSON_AddItemToArray(ci, cJSON_CreateNumber(r->hi));
+  push(ci, cJSON_CreateNumber(r->lo));
+  push(ci, cJSON_CreateNumber(r->hi));
   cJSON_AddNumberToObject(tj, "n_boot", (double)r->n_boot);
   return sum;
 }

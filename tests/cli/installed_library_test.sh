@@ -5,9 +5,9 @@
 # pkg-config , run, and its alpha compared with
 # `invscale agreement`'s.  (The library is static: pkg-config's --libs name
 # every library it needs.)
-# Usage: installed_library_test.sh BUILD_DIR SOURCE_DIR
+# Usage: installed_library_test.sh BUILD_DIR SOURCE_DIR [EXTRA_CFLAGS]
 set -euo pipefail
-build=$1 src=$2
+build=$1 src=$2 extra=${3:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
@@ -23,7 +23,7 @@ for h in "$work"/prefix/include/invscale/*.h; do
     echo "public header $name does not compile on its own"; fail=$((fail + 1))
   fi
 done
-cc -std=c11 -Wall -Wextra -Werror "$src/examples/alpha_of_triples.c" $(pkg-config --cflags --libs invscale) -o "$work/alpha"
+cc -std=c11 -Wall -Wextra -Werror $extra "$src/examples/alpha_of_triples.c" $(pkg-config --cflags --libs invscale) -o "$work/alpha"
 want=$("$build/invscale" agreement --input "$src/examples/judgments.csv" --bootstrap 0 | awk '/alpha \(nominal\)/ {print $NF}')
 for kind in installed; do
   out=$("$work/alpha" "$work/$kind.db" "$src/examples/memo_trap.csv" "$src/examples/judgments.csv")
