@@ -82,6 +82,31 @@ static void *xml_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(
 static void *xml_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
 static char *xml_strdup(const char *s) { return should_fail() ? NULL : __real_strdup(s); }
 
+int alloc_write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return -1;
+  int ok = fputs(text, f) >= 0;
+  return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+int alloc_copy_file(const char *from, const char *to) {
+  FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+  char buf[65536];
+  size_t n;
+  int rc = a && b ? 0 : -1;
+  while (!rc && (n = fread(buf, 1, sizeof buf, a)) > 0)
+    if (fwrite(buf, 1, n, b) != n) rc = -1;
+  if (a) fclose(a);
+  if (b && fclose(b)) rc = -1;
+  return rc;
+}
+
+void remove_store_sidecars(const char *db) {
+  static const char *const ext[] = {"-wal", "-shm", "-journal"};
+  char p[1024];
+  for (int k = 0; k < 3; k++) snprintf(p, sizeof p, "%s%s", db, ext[k]), remove(p);
+}
+
 void alloc_pause(void) { atomic_store(&fail_at, 0); }
 
 /* ---- the driver ---- */

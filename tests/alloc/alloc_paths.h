@@ -19,6 +19,12 @@ typedef struct alloc_path {
 #define ALLOC_WRONG 1
 #define wrong(...) (ivs_error_set(IVS_ERROR, __VA_ARGS__), ALLOC_WRONG)
 
+/* Test helpers: 0, or -1 when the file cannot be written (copied). */
+int alloc_write_file(const char *path, const char *text);
+int alloc_copy_file(const char *from, const char *to);
+/* Removes the -wal, -shm and -journal files beside a store. */
+void remove_store_sidecars(const char *db);
+
 /* Stops failing allocations for the rest of the run (its own checks). */
 void alloc_pause(void);
 

@@ -15,13 +15,6 @@ static struct {
   char dir[512], task[512], m0[512], m1[512], out[512];
 } E;
 
-static int write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "wb");
-  if (!f) return -1;
-  int ok = fputs(text, f) >= 0;
-  return fclose(f) == 0 && ok ? 0 : -1;
-}
-
 static int run(void *state);
 
 static int setup(const char *dir, void **state) {
@@ -30,13 +23,13 @@ static int setup(const char *dir, void **state) {
   snprintf(E.m1, sizeof E.m1, "%s/m1.jsonl", dir);
   snprintf(E.out, sizeof E.out, "%s/eval_out", dir);
   *state = &E;
-  if (write_file(E.task, "{\"prompt\": \"Q0\", \"classes\": [\" a\", \" b\"], \"answer_index\": 0}\n"
+  if (alloc_write_file(E.task, "{\"prompt\": \"Q0\", \"classes\": [\" a\", \" b\"], \"answer_index\": 0}\n"
                          "{\"prompt\": \"Q1\", \"classes\": [\" a\", \" b\", \" c\"], \"answer_index\": 2}\n"
                          "{\"prompt\": \"Q2\", \"classes\": [\" a\", \" b\"], \"answer_index\": 1}\n") ||
-      write_file(E.m0, "{\"index\": 0, \"class_logprobs\": [-0.5, -1.5]}\n"
+      alloc_write_file(E.m0, "{\"index\": 0, \"class_logprobs\": [-0.5, -1.5]}\n"
                        "{\"index\": 1, \"class_logprobs\": [-2.0, -1.0, -0.25]}\n"
                        "{\"index\": 2, \"class_logprobs\": [-0.75, -0.5]}\n") ||
-      write_file(E.m1, "{\"index\": 0, \"class_logprobs\": [-1.5, -0.5]}\n"
+      alloc_write_file(E.m1, "{\"index\": 0, \"class_logprobs\": [-1.5, -0.5]}\n"
                        "{\"index\": 1, \"class_logprobs\": [-0.5, -1.0, -2.25]}\n"
                        "{\"index\": 2, \"class_logprobs\": [-0.25, -3.5]}\n"))
     return ivs_error_set(IVS_EIO, "cannot write the eval inputs");

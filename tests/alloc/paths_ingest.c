@@ -15,25 +15,6 @@ typedef struct {
 
 static files F;
 
-static int write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "wb");
-  if (!f) return -1;
-  int ok = fputs(text, f) >= 0;
-  return (fclose(f) == 0 && ok) ? 0 : -1;
-}
-
-static int copy_file(const char *from, const char *to) {
-  FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
-  char buf[65536];
-  size_t n;
-  int rc = a && b ? 0 : -1;
-  while (!rc && (n = fread(buf, 1, sizeof buf, a)) > 0)
-    if (fwrite(buf, 1, n, b) != n) rc = -1;
-  if (a) fclose(a);
-  if (b && fclose(b)) rc = -1;
-  return rc;
-}
-
 static int count_one(const char *name, int64_t count, void *ud) {
   (void)name;
   *(int64_t *)ud += count;
@@ -56,15 +37,15 @@ static int setup(const char *dir, void **state) {
   snprintf(F.jsonl, sizeof F.jsonl, "%s/task.jsonl", dir);
   snprintf(F.bad, sizeof F.bad, "%s/bad.jsonl", dir);
   *state = &F;
-  if (write_file(F.csv, "prompt,classes,answer_index,source\n"
+  if (alloc_write_file(F.csv, "prompt,classes,answer_index,source\n"
                         "\"Q1: yes or no?\",\"[' yes', ' no']\",0,a\n"
                         "\"Q2: yes or no?\",\"[' yes', ' no']\",1,b\n"
                         "\"Q1: yes or no?\",\"[' yes', ' no']\",0,dup\n"
                         "\"Q3: red, green or blue?\",\"[' red', ' green', ' blue']\",2,c\n"
                         "\"\",\"[' a', ' b']\",0,empty prompt\n") ||
-      write_file(F.jsonl, "{\"prompt\": \"Is it?\", \"classes\": [\" yes\", \" no\"], \"answer_index\": 0}\n"
+      alloc_write_file(F.jsonl, "{\"prompt\": \"Is it?\", \"classes\": [\" yes\", \" no\"], \"answer_index\": 0}\n"
                           "{\"prompt\": \"Is it not?\", \"classes\": [\" yes\", \" no\"], \"answer_index\": 1}\n") ||
-      write_file(F.bad, "{\"prompt\": \"Is it?\", \"classes\": [\" yes\", \" yes\"], \"answer_index\": 3}\n"
+      alloc_write_file(F.bad, "{\"prompt\": \"Is it?\", \"classes\": [\" yes\", \" yes\"], \"answer_index\": 3}\n"
                         "{\"prompt\": \"Is it? \", \"classes\": \"[' a', ' b']\", \"answer_index\": 1.0}\n"
                         "not json\n"
                         "{\"prompt\": \"Is it?\", \"classes\": [\" yes\", \" no\"], \"answer_index\": 0}\n"))
@@ -83,11 +64,8 @@ static int setup(const char *dir, void **state) {
 
 static int reset(void *state) {
   files *f = state;
-  char wal[600];
-  snprintf(wal, sizeof wal, "%s-wal", f->db), remove(wal);
-  snprintf(wal, sizeof wal, "%s-shm", f->db), remove(wal);
-  snprintf(wal, sizeof wal, "%s-journal", f->db), remove(wal);
-  return copy_file(f->pristine, f->db);
+  remove_store_sidecars(f->db);
+  return alloc_copy_file(f->pristine, f->db);
 }
 
 static int run_import(void *state) {
