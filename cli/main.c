@@ -22,6 +22,7 @@ static const struct {
     {"judgments", cmd_judgments, "import judgments (Label Studio, CSV, JSONL)"},
     {"disagreements", cmd_disagreements, "items whose judgments disagree most, for review"},
     {"adjudicate", cmd_adjudicate, "set an item's final label by hand, keeping the history"},
+    {"lm", cmd_lm, "the native engine on a model directory: lm info DIR, lm score DIR < seqs.jsonl"},
     {"eval", cmd_eval, "score a task on a model family and give the scaling-trend verdict"},
     {"agreement", cmd_agreement, "inter-annotator agreement of judgments (alpha, kappas, per label and annotator)"},
     {"aggregate", cmd_aggregate, "final labels from judgments by majority vote or Dawid-Skene"},

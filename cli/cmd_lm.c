@@ -1,0 +1,109 @@
+/* invscale lm info DIR | lm score DIR < seqs.jsonl: the native engine on its own. */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/dtoa.h"
+#include "core/error.h"
+#include "engine/model.h"
+#include "ingest/reader.h"
+
+static const char help[] =
+    "usage: invscale lm info DIR\n"
+    "       invscale lm score DIR < seqs.jsonl\n\n"
+    "A Hugging Face model directory (config.json, model.safetensors) run by invscale's own engine\n"
+    "in float32 (this version: model_type gpt2).\n"
+    "  info    architecture, sizes, dtype, parameters, bytes to load\n"
+    "  score   reads {\"ids\": [...], \"n_ctx\": K} per line and writes {\"continuation_logprobs\": [...],\n"
+    "          \"sum_logprob\", \"greedy\" (every continuation token the most likely one), \"argmax\": [...]}\n";
+
+static void put_double(double v) {
+  char b[IVS_DTOA_SIZE];
+  int n = ivs_dtoa(v, b);
+  fwrite(b, 1, (size_t)n, stdout);
+}
+
+static int info(ivs_model *m) {
+  ivs_model_info i;
+  ivs_model_get_info(m, &i);
+  printf("model_type  %s\nlayers      %zu\nwidth       %zu\nheads       %zu\nvocabulary  %zu\ncontext     %zu\n",
+         i.model_type, i.n_layer, i.n_embd, i.n_head, i.n_vocab, i.n_ctx);
+  printf("parameters  %llu\ndtype       %s\nweights     %llu bytes (mapped%s)\n", (unsigned long long)i.params, i.dtype,
+         (unsigned long long)i.file_bytes, i.converted_bytes ? "" : ", used in place");
+  if (i.converted_bytes) printf("converted   %llu bytes of float32 copies\n", (unsigned long long)i.converted_bytes);
+  return finish_stdout(EXIT_OK);
+}
+
+/* One input line: ids and n_ctx. */
+static int read_seq(const char *line, size_t len, size_t lineno, int32_t **ids, size_t *n, size_t *n_ctx) {
+  cJSON *o = cJSON_ParseWithLength(line, len);
+  const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "ids"), *k = cJSON_GetObjectItemCaseSensitive(o, "n_ctx"), *v;
+  int rc = 0;
+  if (!cJSON_IsArray(a) || !cJSON_IsNumber(k) || k->valuedouble < 0 || k->valuedouble != (double)(size_t)k->valuedouble)
+    rc = ivs_error_set(IVS_EINVAL, "stdin:%zu: expected {\"ids\": [...], \"n_ctx\": K}", lineno);
+  *n = rc ? 0 : (size_t)cJSON_GetArraySize(a);
+  if (!rc && !(*ids = malloc((*n ? *n : 1) * sizeof **ids))) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+  size_t i = 0;
+  cJSON_ArrayForEach(v, a) {
+    if (rc) break;
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int32_t)v->valuedouble)
+      rc = ivs_error_set(IVS_EINVAL, "stdin:%zu: ids[%zu] is not a token id", lineno, i);
+    else (*ids)[i++] = (int32_t)v->valuedouble;
+  }
+  if (!rc) *n_ctx = (size_t)k->valuedouble;
+  cJSON_Delete(o);
+  return rc;
+}
+
+static int score(ivs_model *m) {
+  ivs_reader rd;
+  ivs_buf line;
+  ivs_buf_init(&line, (size_t)16 << 20);
+  size_t lineno;
+  int rc = ivs_reader_open(&rd, "-");
+  while (!rc && (rc = ivs_reader_line(&rd, &line, &lineno)) == 1) {
+    rc = 0;
+    if (!line.len) continue;
+    int32_t *ids = NULL, *am = NULL;
+    double *lp = NULL;
+    size_t n = 0, k = 0;
+    rc = read_seq(line.data, line.len, lineno, &ids, &n, &k);
+    if (!rc && (!(am = malloc((n ? n : 1) * sizeof *am)) || !(lp = malloc((n ? n : 1) * sizeof *lp))))
+      rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+    if (!rc && (rc = ivs_model_score(m, ids, n, k, lp, am))) ivs_error_prefix("stdin:%zu", lineno);
+    if (!rc) {
+      double sum = 0;
+      int greedy = 1;
+      fputs("{\"continuation_logprobs\":[", stdout);
+      for (size_t i = k; i < n; i++) {
+        if (i > k) putchar(',');
+        put_double(lp[i - k]);
+        sum += lp[i - k];
+        greedy &= am[i - 1] == ids[i];
+      }
+      fputs("],\"sum_logprob\":", stdout);
+      put_double(sum);
+      printf(",\"greedy\":%s,\"argmax\":[", greedy ? "true" : "false");
+      for (size_t i = 0; i < n; i++) printf(i ? ",%d" : "%d", am[i]);
+      fputs("]}\n", stdout);
+    }
+    free(ids), free(am), free(lp);
+  }
+  ivs_reader_close(&rd);
+  ivs_buf_release(&line);
+  return rc < 0 ? report_error() : finish_stdout(EXIT_OK);
+}
+
+int cmd_lm(int argc, char **argv, const char *db) {
+  (void)db;
+  if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) return fputs(help, stdout), finish_stdout(EXIT_OK);
+  if (argc != 3 || (strcmp(argv[1], "info") && strcmp(argv[1], "score")))
+    return usage_error("lm", "expected 'lm info DIR' or 'lm score DIR'");
+  ivs_model *m;
+  if (ivs_model_open(&m, argv[2])) return report_error();
+  int code = !strcmp(argv[1], "info") ? info(m) : score(m);
+  ivs_model_free(m);
+  return code;
+}

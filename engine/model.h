@@ -1,0 +1,40 @@
+/* A language model from a Hugging Face model directory (config.json and
+ * model.safetensors), scored in float32 with OpenBLAS for every matrix
+ * product.  This first version reads the `gpt2` architecture (Conv1D weights
+ * stored [in, out], a tied head, gelu_new); any other model_type is an error
+ * naming it.  F32 weights are used in place from the mapping; F16 and BF16
+ * are converted to float32 once (ivs_model_info says how much that takes). */
+#ifndef IVS_ENGINE_MODEL_H
+#define IVS_ENGINE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ivs_model ivs_model;
+
+typedef struct ivs_model_info {
+  const char *model_type;     /* borrowed from the model */
+  size_t n_layer, n_embd, n_head, n_vocab, n_ctx;
+  uint64_t params;            /* from the weights (a tied head counted once) */
+  uint64_t file_bytes;        /* of the weights file */
+  uint64_t converted_bytes;   /* float32 copies made of F16/BF16 weights */
+  const char *dtype;          /* "F32", "F16" or "BF16" (of the first weight) */
+} ivs_model_info;
+
+/* Opens the model in `dir`.  *out is owned by the caller (ivs_model_free).
+ * IVS_EIO for a missing config.json or weights file (named), IVS_EPARSE for
+ * a malformed one, IVS_EINVAL for an unsupported model_type or a config value
+ * (naming key and value), a missing tensor or one of the wrong shape (naming
+ * the tensor and both shapes), IVS_ENOMEM. */
+int ivs_model_open(ivs_model **out, const char *dir);
+void ivs_model_free(ivs_model *m); /* accepts NULL */
+void ivs_model_get_info(const ivs_model *m, ivs_model_info *info);
+
+/* Runs ids[0..n) through the model.  For each continuation token ids[i],
+ * i in [n_ctx, n), lp[i - n_ctx] gets log p(ids[i] | ids[<i]) (a
+ * log-softmax over the vocabulary in double); argmax[i] (when not NULL, n
+ * entries) the most likely next token after ids[<=i].  IVS_EINVAL for an id
+ * outside the vocabulary, n_ctx 0 or not below n, n over the context. */
+int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, double *lp, int32_t *argmax);
+
+#endif

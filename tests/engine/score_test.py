@@ -1,0 +1,122 @@
+"""invscale lm score against transformers: every GPT-2 fixture model (f32, f16
+and bf16 weights, the size family), every reference sequence, continuation
+log-probs within 1e-4 and argmax equal at every position; lm info's parameter
+count against the tensors; and bad model directories and inputs, each refused
+with a message naming what is wrong.
+Usage: score_test.py INVSCALE FIXTURES_MODELS_DIR"""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+bin_, models = sys.argv[1], sys.argv[2]
+passed = failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL:", what)
+
+
+def run(args, stdin=""):
+    p = subprocess.run([bin_] + args, input=stdin, capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+worst = 0.0
+for name in ["gpt2-f32", "gpt2-f16", "gpt2-bf16", "gpt2-s", "gpt2-m", "gpt2-l"]:
+    d = os.path.join(models, name)
+    refs = [json.loads(l) for l in open(os.path.join(d, "reference.jsonl"))]
+    stdin = "".join(json.dumps({"ids": r["ids"], "n_ctx": r["n_ctx"]}) + "\n" for r in refs)
+    rc, out, err = run(["lm", "score", d], stdin)
+    check(rc == 0, f"{name}: exit {rc}: {err}")
+    got = [json.loads(l) for l in out.splitlines()]
+    check(len(got) == len(refs), f"{name}: {len(got)} results for {len(refs)} sequences")
+    for r, g in zip(refs, got):
+        diff = max(abs(a - b) for a, b in zip(r["continuation_logprobs"], g["continuation_logprobs"]))
+        worst = max(worst, diff)
+        check(len(r["continuation_logprobs"]) == len(g["continuation_logprobs"]) and diff < 1e-4,
+              f"{name}: {r['prompt']!r}: log-probs differ by {diff}")
+        check(g["argmax"] == r["argmax"], f"{name}: {r['prompt']!r}: argmax {g['argmax']} != {r['argmax']}")
+        check(abs(g["sum_logprob"] - r["sum_logprob"]) < 1e-4 * len(r["continuation_logprobs"]), f"{name}: sum")
+    # the parameter count from the weights
+    f = open(os.path.join(d, "model.safetensors"), "rb")
+    n = struct.unpack("<Q", f.read(8))[0]
+    header = json.loads(f.read(n))
+    count = 0
+    for k, v in header.items():
+        if k != "__metadata__" and k != "lm_head.weight":
+            c = 1
+            for s in v["shape"]:
+                c *= s
+            count += c
+    rc, out, err = run(["lm", "info", d])
+    check(f"parameters  {count}\n" in out, f"{name}: lm info says {out!r}, the tensors hold {count}")
+print(f"largest log-prob difference from transformers: {worst:.3g}")
+
+# bad directories and inputs
+tmp = tempfile.mkdtemp()
+src = os.path.join(models, "gpt2-f32")
+
+
+def model_dir(tag, header=None, data=None, config=None, raw=None):
+    d = os.path.join(tmp, tag)
+    os.makedirs(d)
+    cfg = json.load(open(os.path.join(src, "config.json")))
+    if config:
+        cfg.update(config)
+    json.dump(cfg, open(os.path.join(d, "config.json"), "w"))
+    f = open(os.path.join(src, "model.safetensors"), "rb").read()
+    n = struct.unpack("<Q", f[:8])[0]
+    h, body = json.loads(f[8:8 + n]), f[8 + n:]
+    if header:
+        header(h)
+    if raw is None:
+        hb = json.dumps(h).encode()
+        raw = struct.pack("<Q", len(hb)) + hb + (body if data is None else data(body))
+    open(os.path.join(d, "model.safetensors"), "wb").write(raw)
+    return d
+
+
+def expect_error(d, *words, stdin=None):
+    rc, out, err = run(["lm", "score" if stdin else "info", d], stdin or "")
+    ok = rc != 0 and all(w in err for w in words)
+    check(ok, f"{os.path.basename(d)}: exit {rc}, stderr {err!r}, wanted {words}")
+
+
+empty = os.path.join(tmp, "empty")
+os.makedirs(empty)
+expect_error(empty, "config.json")
+nocfg = model_dir("noweights")
+os.remove(os.path.join(nocfg, "model.safetensors"))
+expect_error(nocfg, "model.safetensors")
+expect_error(model_dir("llama", config={"model_type": "mamba"}), "model_type", "mamba")
+expect_error(model_dir("truncated", data=lambda b: b[:len(b) // 2]), "past the end")
+expect_error(model_dir("f64", header=lambda h: h["transformer.wte.weight"].update(dtype="F64")), "F64")
+expect_error(model_dir("i8", header=lambda h: h["transformer.wte.weight"].update(dtype="I8")), "I8")
+expect_error(model_dir("overlap", header=lambda h: h["transformer.wpe.weight"].update(
+    data_offsets=[h["transformer.wte.weight"]["data_offsets"][0], h["transformer.wte.weight"]["data_offsets"][0] + 256 * 32 * 4])),
+    "overlap")
+expect_error(model_dir("span", header=lambda h: h["transformer.wte.weight"].update(shape=[1024, 31])), "bytes for")
+expect_error(model_dir("shape", config={"n_embd": 64, "n_head": 4}), "transformer.wte.weight", "[1024, 32]", "[1024, 64]")
+expect_error(model_dir("missing", header=lambda h: h.pop("transformer.ln_f.bias")), "transformer.ln_f.bias")
+expect_error(model_dir("hugeheader", raw=struct.pack("<Q", 1 << 40) + b"{}"), "header")
+expect_error(model_dir("longheader", raw=struct.pack("<Q", 5000) + b"{}"), "truncated")
+expect_error(model_dir("short", raw=b"\x01\x02"), "too short")
+expect_error(src, "outside the vocabulary", stdin='{"ids": [1, 2, 99999], "n_ctx": 1}\n')
+expect_error(src, "n_ctx", stdin='{"ids": [1, 2, 3], "n_ctx": 0}\n')
+expect_error(src, "n_ctx", stdin='{"ids": [1, 2, 3], "n_ctx": 3}\n')
+expect_error(src, "context", stdin=json.dumps({"ids": [1] * 300, "n_ctx": 1}) + "\n")
+expect_error(src, "stdin:1", stdin='{"ids": "x"}\n')
+nan = model_dir("nan", data=lambda b: b[:-4] + struct.pack("<f", float("nan")))
+expect_error(nan, "not finite", stdin='{"ids": [1, 2, 3], "n_ctx": 1}\n')
+shutil.rmtree(tmp)
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
