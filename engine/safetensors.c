@@ -72,6 +72,8 @@ static int read_tensor(ivs_st_file *f, const cJSON *e, const unsigned char *data
   return 0;
 }
 
+static int parse(ivs_st_file *f);
+
 int ivs_st_open(ivs_st_file *f, const char *path) {
   memset(f, 0, sizeof *f);
   f->map = MAP_FAILED;
@@ -91,6 +93,20 @@ int ivs_st_open(ivs_st_file *f, const char *path) {
   f->map = mmap(NULL, f->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
   if (f->map == MAP_FAILED) return ivs_error_set(IVS_EIO, "%s: cannot map: %s", path, strerror(errno));
+  f->owns_map = 1;
+  return parse(f);
+}
+
+int ivs_st_read_mem(ivs_st_file *f, const char *name, const void *data, size_t len) {
+  memset(f, 0, sizeof *f);
+  if (!(f->path = strdup(name))) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  if (len < 8) return ivs_error_set(IVS_EPARSE, "%s: %zu bytes: too short for a safetensors file", name, len);
+  f->map = (void *)data, f->map_len = len;
+  return parse(f);
+}
+
+static int parse(ivs_st_file *f) {
+  const char *path = f->path;
   const unsigned char *p = f->map;
   uint64_t hlen = 0;
   for (int k = 7; k >= 0; k--) hlen = hlen << 8 | p[k];
@@ -137,7 +153,7 @@ int ivs_st_open(ivs_st_file *f, const char *path) {
 void ivs_st_close(ivs_st_file *f) {
   for (size_t i = 0; i < f->n; i++) free(f->tensors[i].name);
   free(f->tensors);
-  if (f->map && f->map != MAP_FAILED) munmap(f->map, f->map_len);
+  if (f->owns_map && f->map && f->map != MAP_FAILED) munmap(f->map, f->map_len);
   free(f->path);
   memset(f, 0, sizeof *f);
 }

@@ -32,6 +32,7 @@ typedef struct ivs_st_file {
   char *path;                 /* owned */
   void *map;
   size_t map_len;
+  int owns_map;               /* the mapping is ours (ivs_st_open) */
   ivs_st_tensor *tensors;     /* owned, sorted by name */
   size_t n;
 } ivs_st_file;
@@ -41,6 +42,9 @@ typedef struct ivs_st_file {
  * read, IVS_EPARSE for a malformed one, IVS_ELIMIT for a header over the limit. */
 int ivs_st_open(ivs_st_file *f, const char *path);
 void ivs_st_close(ivs_st_file *f);
+/* The same checks on a file already in memory (borrowed: it must outlive f);
+ * `name` is used in messages.  For tests and fuzzing. */
+int ivs_st_read_mem(ivs_st_file *f, const char *name, const void *data, size_t len);
 
 /* The tensor of that name, or NULL.  Borrowed from f. */
 const ivs_st_tensor *ivs_st_find(const ivs_st_file *f, const char *name);
