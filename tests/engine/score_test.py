@@ -1,5 +1,6 @@
 """invscale lm score against transformers: every GPT-2 fixture model (f32, f16
-and bf16 weights, the size family), every reference sequence, continuation
+and bf16 weights, the size family), Llama (grouped-query attention, untied) and
+Qwen2 (q/k/v biases, tied), every reference sequence, continuation
 log-probs within 1e-4 and argmax equal at every position; lm info's parameter
 count against the tensors; and bad model directories and inputs, each refused
 with a message naming what is wrong.
@@ -31,7 +32,7 @@ def run(args, stdin=""):
 
 
 worst = 0.0
-for name in ["gpt2-f32", "gpt2-f16", "gpt2-bf16", "gpt2-s", "gpt2-m", "gpt2-l"]:
+for name in ["gpt2-f32", "gpt2-f16", "gpt2-bf16", "gpt2-s", "gpt2-m", "gpt2-l", "llama", "qwen2"]:
     d = os.path.join(models, name)
     refs = [json.loads(l) for l in open(os.path.join(d, "reference.jsonl"))]
     stdin = "".join(json.dumps({"ids": r["ids"], "n_ctx": r["n_ctx"]}) + "\n" for r in refs)
@@ -52,7 +53,7 @@ for name in ["gpt2-f32", "gpt2-f16", "gpt2-bf16", "gpt2-s", "gpt2-m", "gpt2-l"]:
     header = json.loads(f.read(n))
     count = 0
     for k, v in header.items():
-        if k != "__metadata__" and k != "lm_head.weight":
+        if k != "__metadata__":
             c = 1
             for s in v["shape"]:
                 c *= s
@@ -97,7 +98,7 @@ expect_error(empty, "config.json")
 nocfg = model_dir("noweights")
 os.remove(os.path.join(nocfg, "model.safetensors"))
 expect_error(nocfg, "model.safetensors")
-expect_error(model_dir("llama", config={"model_type": "mamba"}), "model_type", "mamba")
+expect_error(model_dir("mamba", config={"model_type": "mamba"}), "model_type", "mamba")
 expect_error(model_dir("truncated", data=lambda b: b[:len(b) // 2]), "past the end")
 expect_error(model_dir("f64", header=lambda h: h["transformer.wte.weight"].update(dtype="F64")), "F64")
 expect_error(model_dir("i8", header=lambda h: h["transformer.wte.weight"].update(dtype="I8")), "I8")

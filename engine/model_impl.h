@@ -1,0 +1,50 @@
+/* Inside the engine: what every architecture's file shares (engine/model.c
+ * loads and scores; gpt2.c and llama.c build the weights and run the layers). */
+#ifndef IVS_ENGINE_MODEL_IMPL_H
+#define IVS_ENGINE_MODEL_IMPL_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/model.h"
+#include "engine/safetensors.h"
+
+struct ivs_model {
+  char model_type[32];
+  char config_path[4096];
+  size_t L, C, H, KV, hd, V, T; /* layers, width, heads, key/value heads, head size, vocabulary, context */
+  ivs_st_file st;
+  float **copies;                /* owned: float32 copies of F16/BF16 or misaligned tensors */
+  size_t ncopies;
+  uint64_t params, converted;
+  const char *dtype;
+  const float *head;             /* [V x C]: the LM head (the embedding when tied) */
+  void *arch;                    /* owned by the architecture */
+  void (*arch_free)(void *arch);
+  /* hidden[T x C] (after the final norm) for ids[0..T) */
+  int (*forward)(ivs_model *m, const int32_t *ids, size_t T, float *hidden);
+};
+
+/* The tensor `name` as float32 of the given shape; NULL in *out and 0 when it
+ * is missing and `optional`.  Counts its parameters. */
+int ivs_model_weight(ivs_model *m, const char *name, size_t ndim, const size_t *shape, int optional, const float **out);
+/* A whole number config value in [lo, hi]; `dflt` when absent and dflt >= 0. */
+int ivs_model_config_size(const ivs_model *m, const cJSON *cfg, const char *key, long dflt, size_t lo, size_t hi,
+                          size_t *out);
+double ivs_model_config_number(const cJSON *cfg, const char *key, double dflt);
+
+/* out[T x N] = in[T x K] . W + b, W stored [K x N] (GPT-2's Conv1D) or, with
+ * out_in, [N x K] (torch's Linear); b may be NULL. */
+void ivs_linear(float *out, const float *in, const float *w, const float *b, size_t T, size_t K, size_t N, int out_in);
+void ivs_layernorm(float *out, const float *x, const float *w, const float *b, size_t T, size_t C, double eps);
+void ivs_rmsnorm(float *out, const float *x, const float *w, size_t T, size_t C, double eps);
+/* Causal attention: q [T x H*hd], k and v [T x KV*hd] with row strides; heads
+ * share key/value heads in groups of H / KV.  out [T x H*hd]. */
+void ivs_attention(float *out, const float *q, size_t q_stride, const float *k, const float *v, size_t kv_stride,
+                   size_t T, size_t H, size_t KV, size_t hd, float *scratch);
+
+int ivs_gpt2_load(ivs_model *m, const cJSON *cfg);
+int ivs_llama_load(ivs_model *m, const cJSON *cfg); /* llama, qwen2 */
+
+#endif
