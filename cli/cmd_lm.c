@@ -14,7 +14,7 @@ static const char help[] =
     "usage: invscale lm info DIR\n"
     "       invscale lm score DIR < seqs.jsonl\n\n"
     "A Hugging Face model directory (config.json, model.safetensors) run by invscale's own engine\n"
-    "in float32 (this version: model_type gpt2).\n"
+    "in float32 (model_type gpt2, gpt_neox, llama, qwen2 or opt).\n"
     "  info    architecture, sizes, dtype, parameters, bytes to load\n"
     "  score   reads {\"ids\": [...], \"n_ctx\": K} per line and writes {\"continuation_logprobs\": [...],\n"
     "          \"sum_logprob\", \"greedy\" (every continuation token the most likely one), \"argmax\": [...]}\n";

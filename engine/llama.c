@@ -27,21 +27,6 @@ static void llama_free(void *p) {
   free(g);
 }
 
-/* Rotates each head of x[T x heads*hd] by its position (pairs i, i + hd/2). */
-static void rope(float *x, size_t T, size_t heads, size_t hd, size_t stride, double theta) {
-  size_t half = hd / 2;
-  for (size_t t = 0; t < T; t++)
-    for (size_t i = 0; i < half; i++) {
-      double inv = pow(theta, -(double)(2 * i) / (double)hd);
-      float c = (float)cos((double)t * inv), s = (float)sin((double)t * inv);
-      for (size_t h = 0; h < heads; h++) {
-        float *p = x + t * stride + h * hd, a = p[i], b = p[i + half];
-        p[i] = a * c - b * s;
-        p[i + half] = b * c + a * s;
-      }
-    }
-}
-
 static int forward(ivs_model *m, const int32_t *ids, size_t T, float *out) {
   const llama *g = m->arch;
   size_t C = m->C, qd = m->H * m->hd, kd = m->KV * m->hd, I = g->I;
@@ -56,8 +41,8 @@ static int forward(ivs_model *m, const int32_t *ids, size_t T, float *out) {
     ivs_linear(q, h, y->q_w, y->q_b, T, C, qd, 1);
     ivs_linear(k, h, y->k_w, y->k_b, T, C, kd, 1);
     ivs_linear(v, h, y->v_w, y->v_b, T, C, kd, 1);
-    rope(q, T, m->H, m->hd, qd, g->theta);
-    rope(k, T, m->KV, m->hd, kd, g->theta);
+    ivs_rope(q, T, m->H, m->hd, qd, m->hd, g->theta);
+    ivs_rope(k, T, m->KV, m->hd, kd, m->hd, g->theta);
     ivs_attention(att, q, qd, k, v, kd, T, m->H, m->KV, m->hd, sc);
     ivs_linear(h, att, y->o_w, NULL, T, qd, C, 1);
     for (size_t i = 0; i < T * C; i++) x[i] += h[i];

@@ -84,11 +84,20 @@ int ivs_model_open(ivs_model **out, const char *dir) {
   const cJSON *mt = cJSON_GetObjectItemCaseSensitive(cfg, "model_type");
   if (!rc && !cJSON_IsString(mt)) rc = ivs_error_set(IVS_EINVAL, "%s: no 'model_type'", cpath);
   if (!rc) snprintf(m->model_type, sizeof m->model_type, "%s", mt->valuestring);
-  int gpt2 = !rc && !strcmp(m->model_type, "gpt2"), llama = !rc && (!strcmp(m->model_type, "llama") || !strcmp(m->model_type, "qwen2"));
-  if (!rc && !gpt2 && !llama)
-    rc = ivs_error_set(IVS_EINVAL, "%s: 'model_type' %s is not supported yet (gpt2, llama, qwen2)", cpath, mt->valuestring);
+  static const struct {
+    const char *type;
+    int (*load)(ivs_model *, const cJSON *);
+  } archs[] = {{"gpt2", ivs_gpt2_load}, {"llama", ivs_llama_load}, {"qwen2", ivs_llama_load},
+               {"gpt_neox", ivs_neox_load}, {"opt", ivs_opt_load}};
+  int (*load)(ivs_model *, const cJSON *) = NULL;
+  for (size_t k = 0; !rc && k < sizeof archs / sizeof *archs; k++)
+    if (!strcmp(m->model_type, archs[k].type)) load = archs[k].load;
+  if (!rc && !load)
+    rc = ivs_error_set(IVS_EINVAL, "%s: 'model_type' %s is not supported (gpt2, gpt_neox, llama, qwen2, opt)", cpath,
+                       mt->valuestring);
   if (!rc) rc = ivs_st_open(&m->st, wpath);
-  if (!rc) rc = gpt2 ? ivs_gpt2_load(m, cfg) : ivs_llama_load(m, cfg);
+  if (!rc) rc = load(m, cfg);
+  if (!rc && !m->E) m->E = m->C;
   cJSON_Delete(cfg);
   if (rc) {
     ivs_model_free(m);
@@ -177,6 +186,21 @@ void ivs_attention(float *out, const float *q, size_t q_stride, const float *k, 
     }
 }
 
+void ivs_rope(float *x, size_t T, size_t heads, size_t hd, size_t stride, size_t rot, double theta) {
+  size_t half = rot / 2;
+  for (size_t i = 0; i < half; i++) {
+    double inv = pow(theta, -(double)(2 * i) / (double)rot);
+    for (size_t t = 0; t < T; t++) {
+      float c = (float)cos((double)t * inv), s = (float)sin((double)t * inv);
+      for (size_t h = 0; h < heads; h++) {
+        float *p = x + t * stride + h * hd, a = p[i], b = p[i + half];
+        p[i] = a * c - b * s;
+        p[i + half] = b * c + a * s;
+      }
+    }
+  }
+}
+
 int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, double *lp, int32_t *argmax) {
   if (n_ctx == 0 || n_ctx >= n)
     return ivs_error_set(IVS_EINVAL, "n_ctx %zu must be at least 1 and below the length %zu", n_ctx, n);
@@ -184,7 +208,7 @@ int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, do
   for (size_t i = 0; i < n; i++)
     if (ids[i] < 0 || (size_t)ids[i] >= m->V)
       return ivs_error_set(IVS_EINVAL, "token %zu: id %d is outside the vocabulary (0 to %zu)", i, ids[i], m->V - 1);
-  size_t C = m->C;
+  size_t C = m->E;
   float *h = malloc(n * C * sizeof *h), *logits = malloc(m->V * sizeof *logits);
   int rc = !h || !logits ? ivs_error_set(IVS_ENOMEM, "out of memory") : m->forward(m, ids, n, h);
   /* the head at each position; a log-softmax in double where a scored token

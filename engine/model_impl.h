@@ -19,10 +19,11 @@ struct ivs_model {
   size_t ncopies;
   uint64_t params, converted;
   const char *dtype;
-  const float *head;             /* [V x C]: the LM head (the embedding when tied) */
+  const float *head;             /* [V x E]: the LM head (the embedding when tied) */
+  size_t E;                      /* the head's input width: C, or OPT's word_embed_proj_dim */
   void *arch;                    /* owned by the architecture */
   void (*arch_free)(void *arch);
-  /* hidden[T x C] (after the final norm) for ids[0..T) */
+  /* hidden[T x E] (after the final norm) for ids[0..T) */
   int (*forward)(ivs_model *m, const int32_t *ids, size_t T, float *hidden);
 };
 
@@ -44,7 +45,14 @@ void ivs_rmsnorm(float *out, const float *x, const float *w, size_t T, size_t C,
 void ivs_attention(float *out, const float *q, size_t q_stride, const float *k, const float *v, size_t kv_stride,
                    size_t T, size_t H, size_t KV, size_t hd, float *scratch);
 
+/* Rotary positions on the first `rot` dimensions of each head of x[T x
+ * heads*hd] (row stride `stride`): pairs (i, i + rot/2), frequencies
+ * theta^(-2i/rot), position t (the rotate-half layout of Llama and GPT-NeoX). */
+void ivs_rope(float *x, size_t T, size_t heads, size_t hd, size_t stride, size_t rot, double theta);
+
 int ivs_gpt2_load(ivs_model *m, const cJSON *cfg);
 int ivs_llama_load(ivs_model *m, const cJSON *cfg); /* llama, qwen2 */
+int ivs_neox_load(ivs_model *m, const cJSON *cfg);  /* gpt_neox (Pythia) */
+int ivs_opt_load(ivs_model *m, const cJSON *cfg);
 
 #endif

@@ -1,6 +1,7 @@
 """invscale lm score against transformers: every GPT-2 fixture model (f32, f16
 and bf16 weights, the size family), Llama (grouped-query attention, untied) and
-Qwen2 (q/k/v biases, tied), every reference sequence, continuation
+Qwen2 (q/k/v biases, tied), Pythia (GPT-NeoX: partial rotary, parallel
+residual, untied) and OPT (positions offset by 2, ReLU, tied, </s> first), every reference sequence, continuation
 log-probs within 1e-4 and argmax equal at every position; lm info's parameter
 count against the tensors; and bad model directories and inputs, each refused
 with a message naming what is wrong.
@@ -32,7 +33,7 @@ def run(args, stdin=""):
 
 
 worst = 0.0
-for name in ["gpt2-f32", "gpt2-f16", "gpt2-bf16", "gpt2-s", "gpt2-m", "gpt2-l", "llama", "qwen2"]:
+for name in ["gpt2-f32", "gpt2-f16", "gpt2-bf16", "gpt2-s", "gpt2-m", "gpt2-l", "llama", "qwen2", "pythia", "opt"]:
     d = os.path.join(models, name)
     refs = [json.loads(l) for l in open(os.path.join(d, "reference.jsonl"))]
     stdin = "".join(json.dumps({"ids": r["ids"], "n_ctx": r["n_ctx"]}) + "\n" for r in refs)

@@ -1,0 +1,140 @@
+/* OPT: learned positions offset by 2, LayerNorm before (do_layer_norm_before)
+ * or after each block, ReLU, q/k/v/out with biases, project_in/project_out
+ * when word_embed_proj_dim differs from hidden_size (OPT-350m), a head tied to
+ * the token embedding.  Its sequences start with </s> (the caller's ids). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "engine/model_impl.h"
+
+typedef struct {
+  const float *ln1_w, *ln1_b, *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b, *ln2_w, *ln2_b, *fc1_w, *fc1_b, *fc2_w,
+      *fc2_b;
+} layer;
+
+typedef struct {
+  const float *embed, *pos, *lnf_w, *lnf_b, *proj_in, *proj_out;
+  size_t D, F; /* word embedding width, feed-forward width */
+  int pre;     /* do_layer_norm_before */
+  layer *layers;
+} opt;
+
+static void opt_free(void *p) {
+  opt *g = p;
+  if (g) free(g->layers);
+  free(g);
+}
+
+static int forward(ivs_model *m, const int32_t *ids, size_t T, float *out) {
+  const opt *g = m->arch;
+  size_t C = m->C, D = g->D, F = g->F;
+  float *e = malloc(T * D * sizeof *e), *x = malloc(T * C * sizeof *x), *h = malloc(T * C * sizeof *h),
+        *q = malloc(T * C * sizeof *q), *k = malloc(T * C * sizeof *k), *v = malloc(T * C * sizeof *v),
+        *att = malloc(T * C * sizeof *att), *mid = malloc(T * F * sizeof *mid), *sc = malloc(T * sizeof *sc);
+  int rc = !e || !x || !h || !q || !k || !v || !att || !mid || !sc ? ivs_error_set(IVS_ENOMEM, "out of memory") : 0;
+  for (size_t t = 0; t < T && !rc; t++) memcpy(e + t * D, g->embed + (size_t)ids[t] * D, D * sizeof *e);
+  if (!rc && g->proj_in) ivs_linear(x, e, g->proj_in, NULL, T, D, C, 1);
+  else if (!rc) memcpy(x, e, T * C * sizeof *x);
+  for (size_t t = 0; t < T && !rc; t++)
+    for (size_t i = 0; i < C; i++) x[t * C + i] += g->pos[(t + 2) * C + i]; /* OPT's positions start at 2 */
+  for (size_t l = 0; l < m->L && !rc; l++) {
+    const layer *y = &g->layers[l];
+    if (g->pre) ivs_layernorm(h, x, y->ln1_w, y->ln1_b, T, C, 1e-5);
+    else memcpy(h, x, T * C * sizeof *h);
+    ivs_linear(q, h, y->q_w, y->q_b, T, C, C, 1);
+    ivs_linear(k, h, y->k_w, y->k_b, T, C, C, 1);
+    ivs_linear(v, h, y->v_w, y->v_b, T, C, C, 1);
+    ivs_attention(att, q, C, k, v, C, T, m->H, m->H, m->hd, sc);
+    ivs_linear(h, att, y->o_w, y->o_b, T, C, C, 1);
+    for (size_t i = 0; i < T * C; i++) x[i] += h[i];
+    if (!g->pre) ivs_layernorm(x, x, y->ln1_w, y->ln1_b, T, C, 1e-5);
+    if (g->pre) ivs_layernorm(h, x, y->ln2_w, y->ln2_b, T, C, 1e-5);
+    else memcpy(h, x, T * C * sizeof *h);
+    ivs_linear(mid, h, y->fc1_w, y->fc1_b, T, C, F, 1);
+    for (size_t i = 0; i < T * F; i++) mid[i] = mid[i] > 0 ? mid[i] : 0;
+    ivs_linear(h, mid, y->fc2_w, y->fc2_b, T, F, C, 1);
+    for (size_t i = 0; i < T * C; i++) x[i] += h[i];
+    if (!g->pre) ivs_layernorm(x, x, y->ln2_w, y->ln2_b, T, C, 1e-5);
+  }
+  if (!rc && g->lnf_w) ivs_layernorm(x, x, g->lnf_w, g->lnf_b, T, C, 1e-5);
+  if (!rc && g->proj_out) ivs_linear(out, x, g->proj_out, NULL, T, C, D, 1);
+  else if (!rc) memcpy(out, x, T * C * sizeof *out);
+  free(e), free(x), free(h), free(q), free(k), free(v), free(att), free(mid), free(sc);
+  return rc;
+}
+
+int ivs_opt_load(ivs_model *m, const cJSON *cfg) {
+  const char *cpath = m->config_path;
+  size_t C, D, F, P;
+  int rc = ivs_model_config_size(m, cfg, "num_hidden_layers", -1, 1, 512, &m->L);
+  if (!rc) rc = ivs_model_config_size(m, cfg, "hidden_size", -1, 1, 1 << 16, &C);
+  if (!rc) rc = ivs_model_config_size(m, cfg, "num_attention_heads", -1, 1, 1 << 10, &m->H);
+  if (!rc) rc = ivs_model_config_size(m, cfg, "vocab_size", -1, 1, 1 << 22, &m->V);
+  if (!rc) rc = ivs_model_config_size(m, cfg, "max_position_embeddings", -1, 1, 1 << 24, &P);
+  if (!rc) rc = ivs_model_config_size(m, cfg, "ffn_dim", -1, 1, 1 << 20, &F);
+  if (!rc) rc = ivs_model_config_size(m, cfg, "word_embed_proj_dim", (long)C, 1, 1 << 16, &D);
+  if (rc) return rc;
+  if (C % m->H) return ivs_error_set(IVS_EINVAL, "%s: hidden_size %zu is not a multiple of %zu heads", cpath, C, m->H);
+  const cJSON *act = cJSON_GetObjectItemCaseSensitive(cfg, "activation_function");
+  if (act && !(cJSON_IsString(act) && !strcmp(act->valuestring, "relu")))
+    return ivs_error_set(IVS_EINVAL, "%s: 'activation_function' %s is not supported (relu)", cpath,
+                         cJSON_IsString(act) ? act->valuestring : "(not a string)");
+  const cJSON *aff = cJSON_GetObjectItemCaseSensitive(cfg, "layer_norm_elementwise_affine");
+  if (aff && !cJSON_IsTrue(aff))
+    return ivs_error_set(IVS_EINVAL, "%s: 'layer_norm_elementwise_affine' false is not supported", cpath);
+  m->C = C, m->KV = m->H, m->hd = C / m->H, m->T = P;
+  opt *g = calloc(1, sizeof *g);
+  if (!g || !(g->layers = calloc(m->L, sizeof *g->layers))) {
+    opt_free(g);
+    return ivs_error_set(IVS_ENOMEM, "out of memory");
+  }
+  m->arch = g, m->arch_free = opt_free, m->forward = forward;
+  g->D = D, g->F = F;
+  const cJSON *pre = cJSON_GetObjectItemCaseSensitive(cfg, "do_layer_norm_before");
+  g->pre = !pre || cJSON_IsTrue(pre);
+  int final_norm = g->pre && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "_remove_final_layer_norm"));
+  size_t vd[2] = {m->V, D}, pc[2] = {P + 2, C}, c1[1] = {C}, cc[2] = {C, C}, f1[1] = {F}, f2[2] = {F, C}, g2[2] = {C, F},
+         cd[2] = {C, D}, dc[2] = {D, C};
+  char n[160];
+#define W(field, shp, nd, opt_, ...) \
+  if (!rc) snprintf(n, sizeof n, __VA_ARGS__), rc = ivs_model_weight(m, n, nd, shp, opt_, &field)
+  W(g->embed, vd, 2, 0, "model.decoder.embed_tokens.weight");
+  W(g->pos, pc, 2, 0, "model.decoder.embed_positions.weight");
+  if (final_norm) {
+    W(g->lnf_w, c1, 1, 0, "model.decoder.final_layer_norm.weight");
+    W(g->lnf_b, c1, 1, 0, "model.decoder.final_layer_norm.bias");
+  }
+  if (D != C) {
+    W(g->proj_in, cd, 2, 0, "model.decoder.project_in.weight");
+    W(g->proj_out, dc, 2, 0, "model.decoder.project_out.weight");
+  }
+  for (size_t l = 0; l < m->L && !rc; l++) {
+    layer *y = &g->layers[l];
+    const char *p = "model.decoder.layers";
+    W(y->ln1_w, c1, 1, 0, "%s.%zu.self_attn_layer_norm.weight", p, l);
+    W(y->ln1_b, c1, 1, 0, "%s.%zu.self_attn_layer_norm.bias", p, l);
+    W(y->q_w, cc, 2, 0, "%s.%zu.self_attn.q_proj.weight", p, l);
+    W(y->q_b, c1, 1, 0, "%s.%zu.self_attn.q_proj.bias", p, l);
+    W(y->k_w, cc, 2, 0, "%s.%zu.self_attn.k_proj.weight", p, l);
+    W(y->k_b, c1, 1, 0, "%s.%zu.self_attn.k_proj.bias", p, l);
+    W(y->v_w, cc, 2, 0, "%s.%zu.self_attn.v_proj.weight", p, l);
+    W(y->v_b, c1, 1, 0, "%s.%zu.self_attn.v_proj.bias", p, l);
+    W(y->o_w, cc, 2, 0, "%s.%zu.self_attn.out_proj.weight", p, l);
+    W(y->o_b, c1, 1, 0, "%s.%zu.self_attn.out_proj.bias", p, l);
+    W(y->ln2_w, c1, 1, 0, "%s.%zu.final_layer_norm.weight", p, l);
+    W(y->ln2_b, c1, 1, 0, "%s.%zu.final_layer_norm.bias", p, l);
+    W(y->fc1_w, f2, 2, 0, "%s.%zu.fc1.weight", p, l);
+    W(y->fc1_b, f1, 1, 0, "%s.%zu.fc1.bias", p, l);
+    W(y->fc2_w, g2, 2, 0, "%s.%zu.fc2.weight", p, l);
+    W(y->fc2_b, c1, 1, 0, "%s.%zu.fc2.bias", p, l);
+  }
+  const float *head = NULL;
+  W(head, vd, 2, 1, "lm_head.weight");
+#undef W
+  m->head = head ? head : g->embed;
+  m->E = D; /* the head works on the word-embedding width, after project_out */
+  return rc;
+}
