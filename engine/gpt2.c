@@ -82,7 +82,7 @@ int ivs_gpt2_load(ivs_model *m, const cJSON *cfg) {
   g->eps = ivs_model_config_number(cfg, "layer_norm_epsilon", 1e-5);
   size_t C = m->C, vc[2] = {m->V, C}, pc[2] = {m->T, C}, c1[1] = {C};
   /* checkpoints name tensors with or without the "transformer." prefix */
-  const char *pre = ivs_st_find(&m->st, "transformer.wte.weight") ? "transformer." : "";
+  const char *pre = ivs_model_tensor(m, "transformer.wte.weight") ? "transformer." : "";
   char n[128];
 #define W(field, shp, nd, fmt, ...) \
   if (!rc) snprintf(n, sizeof n, "%s" fmt, pre, __VA_ARGS__), rc = ivs_model_weight(m, n, nd, shp, 0, &field)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/error.h"
@@ -32,19 +33,83 @@ double ivs_model_config_number(const cJSON *cfg, const char *key, double dflt) {
   return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
+const ivs_st_tensor *ivs_model_tensor(const ivs_model *m, const char *name) {
+  for (size_t i = 0; i < m->nfiles; i++) {
+    const ivs_st_tensor *t = ivs_st_find(&m->files[i], name);
+    if (t) return t;
+  }
+  return NULL;
+}
+
+/* model.safetensors, or the files model.safetensors.index.json's weight_map names */
+static int open_weights(ivs_model *m, const char *dir) {
+  char index[4096];
+  snprintf(m->weights_path, sizeof m->weights_path, "%s/model.safetensors", dir);
+  snprintf(index, sizeof index, "%s/model.safetensors.index.json", dir);
+  if (access(m->weights_path, F_OK) == 0 || access(index, F_OK) != 0) {
+    if (!(m->files = calloc(1, sizeof *m->files))) return ivs_error_set(IVS_ENOMEM, "out of memory");
+    m->nfiles = 1;
+    return ivs_st_open(&m->files[0], m->weights_path);
+  }
+  snprintf(m->weights_path, sizeof m->weights_path, "%s", index);
+  ivs_buf text;
+  int rc = ivs_file_read_all(index, MAX_CONFIG * 64, &text);
+  if (rc) return rc;
+  cJSON *j = cJSON_ParseWithLength(text.data, text.len);
+  ivs_buf_release(&text);
+  const cJSON *map = cJSON_GetObjectItemCaseSensitive(j, "weight_map"), *e;
+  if (!cJSON_IsObject(map)) rc = ivs_error_set(IVS_EPARSE, "%s: no 'weight_map' object", index);
+  /* the distinct shard names, each opened once */
+  char **names = NULL;
+  size_t n = 0;
+  cJSON_ArrayForEach(e, map) {
+    if (rc) break;
+    if (!cJSON_IsString(e) || strchr(e->valuestring, '/') || !e->valuestring[0]) {
+      rc = ivs_error_set(IVS_EPARSE, "%s: weight_map['%s'] is not a file name in the folder", index, e->string);
+      break;
+    }
+    size_t k = 0;
+    while (k < n && strcmp(names[k], e->valuestring)) k++;
+    if (k < n) continue;
+    char **p = realloc(names, (n + 1) * sizeof *p);
+    if (!p || !(p[n] = strdup(e->valuestring))) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+    if (p) names = p;
+    if (!rc) n++;
+  }
+  if (!rc && !(m->files = calloc(n ? n : 1, sizeof *m->files))) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+  for (size_t k = 0; k < n && !rc; k++) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+    rc = ivs_st_open(&m->files[k], path);
+    m->nfiles = k + 1;
+  }
+  /* every tensor is in the shard the map names */
+  cJSON_ArrayForEach(e, map) {
+    if (rc) break;
+    size_t k = 0;
+    while (k < n && strcmp(names[k], e->valuestring)) k++;
+    if (!ivs_st_find(&m->files[k], e->string))
+      rc = ivs_error_set(IVS_EPARSE, "%s: tensor '%s' is not in %s, where the index puts it", index, e->string, names[k]);
+  }
+  for (size_t k = 0; k < n; k++) free(names[k]);
+  free(names);
+  cJSON_Delete(j);
+  return rc;
+}
+
 int ivs_model_weight(ivs_model *m, const char *name, size_t ndim, const size_t *shape, int optional, const float **out) {
-  const ivs_st_tensor *t = ivs_st_find(&m->st, name);
+  const ivs_st_tensor *t = ivs_model_tensor(m, name);
   char want[64] = "", got[64] = "";
   *out = NULL;
   for (size_t k = 0, n = 0; k < ndim; k++) n += (size_t)snprintf(want + n, sizeof want - n, k ? ", %zu" : "%zu", shape[k]);
   if (!t && optional) return 0;
-  if (!t) return ivs_error_set(IVS_EINVAL, "%s: no tensor '%s' (of shape [%s])", m->st.path, name, want);
+  if (!t) return ivs_error_set(IVS_EINVAL, "%s: no tensor '%s' (of shape [%s])", m->weights_path, name, want);
   int same = t->ndim == ndim;
   for (size_t k = 0; same && k < ndim; k++) same = t->shape[k] == shape[k];
   if (!same) {
     for (size_t k = 0, n = 0; k < t->ndim && n < sizeof got; k++)
       n += (size_t)snprintf(got + n, sizeof got - n, k ? ", %llu" : "%llu", (unsigned long long)t->shape[k]);
-    return ivs_error_set(IVS_EINVAL, "%s: tensor '%s' has shape [%s], the config needs [%s]", m->st.path, name, got, want);
+    return ivs_error_set(IVS_EINVAL, "%s: tensor '%s' has shape [%s], the config needs [%s]", m->weights_path, name, got, want);
   }
   if (!m->dtype) m->dtype = ivs_dtype_name(t->dtype);
   m->params += t->count;
@@ -55,7 +120,7 @@ int ivs_model_weight(ivs_model *m, const char *name, size_t ndim, const size_t *
   float *c = malloc(t->count * sizeof *c), **cs = c ? realloc(m->copies, (m->ncopies + 1) * sizeof *cs) : NULL;
   if (!cs) {
     free(c);
-    return ivs_error_set(IVS_ENOMEM, "%s: out of memory converting '%s'", m->st.path, name);
+    return ivs_error_set(IVS_ENOMEM, "%s: out of memory converting '%s'", m->weights_path, name);
   }
   m->copies = cs;
   m->copies[m->ncopies++] = c;
@@ -65,13 +130,35 @@ int ivs_model_weight(ivs_model *m, const char *name, size_t ndim, const size_t *
   return 0;
 }
 
+/* MemAvailable of /proc/meminfo in bytes; 0 when unknown. */
+static uint64_t memory_available(void) {
+  FILE *f = fopen("/proc/meminfo", "r");
+  char line[256];
+  unsigned long long kb = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+  if (f) fclose(f);
+  return (uint64_t)kb * 1024;
+}
+
+/* The float32 copies of F16/BF16 weights must fit in memory: say so before
+ * making them rather than being killed half-way. */
+static int memory_check(const ivs_model *m) {
+  uint64_t need = 0, have = memory_available();
+  for (size_t i = 0; i < m->nfiles; i++)
+    for (size_t k = 0; k < m->files[i].n; k++)
+      if (m->files[i].tensors[k].dtype != IVS_DTYPE_F32) need += m->files[i].tensors[k].count * 4;
+  if (have && need > have)
+    return ivs_error_set(IVS_ENOMEM, "%s: the model needs %llu MB for float32 copies of its weights; %llu MB are available",
+                         m->weights_path, (unsigned long long)(need >> 20), (unsigned long long)(have >> 20));
+  return 0;
+}
+
 int ivs_model_open(ivs_model **out, const char *dir) {
   *out = NULL;
   ivs_model *m = calloc(1, sizeof *m);
   if (!m) return ivs_error_set(IVS_ENOMEM, "out of memory");
-  char wpath[4096];
   snprintf(m->config_path, sizeof m->config_path, "%s/config.json", dir);
-  snprintf(wpath, sizeof wpath, "%s/model.safetensors", dir);
   const char *cpath = m->config_path;
   ivs_buf text;
   cJSON *cfg = NULL;
@@ -95,7 +182,8 @@ int ivs_model_open(ivs_model **out, const char *dir) {
   if (!rc && !load)
     rc = ivs_error_set(IVS_EINVAL, "%s: 'model_type' %s is not supported (gpt2, gpt_neox, llama, qwen2, opt)", cpath,
                        mt->valuestring);
-  if (!rc) rc = ivs_st_open(&m->st, wpath);
+  if (!rc) rc = open_weights(m, dir);
+  if (!rc) rc = memory_check(m);
   if (!rc) rc = load(m, cfg);
   if (!rc && !m->E) m->E = m->C;
   cJSON_Delete(cfg);
@@ -112,7 +200,8 @@ void ivs_model_free(ivs_model *m) {
   if (m->arch_free) m->arch_free(m->arch);
   for (size_t i = 0; i < m->ncopies; i++) free(m->copies[i]);
   free(m->copies);
-  ivs_st_close(&m->st);
+  for (size_t i = 0; i < m->nfiles; i++) ivs_st_close(&m->files[i]);
+  free(m->files);
   free(m);
 }
 
@@ -121,7 +210,7 @@ void ivs_model_get_info(const ivs_model *m, ivs_model_info *info) {
   info->model_type = m->model_type;
   info->n_layer = m->L, info->n_embd = m->C, info->n_head = m->H, info->n_vocab = m->V, info->n_ctx = m->T;
   info->params = m->params;
-  info->file_bytes = m->st.map_len;
+  for (size_t i = 0; i < m->nfiles; i++) info->file_bytes += m->files[i].map_len;
   info->converted_bytes = m->converted;
   info->dtype = m->dtype;
 }

@@ -14,7 +14,9 @@ struct ivs_model {
   char model_type[32];
   char config_path[4096];
   size_t L, C, H, KV, hd, V, T; /* layers, width, heads, key/value heads, head size, vocabulary, context */
-  ivs_st_file st;
+  ivs_st_file *files;            /* owned: model.safetensors, or the shards of its index */
+  size_t nfiles;
+  char weights_path[4096];       /* for messages: the file or the index */
   float **copies;                /* owned: float32 copies of F16/BF16 or misaligned tensors */
   size_t ncopies;
   uint64_t params, converted;
@@ -27,6 +29,8 @@ struct ivs_model {
   int (*forward)(ivs_model *m, const int32_t *ids, size_t T, float *hidden);
 };
 
+/* The tensor `name` in any of the model's files, or NULL. */
+const ivs_st_tensor *ivs_model_tensor(const ivs_model *m, const char *name);
 /* The tensor `name` as float32 of the given shape; NULL in *out and 0 when it
  * is missing and `optional`.  Counts its parameters. */
 int ivs_model_weight(ivs_model *m, const char *name, size_t ndim, const size_t *shape, int optional, const float **out);

@@ -119,6 +119,44 @@ expect_error(src, "context", stdin=json.dumps({"ids": [1] * 300, "n_ctx": 1}) + 
 expect_error(src, "stdin:1", stdin='{"ids": "x"}\n')
 nan = model_dir("nan", data=lambda b: b[:-4] + struct.pack("<f", float("nan")))
 expect_error(nan, "not finite", stdin='{"ids": [1, 2, 3], "n_ctx": 1}\n')
+
+# a model in shards (model.safetensors.index.json) scores as the one file does
+def shard(tag, break_index=None):
+    d = os.path.join(tmp, tag)
+    os.makedirs(d)
+    shutil.copy(os.path.join(models, "gpt2-m", "config.json"), d)
+    f = open(os.path.join(models, "gpt2-m", "model.safetensors"), "rb").read()
+    n = struct.unpack("<Q", f[:8])[0]
+    h, body = json.loads(f[8:8 + n]), f[8 + n:]
+    names = sorted(k for k in h if k != "__metadata__")
+    weight_map = {}
+    for part, chunk in enumerate([names[:len(names) // 2], names[len(names) // 2:]]):
+        fname = f"model-{part + 1:05d}-of-00002.safetensors"
+        head, data = {}, b""
+        for k in chunk:
+            b0, b1 = h[k]["data_offsets"]
+            head[k] = {"dtype": h[k]["dtype"], "shape": h[k]["shape"], "data_offsets": [len(data), len(data) + b1 - b0]}
+            data += body[b0:b1]
+            weight_map[k] = fname
+        hb = json.dumps(head).encode()
+        open(os.path.join(d, fname), "wb").write(struct.pack("<Q", len(hb)) + hb + data)
+    if break_index:
+        break_index(weight_map)
+    json.dump({"metadata": {}, "weight_map": weight_map}, open(os.path.join(d, "model.safetensors.index.json"), "w"))
+    return d
+
+
+refs = [json.loads(l) for l in open(os.path.join(models, "gpt2-m", "reference.jsonl"))]
+stdin = "".join(json.dumps({"ids": r["ids"], "n_ctx": r["n_ctx"]}) + "\n" for r in refs)
+rc, one, err = run(["lm", "score", os.path.join(models, "gpt2-m")], stdin)
+rc2, two, err2 = run(["lm", "score", shard("sharded")], stdin)
+check(rc == 0 and rc2 == 0 and one == two, f"sharded model: exit {rc2} {err2!r}, same output: {one == two}")
+expect_error(shard("noshard", lambda wm: wm.update({k: "model-00009-of-00002.safetensors" for k in list(wm)[:1]})),
+             "model-00009-of-00002.safetensors")
+expect_error(shard("misplaced", lambda wm: wm.update({"transformer.wte.weight": "model-00002-of-00002.safetensors"
+                                                      if wm["transformer.wte.weight"].startswith("model-00001")
+                                                      else "model-00001-of-00002.safetensors"})),
+             "transformer.wte.weight", "where the index puts it")
 shutil.rmtree(tmp)
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
