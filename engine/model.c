@@ -248,12 +248,13 @@ void ivs_linear(float *out, const float *in, const float *w, const float *b, siz
 }
 
 void ivs_attention(float *out, const float *q, size_t q_stride, const float *k, const float *v, size_t kv_stride,
-                   size_t T, size_t H, size_t KV, size_t hd, float *sc) {
+                   size_t n, size_t p0, size_t H, size_t KV, size_t hd, float *sc) {
   float scale = 1.0f / sqrtf((float)hd);
   size_t group = H / KV;
   for (size_t hh = 0; hh < H; hh++)
-    for (size_t t = 0; t < T; t++) { /* query t over keys 0..t */
-      const float *qt = q + t * q_stride + hh * hd;
+    for (size_t r = 0; r < n; r++) { /* query at position t = p0 + r over keys 0..t */
+      size_t t = p0 + r;
+      const float *qt = q + r * q_stride + hh * hd;
       size_t kh = hh / group;
       float mx = -INFINITY;
       for (size_t s = 0; s <= t; s++) {
@@ -265,7 +266,7 @@ void ivs_attention(float *out, const float *q, size_t q_stride, const float *k, 
       }
       float sum = 0;
       for (size_t s = 0; s <= t; s++) sum += sc[s] = expf(sc[s] - mx);
-      float *o = out + t * H * hd + hh * hd;
+      float *o = out + r * H * hd + hh * hd;
       memset(o, 0, hd * sizeof *o);
       for (size_t s = 0; s <= t; s++) {
         const float *vs = v + s * kv_stride + kh * hd;
@@ -275,12 +276,13 @@ void ivs_attention(float *out, const float *q, size_t q_stride, const float *k, 
     }
 }
 
-void ivs_rope(float *x, size_t T, size_t heads, size_t hd, size_t stride, size_t rot, double theta) {
+void ivs_rope(float *x, size_t T, size_t p0, size_t heads, size_t hd, size_t stride, size_t rot, double theta) {
   size_t half = rot / 2;
   for (size_t i = 0; i < half; i++) {
     double inv = pow(theta, -(double)(2 * i) / (double)rot);
     for (size_t t = 0; t < T; t++) {
-      float c = (float)cos((double)t * inv), s = (float)sin((double)t * inv);
+      double pos = (double)(p0 + t);
+      float c = (float)cos(pos * inv), s = (float)sin(pos * inv);
       for (size_t h = 0; h < heads; h++) {
         float *p = x + t * stride + h * hd, a = p[i], b = p[i + half];
         p[i] = a * c - b * s;
@@ -290,32 +292,96 @@ void ivs_rope(float *x, size_t T, size_t heads, size_t hd, size_t stride, size_t
   }
 }
 
+/* ---- the cache ---- */
+
+int ivs_kv_new(ivs_kv **out, const ivs_model *m, size_t capacity) {
+  *out = NULL;
+  if (!capacity || capacity > m->T)
+    return ivs_error_set(IVS_EINVAL, "a cache of %zu tokens: the model's context is %zu", capacity, m->T);
+  ivs_kv *kv = calloc(1, sizeof *kv);
+  size_t n = m->L * capacity * m->KV * m->hd;
+  if (kv) kv->k = malloc(n * sizeof *kv->k), kv->v = malloc(n * sizeof *kv->v);
+  if (!kv || !kv->k || !kv->v) {
+    ivs_kv_free(kv);
+    return ivs_error_set(IVS_ENOMEM, "out of memory for a cache of %zu tokens", capacity);
+  }
+  kv->L = m->L, kv->cap = capacity, kv->width = m->KV * m->hd;
+  *out = kv;
+  return 0;
+}
+
+void ivs_kv_free(ivs_kv *kv) {
+  if (!kv) return;
+  free(kv->k), free(kv->v);
+  free(kv);
+}
+
+size_t ivs_kv_len(const ivs_kv *kv) { return kv->len; }
+
+void ivs_kv_truncate(ivs_kv *kv, size_t len) {
+  if (len < kv->len) kv->len = len;
+}
+
+float *ivs_kv_keys(const ivs_kv *kv, size_t l) { return kv->k + l * kv->cap * kv->width; }
+float *ivs_kv_values(const ivs_kv *kv, size_t l) { return kv->v + l * kv->cap * kv->width; }
+
+void ivs_kv_put(ivs_kv *kv, size_t l, const float *k, const float *v, size_t stride, size_t n) {
+  float *K = ivs_kv_keys(kv, l) + kv->len * kv->width, *V = ivs_kv_values(kv, l) + kv->len * kv->width;
+  for (size_t r = 0; r < n; r++) {
+    memcpy(K + r * kv->width, k + r * stride, kv->width * sizeof *K);
+    memcpy(V + r * kv->width, v + r * stride, kv->width * sizeof *V);
+  }
+}
+
+size_t ivs_model_hidden_size(const ivs_model *m) { return m->E; }
+
+int ivs_model_extend(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t n, float *hidden) {
+  if (kv->len + n > kv->cap)
+    return ivs_error_set(IVS_EINVAL, "%zu tokens after %zu: the cache holds %zu (the model's context is %zu)", n, kv->len,
+                         kv->cap, m->T);
+  for (size_t i = 0; i < n; i++)
+    if (ids[i] < 0 || (size_t)ids[i] >= m->V)
+      return ivs_error_set(IVS_EINVAL, "token %zu: id %d is outside the vocabulary (0 to %zu)", kv->len + i, ids[i],
+                           m->V - 1);
+  float *h = hidden ? hidden : malloc((n ? n : 1) * m->E * sizeof *h);
+  int rc = h ? m->forward(m, kv, ids, n, h) : ivs_error_set(IVS_ENOMEM, "out of memory");
+  if (!rc) kv->len += n;
+  if (!hidden) free(h);
+  return rc;
+}
+
+int ivs_model_next(const ivs_model *m, const float *hidden, int32_t next, float *logits, double *lp, int32_t *argmax) {
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->V, (int)m->E, 1.0f, m->head, (int)m->E, hidden, 1, 0.0f, logits, 1);
+  size_t best = 0;
+  for (size_t v = 1; v < m->V; v++)
+    if (logits[v] > logits[best]) best = v;
+  if (argmax) *argmax = (int32_t)best;
+  if (!lp) return 0;
+  double mx = logits[best], sum = 0;
+  for (size_t v = 0; v < m->V; v++) sum += exp((double)logits[v] - mx);
+  if (!isfinite(sum) || !isfinite(mx)) return ivs_error_set(IVS_EINVAL, "a logit is not finite");
+  *lp = (double)logits[next] - mx - log(sum);
+  return 0;
+}
+
 int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, double *lp, int32_t *argmax) {
   if (n_ctx == 0 || n_ctx >= n)
     return ivs_error_set(IVS_EINVAL, "n_ctx %zu must be at least 1 and below the length %zu", n_ctx, n);
   if (n > m->T) return ivs_error_set(IVS_EINVAL, "%zu tokens: the model's context is %zu", n, m->T);
-  for (size_t i = 0; i < n; i++)
-    if (ids[i] < 0 || (size_t)ids[i] >= m->V)
-      return ivs_error_set(IVS_EINVAL, "token %zu: id %d is outside the vocabulary (0 to %zu)", i, ids[i], m->V - 1);
-  size_t C = m->E;
-  float *h = malloc(n * C * sizeof *h), *logits = malloc(m->V * sizeof *logits);
-  int rc = !h || !logits ? ivs_error_set(IVS_ENOMEM, "out of memory") : m->forward(m, ids, n, h);
-  /* the head at each position; a log-softmax in double where a scored token
-   * is predicted */
+  ivs_kv *kv;
+  int rc = ivs_kv_new(&kv, m, n);
+  if (rc) return rc;
+  float *h = malloc(n * m->E * sizeof *h), *logits = malloc(m->V * sizeof *logits);
+  rc = !h || !logits ? ivs_error_set(IVS_ENOMEM, "out of memory") : ivs_model_extend(m, kv, ids, n, h);
+  /* the head where a scored token is predicted (everywhere for argmax) */
   for (size_t t = 0; t < n && !rc; t++) {
     if (!argmax && t + 1 < n_ctx) continue;
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->V, (int)C, 1.0f, m->head, (int)C, h + t * C, 1, 0.0f, logits, 1);
-    size_t best = 0;
-    for (size_t v = 1; v < m->V; v++)
-      if (logits[v] > logits[best]) best = v;
-    if (argmax) argmax[t] = (int32_t)best;
-    if (t + 1 >= n_ctx && t + 1 < n) {
-      double mx = logits[best], sum = 0;
-      for (size_t v = 0; v < m->V; v++) sum += exp((double)logits[v] - mx);
-      if (!isfinite(sum) || !isfinite(mx)) rc = ivs_error_set(IVS_EINVAL, "position %zu: a logit is not finite", t);
-      else lp[t + 1 - n_ctx] = (double)logits[ids[t + 1]] - mx - log(sum);
-    }
+    int scored = t + 1 >= n_ctx && t + 1 < n;
+    rc = ivs_model_next(m, h + t * m->E, scored ? ids[t + 1] : 0, logits, scored ? &lp[t + 1 - n_ctx] : NULL,
+                        argmax ? &argmax[t] : NULL);
+    if (rc) ivs_error_prefix("position %zu", t);
   }
   free(h), free(logits);
+  ivs_kv_free(kv);
   return rc;
 }

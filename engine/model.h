@@ -30,6 +30,28 @@ int ivs_model_open(ivs_model **out, const char *dir);
 void ivs_model_free(ivs_model *m); /* accepts NULL */
 void ivs_model_get_info(const ivs_model *m, ivs_model_info *info);
 
+/* A cache of the keys and values of a token sequence, so that continuations
+ * of one prompt run without running the prompt again. */
+typedef struct ivs_kv ivs_kv;
+/* A cache for up to `capacity` tokens (at most the model's context); *out is
+ * owned by the caller (ivs_kv_free). */
+int ivs_kv_new(ivs_kv **out, const ivs_model *m, size_t capacity);
+void ivs_kv_free(ivs_kv *kv); /* accepts NULL */
+size_t ivs_kv_len(const ivs_kv *kv);
+/* Forgets every token after the first len (len <= ivs_kv_len). */
+void ivs_kv_truncate(ivs_kv *kv, size_t len);
+
+/* Runs ids[0..n) after what kv holds and appends them to it; hidden (n rows
+ * of ivs_model_hidden_size floats, may be NULL) gets each token's final
+ * state.  IVS_EINVAL for an id outside the vocabulary or more tokens than the
+ * cache holds. */
+int ivs_model_extend(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t n, float *hidden);
+size_t ivs_model_hidden_size(const ivs_model *m);
+/* From one token's final state: *lp = log p(next) (a log-softmax in double
+ * over the vocabulary) and *argmax the most likely next token (either may be
+ * NULL).  logits: scratch of the vocabulary's size. */
+int ivs_model_next(const ivs_model *m, const float *hidden, int32_t next, float *logits, double *lp, int32_t *argmax);
+
 /* Runs ids[0..n) through the model.  For each continuation token ids[i],
  * i in [n_ctx, n), lp[i - n_ctx] gets log p(ids[i] | ids[<i]) (a
  * log-softmax over the vocabulary in double); argmax[i] (when not NULL, n
