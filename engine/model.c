@@ -250,7 +250,30 @@ void ivs_linear(float *out, const float *in, const float *w, const float *b, siz
 void ivs_attention(float *out, const float *q, size_t q_stride, const float *k, const float *v, size_t kv_stride,
                    size_t n, size_t p0, size_t H, size_t KV, size_t hd, float *sc) {
   float scale = 1.0f / sqrtf((float)hd);
-  size_t group = H / KV;
+  size_t group = H / KV, S = p0 + n;
+  if (n >= 16) { /* many queries: the scores and their use as two matrix products per head */
+    float *scores = malloc(n * S * sizeof *scores);
+    if (scores) {
+      for (size_t hh = 0; hh < H; hh++) {
+        size_t kh = hh / group;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)S, (int)hd, scale, q + hh * hd, (int)q_stride,
+                    k + kh * hd, (int)kv_stride, 0.0f, scores, (int)S);
+        for (size_t r = 0; r < n; r++) { /* row r is position p0 + r: keys after it are masked */
+          float *row = scores + r * S, mx = -INFINITY, sum = 0;
+          size_t last = p0 + r;
+          for (size_t s = 0; s <= last; s++) mx = row[s] > mx ? row[s] : mx;
+          for (size_t s = 0; s <= last; s++) sum += row[s] = expf(row[s] - mx);
+          float inv = 1.0f / sum;
+          for (size_t s = 0; s <= last; s++) row[s] *= inv;
+          for (size_t s = last + 1; s < S; s++) row[s] = 0;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)hd, (int)S, 1.0f, scores, (int)S,
+                    v + kh * hd, (int)kv_stride, 0.0f, out + hh * hd, (int)(H * hd));
+      }
+      free(scores);
+      return;
+    } /* out of memory for the scores: the loop below needs none */
+  }
   for (size_t hh = 0; hh < H; hh++)
     for (size_t r = 0; r < n; r++) { /* query at position t = p0 + r over keys 0..t */
       size_t t = p0 + r;
