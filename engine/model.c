@@ -373,8 +373,7 @@ int ivs_model_extend(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t n, flo
   return rc;
 }
 
-int ivs_model_next(const ivs_model *m, const float *hidden, int32_t next, float *logits, double *lp, int32_t *argmax) {
-  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->V, (int)m->E, 1.0f, m->head, (int)m->E, hidden, 1, 0.0f, logits, 1);
+static int next_from_logits(const ivs_model *m, const float *logits, int32_t next, double *lp, int32_t *argmax) {
   size_t best = 0;
   for (size_t v = 1; v < m->V; v++)
     if (logits[v] > logits[best]) best = v;
@@ -387,6 +386,11 @@ int ivs_model_next(const ivs_model *m, const float *hidden, int32_t next, float 
   return 0;
 }
 
+int ivs_model_next(const ivs_model *m, const float *hidden, int32_t next, float *logits, double *lp, int32_t *argmax) {
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->V, (int)m->E, 1.0f, m->head, (int)m->E, hidden, 1, 0.0f, logits, 1);
+  return next_from_logits(m, logits, next, lp, argmax);
+}
+
 int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, double *lp, int32_t *argmax) {
   if (n_ctx == 0 || n_ctx >= n)
     return ivs_error_set(IVS_EINVAL, "n_ctx %zu must be at least 1 and below the length %zu", n_ctx, n);
@@ -394,15 +398,23 @@ int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, do
   ivs_kv *kv;
   int rc = ivs_kv_new(&kv, m, n);
   if (rc) return rc;
-  float *h = malloc(n * m->E * sizeof *h), *logits = malloc(m->V * sizeof *logits);
+  /* the head where a scored token is predicted (everywhere for argmax), a
+   * block of positions per matrix product: the head is read once per block */
+  enum { BLOCK = 64 };
+  float *h = malloc(n * m->E * sizeof *h), *logits = malloc(BLOCK * m->V * sizeof *logits);
   rc = !h || !logits ? ivs_error_set(IVS_ENOMEM, "out of memory") : ivs_model_extend(m, kv, ids, n, h);
-  /* the head where a scored token is predicted (everywhere for argmax) */
-  for (size_t t = 0; t < n && !rc; t++) {
-    if (!argmax && t + 1 < n_ctx) continue;
-    int scored = t + 1 >= n_ctx && t + 1 < n;
-    rc = ivs_model_next(m, h + t * m->E, scored ? ids[t + 1] : 0, logits, scored ? &lp[t + 1 - n_ctx] : NULL,
-                        argmax ? &argmax[t] : NULL);
-    if (rc) ivs_error_prefix("position %zu", t);
+  size_t first = argmax ? 0 : n_ctx - 1;
+  for (size_t b = first; b < n && !rc; b += BLOCK) {
+    size_t rows = n - b < BLOCK ? n - b : BLOCK;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)m->V, (int)m->E, 1.0f, h + b * m->E, (int)m->E,
+                m->head, (int)m->E, 0.0f, logits, (int)m->V);
+    for (size_t r = 0; r < rows && !rc; r++) {
+      size_t t = b + r;
+      int scored = t + 1 >= n_ctx && t + 1 < n;
+      rc = next_from_logits(m, logits + r * m->V, scored ? ids[t + 1] : 0, scored ? &lp[t + 1 - n_ctx] : NULL,
+                            argmax ? &argmax[t] : NULL);
+      if (rc) ivs_error_prefix("position %zu", t);
+    }
   }
   free(h), free(logits);
   ivs_kv_free(kv);
