@@ -12,12 +12,13 @@
 
 static const char help[] =
     "usage: invscale lm info DIR\n"
-    "       invscale lm score DIR < seqs.jsonl\n\n"
+    "       invscale lm score DIR [--no-argmax] < seqs.jsonl\n\n"
     "A Hugging Face model directory (config.json, model.safetensors) run by invscale's own engine\n"
     "in float32 (model_type gpt2, gpt_neox, llama, qwen2 or opt).\n"
     "  info    architecture, sizes, dtype, parameters, bytes to load\n"
     "  score   reads {\"ids\": [...], \"n_ctx\": K} per line and writes {\"continuation_logprobs\": [...],\n"
-    "          \"sum_logprob\", \"greedy\" (every continuation token the most likely one), \"argmax\": [...]}\n";
+    "          \"sum_logprob\", \"greedy\" (every continuation token the most likely one), \"argmax\": [...]}\n"
+    "          (--no-argmax: the head runs only where a continuation token is predicted; no argmax)\n";
 
 static void put_double(double v) {
   char b[IVS_DTOA_SIZE];
@@ -57,7 +58,7 @@ static int read_seq(const char *line, size_t len, size_t lineno, int32_t **ids, 
   return rc;
 }
 
-static int score(ivs_model *m) {
+static int score(ivs_model *m, int want_argmax) {
   ivs_reader rd;
   ivs_buf line;
   ivs_buf_init(&line, (size_t)16 << 20);
@@ -72,7 +73,7 @@ static int score(ivs_model *m) {
     rc = read_seq(line.data, line.len, lineno, &ids, &n, &k);
     if (!rc && (!(am = malloc((n ? n : 1) * sizeof *am)) || !(lp = malloc((n ? n : 1) * sizeof *lp))))
       rc = ivs_error_set(IVS_ENOMEM, "out of memory");
-    if (!rc && (rc = ivs_model_score(m, ids, n, k, lp, am))) ivs_error_prefix("stdin:%zu", lineno);
+    if (!rc && (rc = ivs_model_score(m, ids, n, k, lp, want_argmax ? am : NULL))) ivs_error_prefix("stdin:%zu", lineno);
     if (!rc) {
       double sum = 0;
       int greedy = 1;
@@ -81,13 +82,16 @@ static int score(ivs_model *m) {
         if (i > k) putchar(',');
         put_double(lp[i - k]);
         sum += lp[i - k];
-        greedy &= am[i - 1] == ids[i];
+        if (want_argmax) greedy &= am[i - 1] == ids[i];
       }
       fputs("],\"sum_logprob\":", stdout);
       put_double(sum);
-      printf(",\"greedy\":%s,\"argmax\":[", greedy ? "true" : "false");
-      for (size_t i = 0; i < n; i++) printf(i ? ",%d" : "%d", am[i]);
-      fputs("]}\n", stdout);
+      if (want_argmax) {
+        printf(",\"greedy\":%s,\"argmax\":[", greedy ? "true" : "false");
+        for (size_t i = 0; i < n; i++) printf(i ? ",%d" : "%d", am[i]);
+        putchar(']');
+      }
+      fputs("}\n", stdout);
     }
     free(ids), free(am), free(lp);
   }
@@ -99,11 +103,12 @@ static int score(ivs_model *m) {
 int cmd_lm(int argc, char **argv, const char *db) {
   (void)db;
   if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) return fputs(help, stdout), finish_stdout(EXIT_OK);
-  if (argc != 3 || (strcmp(argv[1], "info") && strcmp(argv[1], "score")))
-    return usage_error("lm", "expected 'lm info DIR' or 'lm score DIR'");
+  int no_argmax = argc == 4 && !strcmp(argv[1], "score") && !strcmp(argv[3], "--no-argmax");
+  if ((argc != 3 && !no_argmax) || (strcmp(argv[1], "info") && strcmp(argv[1], "score")))
+    return usage_error("lm", "expected 'lm info DIR' or 'lm score DIR [--no-argmax]'");
   ivs_model *m;
   if (ivs_model_open(&m, argv[2])) return report_error();
-  int code = !strcmp(argv[1], "info") ? info(m) : score(m);
+  int code = !strcmp(argv[1], "info") ? info(m) : score(m, !no_argmax);
   ivs_model_free(m);
   return code;
 }
