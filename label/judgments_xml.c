@@ -37,7 +37,7 @@ static int parse_assignments(ivs_importer *im, const char *data, size_t len) {
     char where[300];
     snprintf(where, sizeof where, "%s:%ld", im->path, xmlGetLineNo(as));
     char *worker = content(child(as, "WorkerId")), *status = content(child(as, "AssignmentStatus"));
-    char *answer = content(child(as, "Answer"));
+    char *answer = content(child(as, "Answer")), *asg = content(child(as, "AssignmentId"));
     char *item = NULL, *label = NULL;
     if (status && !strcmp(status, "Rejected")) {
       im->rep->cancelled++;
@@ -65,12 +65,18 @@ static int parse_assignments(ivs_importer *im, const char *data, size_t len) {
             xmlFree(q);
           }
           if (!item || !label) ivs_import_reject(im, "%s: the Answer needs item_id and label", where);
-          else rc = ivs_import_judgment(im, item, worker, label, -1, where);
+          else {
+            /* the same space as the batch CSV: an assignment fetched both ways is one judgment */
+            char idb[300];
+            snprintf(idb, sizeof idb, "%s\x1f%s", asg ? asg : "", item);
+            ivs_jident idn = {"mturk", idb, NULL};
+            rc = ivs_import_judgment(im, item, worker, label, -1, where, asg && *asg ? &idn : NULL);
+          }
         }
         xmlFreeDoc(inner);
       }
     }
-    xmlFree(worker), xmlFree(status), xmlFree(answer), xmlFree(item), xmlFree(label);
+    xmlFree(worker), xmlFree(asg), xmlFree(status), xmlFree(answer), xmlFree(item), xmlFree(label);
   }
   xmlXPathFreeObject(set);
   xmlXPathFreeContext(xc);
