@@ -117,6 +117,12 @@ typedef enum { IVS_LEVEL_NOMINAL, IVS_LEVEL_ORDINAL, IVS_LEVEL_INTERVAL, IVS_LEV
 int ivs_level_parse(const char *name, ivs_level *out);
 
 int ivs_alpha(const ivs_ratings *r, ivs_level level, double *alpha);
+/* The order of text labels for ordinal alpha (e.g. Easy, Neutral,
+ * Difficult; copied).  weak 0: always used for ordinal; weak 1 (the classes
+ * of the store's items): used only when the labels are not all numbers.  A
+ * label the order misses is IVS_EINVAL naming it when alpha is computed.
+ * IVS_ENOMEM. */
+int ivs_ratings_set_order(ivs_ratings *r, const char *const *labels, size_t n, int weak);
 /* alpha with delta(a, b) (the squared distance of two labels) as metric. */
 typedef double (*ivs_delta_fn)(const char *a, const char *b, void *ud);
 int ivs_alpha_custom(const ivs_ratings *r, ivs_delta_fn delta, void *ud, double *alpha);
