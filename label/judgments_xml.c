@@ -31,6 +31,8 @@ static int parse_assignments(ivs_importer *im, const char *data, size_t len) {
   xmlXPathContextPtr xc = xmlXPathNewContext(doc);
   xmlXPathObjectPtr set = xc ? xmlXPathEvalExpression(BAD_CAST "//*[local-name()='Assignment']", xc) : NULL;
   int n = set && set->nodesetval ? set->nodesetval->nodeNr : 0;
+  /* --map item=Q,label=Q: the QuestionIdentifiers that hold them */
+  const char *qitem = im->map.item ? im->map.item : "item_id", *qlabel = im->map.label ? im->map.label : "label";
   if (!n) rc = ivs_error_set(IVS_EPARSE, "%s: no Assignment elements (expected MTurk's ListAssignmentsForHIT result)", im->path);
   for (int k = 0; k < n && !rc; k++) {
     const xmlNode *as = set->nodesetval->nodeTab[k];
@@ -60,11 +62,11 @@ static int parse_assignments(ivs_importer *im, const char *data, size_t len) {
             char *q = content(child(a, "QuestionIdentifier"));
             const xmlNode *v = child(a, "FreeText");
             if (!v) v = child(a, "SelectionIdentifier");
-            if (q && v && !strcmp(q, "item_id") && !item) item = content(v);
-            else if (q && v && !strcmp(q, "label") && !label) label = content(v);
+            if (q && v && !strcmp(q, qitem) && !item) item = content(v);
+            else if (q && v && !strcmp(q, qlabel) && !label) label = content(v);
             xmlFree(q);
           }
-          if (!item || !label) ivs_import_reject(im, "%s: the Answer needs item_id and label", where);
+          if (!item || !label) ivs_import_reject(im, "%s: the Answer needs %s and %s", where, qitem, qlabel);
           else {
             /* the same space as the batch CSV: an assignment fetched both ways is one judgment */
             char idb[300];
