@@ -159,7 +159,7 @@ int ivs_import_labelstudio(ivs_importer *im, int min) {
         continue;
       }
       char who[256];
-      if ((rc = annotator_of(im, cJSON_GetObjectItem(an, "completed_by"), who, sizeof who)) < 0) break;
+      if ((rc = annotator_of(im, cJSON_GetObjectItem(an, m->annotator ? m->annotator : "completed_by"), who, sizeof who)) < 0) break;
       if (!rc) {
         ivs_import_reject(im, "%s: no completed_by (expected a user id number or an object with \"id\" or \"email\")", where);
         continue;
