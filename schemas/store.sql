@@ -134,6 +134,15 @@ END;
 ALTER TABLE judgments ADD COLUMN id_space TEXT;
 ALTER TABLE judgments ADD COLUMN platform_id TEXT;
 ALTER TABLE judgments ADD COLUMN updated_at TEXT;
+-- Label Studio judgments stored before name their annotation in the source
+-- ("FILE: task N annotation id ID"): the first row of each annotation takes
+-- it as its identity (earlier re-imports stored copies; they keep none).
+UPDATE judgments SET id_space = 'labelstudio',
+    platform_id = substr(source, instr(source, ' annotation id ') + 15)
+  WHERE instr(source, ' annotation id ') > 0
+    AND id = (SELECT min(j2.id) FROM judgments j2 WHERE instr(j2.source, ' annotation id ') > 0
+              AND substr(j2.source, instr(j2.source, ' annotation id ') + 15)
+                  = substr(judgments.source, instr(judgments.source, ' annotation id ') + 15));
 CREATE UNIQUE INDEX judgments_identity ON judgments (id_space, platform_id) WHERE platform_id IS NOT NULL;
 CREATE TABLE judgment_history (
   id            INTEGER PRIMARY KEY,

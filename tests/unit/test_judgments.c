@@ -372,6 +372,12 @@ static void test_migrate_v4(void **state) {
   ivs_example_release(&ex);
   ivs_judgment j = {1, "old", " Yes", 2, NULL, "before.csv:2"};
   assert_int_equal(ivs_judgment_add(st, &j, &added), 0);
+  /* one Label Studio annotation stored twice by version 4 (two paths) */
+  ivs_judgment l1 = {1, "ls", " No", -1, NULL, "a.json: task 1 annotation id 55"};
+  ivs_judgment l2 = {1, "ls", " No", -1, NULL, "./a.json: task 1 annotation id 55"};
+  assert_int_equal(ivs_judgment_add(st, &l1, &added), 0);
+  assert_int_equal(ivs_judgment_add(st, &l2, &added), 0);
+  assert_int_equal(added, 1);
   assert_int_equal(ivs_db_exec(st, "DROP INDEX judgments_identity; DROP TABLE judgment_history;"
                                    "ALTER TABLE judgments DROP COLUMN id_space; ALTER TABLE judgments DROP COLUMN platform_id;"
                                    "ALTER TABLE judgments DROP COLUMN updated_at; PRAGMA user_version = 4"),
@@ -382,6 +388,15 @@ static void test_migrate_v4(void **state) {
   assert_int_equal(ivs_store_version(st), IVS_STORE_VERSION);
   assert_int_equal(count(st, "SELECT count(*) FROM judgments WHERE platform_id IS NULL AND label = ' Yes'"), 1);
   assert_int_equal(count(st, "SELECT count(*) FROM judgment_history"), 0);
+  assert_int_equal(count(st, "SELECT count(*) FROM judgments WHERE id_space = 'labelstudio' AND platform_id = '55'"), 1);
+  /* the annotation imported again under a third name: a duplicate */
+  write_file(csv, "[{\"id\":1,\"data\":{\"item_id\":1},\"annotations\":[{\"id\":55,\"completed_by\":\"ls\","
+                  "\"result\":[{\"value\":{\"choices\":[\" No\"]}}]}]}]");
+  ivs_import_report lr;
+  import(st, csv, "labelstudio", NULL, &lr);
+  assert_int_equal(lr.imported, 0);
+  assert_int_equal(lr.duplicates, 1);
+  assert_int_equal(count(st, "SELECT count(*) FROM judgments"), 3);
   write_file(csv, "item,annotator,label\n1,new, No\n");
   ivs_import_report rep;
   import(st, csv, "csv", NULL, &rep);
