@@ -543,9 +543,14 @@ int ivs_import_record(const ivs_record *rec, void *ud) {
   /* a --map naming a field the file lacks: an error naming it, not a reject per row */
   const char *miss = m->item && !fi ? m->item : m->annotator && !fa ? m->annotator : m->label && !fl ? m->label
                    : m->time && !ft ? m->time : NULL;
-  if (miss) {
+  if (miss) { /* a header lacks it: the whole file does; a JSON record may lack a key others have */
     char names[400];
-    return ivs_error_set(IVS_EPARSE, "%s: --map names '%s', which this record does not have (it has: %s)", where, miss,
+    if (im->fmt == IVS_JUDG_JSONL || im->fmt == IVS_JUDG_LABELSTUDIO_MIN) {
+      ivs_import_reject(im, "%s: --map names '%s', which this record does not have (it has: %s)", where, miss,
+                        field_names(rec, names, sizeof names));
+      return 0;
+    }
+    return ivs_error_set(IVS_EPARSE, "%s: --map names '%s', which the file does not have (it has: %s)", where, miss,
                          field_names(rec, names, sizeof names));
   }
   return import_fields(im, where, fi, fa, fl, fl ? NULL : b3[0] ? b3 : NULL, ft, pidn);
