@@ -11,7 +11,7 @@
 
 static const char help[] =
     "usage: invscale agreement [--batch B | --input FILE [--map item=COL,annotator=COL,label=COL]]\n"
-    "                          [--level nominal|ordinal|interval|ratio] [--bootstrap N] [--seed S]\n"
+    "                          [--level nominal|ordinal|interval|ratio [--order A,B,C]] [--bootstrap N] [--seed S]\n"
     "                          [--format text|json]\n\n"
     "Agreement of the store's judgments (of batch B, or all), or of (item, annotator, label)\n"
     "judgments in a CSV, TSV or JSONL file (columns item or task, annotator or worker, label): Krippendorff's alpha with a bootstrap 95% interval over\n"
@@ -19,7 +19,9 @@ static const char help[] =
     "Scott's pi for every pair of annotators, alpha per label (label vs the rest) and each\n"
     "annotator's agreement with the others.  A statistic that is undefined on the data is shown\n"
     "as undefined, with the reason (exit 1 when alpha itself is).  The latest judgment of an\n"
-    "annotator on an item counts.\n";
+    "annotator on an item counts.  Ordinal alpha ranks numeric labels by value, text labels by\n"
+    "--order (e.g. Easy,Neutral,Difficult) or, in the store, by the order of the items' classes.\n"
+    "Blank rows (Toloka writes them between task suites) are skipped.\n";
 
 #define MAX_PAIR_ANNOTATORS 100
 
@@ -40,14 +42,17 @@ static void json_stat(const char *name, int rc, double v, int *first) {
 }
 
 int cmd_agreement(int argc, char **argv, const char *db) {
-  enum { O_INPUT = 256, O_MAP, O_LEVEL, O_BOOT, O_SEED, O_FORMAT, O_BATCH, O_DB, O_HELP };
+  enum { O_INPUT = 256, O_MAP, O_LEVEL, O_BOOT, O_SEED, O_FORMAT, O_BATCH, O_DB, O_HELP, O_ORDER };
   static const struct option opts[] = {{"input", required_argument, 0, O_INPUT}, {"map", required_argument, 0, O_MAP},
                                        {"level", required_argument, 0, O_LEVEL}, {"bootstrap", required_argument, 0, O_BOOT},
                                        {"seed", required_argument, 0, O_SEED},   {"format", required_argument, 0, O_FORMAT},
                                        {"batch", required_argument, 0, O_BATCH}, {"db", required_argument, 0, O_DB},
-                                       {"help", no_argument, 0, O_HELP},         {0, 0, 0, 0}};
+                                       {"order", required_argument, 0, O_ORDER}, {"help", no_argument, 0, O_HELP},
+                                       {0, 0, 0, 0}};
   const char *input = NULL, *batch = NULL;
-  char *owned = NULL;
+  char *owned = NULL, *order_text = NULL;
+  const char *order[256];
+  size_t n_order = 0;
   ivs_triples_map map = IVS_TRIPLES_MAP_INIT;
   ivs_level level = IVS_LEVEL_NOMINAL;
   size_t nboot = 1000;
@@ -78,6 +83,7 @@ int cmd_agreement(int argc, char **argv, const char *db) {
       json = !strcmp(optarg, "json");
       break;
     case O_BATCH: batch = optarg; break;
+    case O_ORDER: order_text = optarg; break;
     case O_DB: db = optarg; break;
     case O_HELP:
     case 'h': fputs(help, stdout); return finish_stdout(EXIT_OK);
@@ -86,6 +92,15 @@ int cmd_agreement(int argc, char **argv, const char *db) {
   }
   if (optind != argc) return usage_error("agreement", "unexpected argument '%s'", argv[optind]);
   if (input && batch) return usage_error("agreement", "--input reads a file; --batch the store: not both");
+  if (order_text) { /* labels as written, commas between (spaces are part of a label) */
+    if (level != IVS_LEVEL_ORDINAL) return usage_error("agreement", "--order applies to --level ordinal");
+    for (char *p = order_text, *q; p; p = q) {
+      if ((q = strchr(p, ','))) *q++ = '\0';
+      if (!*p) return usage_error("agreement", "--order: an empty label (expected e.g. Easy,Neutral,Difficult)");
+      if (n_order == sizeof order / sizeof *order) return usage_error("agreement", "--order: at most 256 labels");
+      order[n_order++] = p;
+    }
+  }
   ivs_ratings *r = NULL;
   if (input) {
     if (ivs_ratings_new(&r) || ivs_triples_read(input, &map, r) || ivs_ratings_finish(r)) {
@@ -101,6 +116,10 @@ int cmd_agreement(int argc, char **argv, const char *db) {
       goto out;
     }
     input = batch ? batch : "all judgments";
+  }
+  if (n_order && ivs_ratings_set_order(r, order, n_order, 0)) {
+    code = report_error();
+    goto out;
   }
   size_t I = ivs_ratings_items(r), A = ivs_ratings_annotators(r), L = ivs_ratings_labels(r);
   double alpha = 0, lo = 0, hi = 0, fleiss = 0, pct = 0;

@@ -218,29 +218,39 @@ int cmd_batch(int argc, char **argv, const char *db) {
 
 int cmd_judgments(int argc, char **argv, const char *db) {
   static const char help[] =
-      "usage: invscale judgments import FILE --format F [--batch B] [--map item=COL,annotator=COL,label=COL,time=COL]\n\n"
+      "usage: invscale judgments import FILE --format F [--batch B] [--map item=COL,annotator=COL,label=COL,time=COL]\n"
+      "                                   [--match prompt=data.FIELD]\n\n"
       "F: labelstudio (JSON export; tasks with annotations, or completions in older files),\n"
       "   labelstudio-min (JSON_MIN: item_id, annotator, label), mturk-csv (batch results:\n"
-      "   WorkerId, Input.item_id, Answer.label or Answer.taskAnswers, WorkTimeInSeconds; Rejected\n"
+      "   WorkerId, Input.item_id, Answer.label, Answer.<name>.label or Answer.taskAnswers,\n"
+      "   WorkTimeInSeconds; several items a row as Input.item_id_N with Answer.label_N; Rejected\n"
       "   assignments skipped), toloka (TSV: INPUT:item_id, OUTPUT:label, ASSIGNMENT:worker_id;\n"
-      "   REJECTED skipped), mturk-xml (ListAssignmentsForHIT result: Assignment elements with\n"
+      "   REJECTED and blank rows skipped), mturk-xml (ListAssignmentsForHIT result: Assignment elements with\n"
       "   WorkerId, AssignmentStatus and an Answer holding QuestionFormAnswers with the answers\n"
       "   item_id and label), csv or jsonl (item, annotator, label, optional time in seconds).\n"
-      "Items are example ids (invscale's batch exports carry them as item_id).\n"
+      "Items are example ids (invscale's batch exports carry them as item_id).  --map works for\n"
+      "every format (labelstudio: item=data.FIELD, label=CONTROL); --match prompt=data.FIELD\n"
+      "(labelstudio) finds the item whose prompt equals the task's text.\n"
       "Annotators unknown so far are registered under their id.  Judgments of unknown items,\n"
       "labels outside the item's classes and cancelled annotations are reported, not stored;\n"
-      "re-importing a file adds nothing.  One transaction.\n";
+      "a judgment is known by its platform's id (Label Studio annotation id, MTurk AssignmentId and\n"
+      "item, Toloka assignment_id and item; csv/jsonl: item, annotator, label and time), so\n"
+      "re-importing it under any name adds nothing; a changed one (new label or later updated_at)\n"
+      "replaces the stored one, which is kept as history.  One transaction.\n";
   static const struct option opts[] = {{"format", required_argument, 0, 'f'}, {"batch", required_argument, 0, 'b'},
                                        {"map", required_argument, 0, 'm'},   {"db", required_argument, 0, 'd'},
+                                       {"match", required_argument, 0, 'M'},
                                        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
   const char *format = NULL, *batch = NULL;
   char *mapspec = NULL;
+  const char *matchspec = NULL;
   ivs_judgment_map map = IVS_JUDGMENT_MAP_INIT;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     if (c == 'f') format = optarg;
     else if (c == 'm') mapspec = optarg;
+    else if (c == 'M') matchspec = optarg;
     else if (c == 'b') batch = optarg;
     else if (c == 'd') db = optarg;
     else if (c == 'h') return fputs(help, stdout), finish_stdout(EXIT_OK);
@@ -260,17 +270,25 @@ int cmd_judgments(int argc, char **argv, const char *db) {
     else if (!strcmp(t, "time")) map.time = eq + 1;
     else return usage_error("judgments", "--map: unknown name '%s' (item, annotator, label, time)", t);
   }
-  if (mapspec && fmt != IVS_JUDG_CSV && fmt != IVS_JUDG_JSONL) return usage_error("judgments", "--map applies to csv and jsonl");
+  if (matchspec) {
+    if (strncmp(matchspec, "prompt=", 7) || !matchspec[7])
+      return usage_error("judgments", "--match: expected prompt=data.FIELD, got '%s'", matchspec);
+    if (fmt != IVS_JUDG_LABELSTUDIO) return usage_error("judgments", "--match applies to labelstudio");
+    if (map.item) return usage_error("judgments", "--match and --map item= both name the item: give one");
+    map.match_prompt = matchspec + 7;
+  }
   ivs_store *st;
   if (ivs_store_open(&st, store_path(db), 0)) return report_error();
   ivs_import_report rep;
   int rc = ivs_judgments_import(st, argv[optind + 1], fmt, batch, &map, &rep);
   ivs_store_free(st);
   if (rc) return report_error();
-  printf("%s: %zu judgments imported, %zu duplicates, %zu rejected, %zu cancelled, %zu new annotators\n",
-         argv[optind + 1], rep.imported, rep.duplicates, rep.rejected, rep.cancelled, rep.new_annotators);
+  printf("%s: %zu judgments imported, %zu duplicates, %zu rejected, %zu cancelled, %zu new annotators", argv[optind + 1],
+         rep.imported, rep.duplicates, rep.rejected, rep.cancelled, rep.new_annotators);
+  if (rep.updated) printf(", %zu updated (the old versions kept as history)", rep.updated);
+  putchar('\n');
   if (rep.rejected) printf("  first rejected: %s\n", rep.first_reject);
-  return finish_stdout(rep.rejected ? (rep.imported ? EXIT_PARTIAL : EXIT_FAIL) : EXIT_OK);
+  return finish_stdout(rep.rejected ? (rep.imported || rep.updated ? EXIT_PARTIAL : EXIT_FAIL) : EXIT_OK);
 }
 
 int cmd_adjudicate(int argc, char **argv, const char *db) {

@@ -70,6 +70,10 @@ struct ivs_ratings {
   int finished;
   int keep_repeats;
   uint32_t *fi, *fa, *fl; /* flat copies for aggregation (built on demand) */
+  /* the order of text labels for ordinal alpha (ivs_ratings_set_order) */
+  char **order;
+  size_t order_n;
+  int order_weak; /* 1: used only when the labels are not all numbers */
 };
 
 int ivs_ratings_new(ivs_ratings **out) {
@@ -85,6 +89,8 @@ void ivs_ratings_free(ivs_ratings *r) {
   free(r->j);
   free(r->start);
   free(r->fi), free(r->fa), free(r->fl);
+  for (size_t k = 0; k < r->order_n; k++) free(r->order[k]);
+  free(r->order);
   free(r);
 }
 
@@ -244,13 +250,58 @@ static int alpha_from(const double *o, const double *delta, size_t V, double *al
   return rc;
 }
 
+int ivs_ratings_set_order(ivs_ratings *r, const char *const *labels, size_t n, int weak) {
+  char **o = n ? calloc(n, sizeof *o) : NULL;
+  if (n && !o) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  for (size_t k = 0; k < n; k++)
+    if (!(o[k] = strdup(labels[k]))) {
+      for (size_t q = 0; q < k; q++) free(o[q]);
+      free(o);
+      return ivs_error_set(IVS_ENOMEM, "out of memory");
+    }
+  for (size_t k = 0; k < r->order_n; k++) free(r->order[k]);
+  free(r->order);
+  r->order = o, r->order_n = n, r->order_weak = weak;
+  return 0;
+}
+
+/* Ranks of the labels in the given order; IVS_EINVAL naming a label the
+ * order misses. */
+static int ordered_labels(const ivs_ratings *r, double *val) {
+  for (size_t l = 0; l < r->labels.n; l++) {
+    size_t k = 0;
+    while (k < r->order_n && strcmp(r->order[k], r->labels.names[l])) k++;
+    if (k == r->order_n) {
+      char list[300] = "";
+      size_t o = 0;
+      for (size_t q = 0; q < r->order_n && o + 1 < sizeof list; q++) {
+        int w = snprintf(list + o, sizeof list - o, "%s%s", q ? ", " : "", r->order[q]);
+        if (w < 0) break;
+        o += (size_t)w;
+      }
+      return ivs_error_set(IVS_EINVAL, "label '%s' is not in the order of the labels (%s)", r->labels.names[l], list);
+    }
+    val[l] = (double)k;
+  }
+  return 0;
+}
+
+static int all_numeric(const ivs_ratings *r) {
+  for (size_t l = 0; l < r->labels.n; l++) {
+    char *end;
+    double v = strtod(r->labels.names[l], &end);
+    if (end == r->labels.names[l] || *end || !isfinite(v)) return 0;
+  }
+  return 1;
+}
+
 /* Numeric values of the labels, sorted ascending (for ordinal/interval/ratio). */
 static int numeric_labels(const ivs_ratings *r, double *val) {
   for (size_t l = 0; l < r->labels.n; l++) {
     char *end;
     val[l] = strtod(r->labels.names[l], &end);
     if (end == r->labels.names[l] || *end || !isfinite(val[l]))
-      return ivs_error_set(IVS_EINVAL, "label '%s' is not a number (ordinal, interval and ratio need numbers)",
+      return ivs_error_set(IVS_EINVAL, "label '%s' is not a number (interval and ratio need numbers; ordinal needs numbers or an order of the labels, e.g. --order)",
                            r->labels.names[l]);
   }
   return 0;
@@ -266,7 +317,10 @@ static int delta_matrix(const ivs_ratings *r, ivs_level level, const double *o, 
   double *val = malloc(V * sizeof *val);
   size_t *ord = malloc(V * sizeof *ord);
   double *nc = calloc(V, sizeof *nc);
-  int rc = (!val || !ord || !nc) ? ivs_error_set(IVS_ENOMEM, "out of memory") : numeric_labels(r, val);
+  int by_order = level == IVS_LEVEL_ORDINAL && r->order && (!r->order_weak || !all_numeric(r));
+  int rc = (!val || !ord || !nc) ? ivs_error_set(IVS_ENOMEM, "out of memory")
+           : by_order              ? ordered_labels(r, val)
+                                   : numeric_labels(r, val);
   if (!rc && level == IVS_LEVEL_ORDINAL) {
     /* ranks by numeric value; n_g: marginals of the coincidence matrix */
     for (size_t c = 0; c < V; c++) {

@@ -7,9 +7,55 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/grow.h"
 #include "label/agreement.h"
 #include "store/db.h"
 
+
+/* The order of the judged items' classes (the first item's, then labels
+ * other items add), for ordinal alpha on text labels. */
+static int class_order(ivs_store *st, const char *batch, ivs_ratings *r) {
+  sqlite3_stmt *s = NULL;
+  int rc = ivs_db_prepare(st, &s,
+                          "SELECT classes FROM examples WHERE classes IS NOT NULL AND id IN (SELECT example_id FROM judgments"
+                          " WHERE ?1 IS NULL OR batch_id = (SELECT id FROM batches WHERE name = ?1)) GROUP BY classes"
+                          " ORDER BY min(id)",
+                          0, "cannot prepare");
+  if (rc) return rc;
+  ivs_db_text(s, 1, batch);
+  const char **names = NULL;
+  cJSON **keep = NULL;
+  size_t n = 0, cap = 0, nk = 0, kcap = 0;
+  int step;
+  while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+    cJSON *a = cJSON_Parse((const char *)sqlite3_column_text(s, 0));
+    if (!a || ivs_grow((void **)&keep, &kcap, nk + 1, sizeof *keep, 8)) {
+      cJSON_Delete(a);
+      rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+      break;
+    }
+    keep[nk++] = a;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, a) {
+      if (!cJSON_IsString(c)) continue;
+      size_t k = 0;
+      while (k < n && strcmp(names[k], c->valuestring)) k++;
+      if (k < n) continue;
+      if (ivs_grow((void **)&names, &cap, n + 1, sizeof *names, 16)) {
+        rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+        break;
+      }
+      names[n++] = c->valuestring;
+    }
+  }
+  if (!rc && step != SQLITE_DONE) rc = ivs_store_fail(st, "cannot read the classes");
+  if (!rc && n) rc = ivs_ratings_set_order(r, names, n, 1);
+  sqlite3_finalize(s);
+  for (size_t k = 0; k < nk; k++) cJSON_Delete(keep[k]);
+  free(keep);
+  free(names);
+  return rc;
+}
 
 int ivs_ratings_from_store(ivs_store *st, const char *batch, int keep_repeats, ivs_ratings *r) {
   sqlite3_stmt *s = NULL;
@@ -33,6 +79,8 @@ int ivs_ratings_from_store(ivs_store *st, const char *batch, int keep_repeats, i
     rc = ivs_ratings_add(r, item, (const char *)sqlite3_column_text(s, 1), (const char *)sqlite3_column_text(s, 2));
   }
   sqlite3_finalize(s);
+  s = NULL;
+  if (!rc) rc = class_order(st, batch, r);
   return rc ? rc : ivs_ratings_finish(r);
 }
 

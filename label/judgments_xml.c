@@ -31,13 +31,15 @@ static int parse_assignments(ivs_importer *im, const char *data, size_t len) {
   xmlXPathContextPtr xc = xmlXPathNewContext(doc);
   xmlXPathObjectPtr set = xc ? xmlXPathEvalExpression(BAD_CAST "//*[local-name()='Assignment']", xc) : NULL;
   int n = set && set->nodesetval ? set->nodesetval->nodeNr : 0;
+  /* --map item=Q,label=Q: the QuestionIdentifiers that hold them */
+  const char *qitem = im->map.item ? im->map.item : "item_id", *qlabel = im->map.label ? im->map.label : "label";
   if (!n) rc = ivs_error_set(IVS_EPARSE, "%s: no Assignment elements (expected MTurk's ListAssignmentsForHIT result)", im->path);
   for (int k = 0; k < n && !rc; k++) {
     const xmlNode *as = set->nodesetval->nodeTab[k];
     char where[300];
     snprintf(where, sizeof where, "%s:%ld", im->path, xmlGetLineNo(as));
     char *worker = content(child(as, "WorkerId")), *status = content(child(as, "AssignmentStatus"));
-    char *answer = content(child(as, "Answer"));
+    char *answer = content(child(as, "Answer")), *asg = content(child(as, "AssignmentId"));
     char *item = NULL, *label = NULL;
     if (status && !strcmp(status, "Rejected")) {
       im->rep->cancelled++;
@@ -60,17 +62,23 @@ static int parse_assignments(ivs_importer *im, const char *data, size_t len) {
             char *q = content(child(a, "QuestionIdentifier"));
             const xmlNode *v = child(a, "FreeText");
             if (!v) v = child(a, "SelectionIdentifier");
-            if (q && v && !strcmp(q, "item_id") && !item) item = content(v);
-            else if (q && v && !strcmp(q, "label") && !label) label = content(v);
+            if (q && v && !strcmp(q, qitem) && !item) item = content(v);
+            else if (q && v && !strcmp(q, qlabel) && !label) label = content(v);
             xmlFree(q);
           }
-          if (!item || !label) ivs_import_reject(im, "%s: the Answer needs item_id and label", where);
-          else rc = ivs_import_judgment(im, item, worker, label, -1, where);
+          if (!item || !label) ivs_import_reject(im, "%s: the Answer needs %s and %s", where, qitem, qlabel);
+          else {
+            /* the same space as the batch CSV: an assignment fetched both ways is one judgment */
+            char idb[300];
+            snprintf(idb, sizeof idb, "%s\x1f%s", asg ? asg : "", item);
+            ivs_jident idn = {"mturk", idb, NULL};
+            rc = ivs_import_judgment(im, item, worker, label, -1, where, asg && *asg ? &idn : NULL);
+          }
         }
         xmlFreeDoc(inner);
       }
     }
-    xmlFree(worker), xmlFree(status), xmlFree(answer), xmlFree(item), xmlFree(label);
+    xmlFree(worker), xmlFree(asg), xmlFree(status), xmlFree(answer), xmlFree(item), xmlFree(label);
   }
   xmlXPathFreeObject(set);
   xmlXPathFreeContext(xc);

@@ -34,6 +34,9 @@ typedef struct {
 static int on_record(const ivs_record *rec, void *ud) {
   state *s = ud;
   if (rec->error) return ivs_error_set(IVS_EPARSE, "%s:%zu: %s", s->path, rec->line, rec->error);
+  size_t filled = 0; /* a row of empty fields (Toloka's separator between task suites): skipped */
+  for (size_t k = 0; k < rec->n; k++) filled += rec->fields[k].json || (rec->fields[k].str && rec->fields[k].len);
+  if (!filled) return 0;
   const ivs_field *fi = ivs_record_field(rec, s->m->item ? s->m->item : "item", s->m->item ? NULL : "task");
   const ivs_field *fa = ivs_record_field(rec, s->m->annotator ? s->m->annotator : "annotator", s->m->annotator ? NULL : "worker");
   const ivs_field *fl = ivs_record_field(rec, s->m->label ? s->m->label : "label", NULL);

@@ -121,3 +121,36 @@ DROP INDEX examples_fhash;
 CREATE TRIGGER examples_delete_hash AFTER DELETE ON examples BEGIN
   DELETE FROM example_hashes WHERE fhash = OLD.fhash AND example_id = OLD.id;
 END;
+
+-- version 5
+-- A judgment's identity on its platform (issue 11): the Label Studio
+-- annotation id, the MTurk assignment and item, the Toloka assignment and
+-- item; for generic CSV/JSONL the item, annotator, label and time.  id_space
+-- names the platform ('labelstudio', 'mturk', 'toloka', 'generic'), so a
+-- re-import under any path, a copy or a later re-export finds the same row.
+-- updated_at: the platform's time of the last change, when it gives one.  An
+-- updated judgment replaces the row; what it said before goes to
+-- judgment_history.  Rows stored before version 5 have no identity (NULL).
+ALTER TABLE judgments ADD COLUMN id_space TEXT;
+ALTER TABLE judgments ADD COLUMN platform_id TEXT;
+ALTER TABLE judgments ADD COLUMN updated_at TEXT;
+-- Label Studio judgments stored before name their annotation in the source
+-- ("FILE: task N annotation id ID"): the first row of each annotation takes
+-- it as its identity (earlier re-imports stored copies; they keep none).
+UPDATE judgments SET id_space = 'labelstudio',
+    platform_id = substr(source, instr(source, ' annotation id ') + 15)
+  WHERE instr(source, ' annotation id ') > 0
+    AND id = (SELECT min(j2.id) FROM judgments j2 WHERE instr(j2.source, ' annotation id ') > 0
+              AND substr(j2.source, instr(j2.source, ' annotation id ') + 15)
+                  = substr(judgments.source, instr(judgments.source, ' annotation id ') + 15));
+CREATE UNIQUE INDEX judgments_identity ON judgments (id_space, platform_id) WHERE platform_id IS NOT NULL;
+CREATE TABLE judgment_history (
+  id            INTEGER PRIMARY KEY,
+  judgment_id   INTEGER NOT NULL REFERENCES judgments (id) ON DELETE CASCADE,
+  label         TEXT NOT NULL,
+  seconds       REAL,
+  source        TEXT NOT NULL,
+  updated_at    TEXT,
+  replaced_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX judgment_history_judgment ON judgment_history (judgment_id);

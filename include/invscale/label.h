@@ -117,6 +117,12 @@ typedef enum { IVS_LEVEL_NOMINAL, IVS_LEVEL_ORDINAL, IVS_LEVEL_INTERVAL, IVS_LEV
 int ivs_level_parse(const char *name, ivs_level *out);
 
 int ivs_alpha(const ivs_ratings *r, ivs_level level, double *alpha);
+/* The order of text labels for ordinal alpha (e.g. Easy, Neutral,
+ * Difficult; copied).  weak 0: always used for ordinal; weak 1 (the classes
+ * of the store's items): used only when the labels are not all numbers.  A
+ * label the order misses is IVS_EINVAL naming it when alpha is computed.
+ * IVS_ENOMEM. */
+int ivs_ratings_set_order(ivs_ratings *r, const char *const *labels, size_t n, int weak);
 /* alpha with delta(a, b) (the squared distance of two labels) as metric. */
 typedef double (*ivs_delta_fn)(const char *a, const char *b, void *ud);
 int ivs_alpha_custom(const ivs_ratings *r, ivs_delta_fn delta, void *ud, double *alpha);
@@ -340,17 +346,28 @@ typedef enum {
  * "mturk-xml"; IVS_EUSAGE otherwise. */
 int ivs_judgment_format_parse(const char *name, ivs_judgment_format *out);
 
-/* Column names for csv and jsonl; NULL members: item or item_id, annotator or
- * worker, label, time or seconds.  E.g. Prolific's PROLIFIC_PID as annotator. */
+/* Column names, for every format; NULL members: the format's own (csv and
+ * jsonl: item or item_id, annotator or worker, label, time or seconds; e.g.
+ * Prolific's PROLIFIC_PID as annotator).  For labelstudio, item is a task
+ * field "data.FIELD" holding the example id, label the name of the control
+ * (from_name) whose choice counts, time an annotation key.  match_prompt
+ * (labelstudio only, "data.FIELD"): the task field whose text equals a
+ * stored example's prompt byte for byte; a task matching none or several is
+ * reported, not stored.  For mturk-csv item and label are numbered _1, _2 ...
+ * when the row holds several items. */
 typedef struct ivs_judgment_map {
   const char *item, *annotator, *label, *time;
+  const char *match_prompt;
 } ivs_judgment_map;
-#define IVS_JUDGMENT_MAP_INIT {NULL, NULL, NULL, NULL}
+#define IVS_JUDGMENT_MAP_INIT {NULL, NULL, NULL, NULL, NULL}
 
-/* What an import did.  first_reject: the reason for the first rejected
+/* What an import did.  duplicates: judgments already stored (found by their
+ * platform's identity, under any file name); updated: stored ones replaced
+ * by a changed version (new label or later updated_at; the old values stay in
+ * judgment_history).  first_reject: the reason for the first rejected
  * judgment ("file:line: ..."), "" when none. */
 typedef struct ivs_import_report {
-  size_t imported, duplicates, rejected, cancelled, new_annotators;
+  size_t imported, duplicates, rejected, cancelled, new_annotators, updated;
   char first_reject[512];
 } ivs_import_report;
 

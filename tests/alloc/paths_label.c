@@ -12,7 +12,7 @@
 #include "invscale/store.h"
 
 static struct {
-  char triples[512], db[512], pristine[512], task[512], judg[512];
+  char triples[512], db[512], pristine[512], task[512], judg[512], ls1[512], ls2[512];
 } L;
 
 static int write_file(const char *path, const char *text) {
@@ -110,7 +110,17 @@ static int setup_crowd(const char *dir, void **state) {
   snprintf(L.pristine, sizeof L.pristine, "%s/crowd_pristine.db", dir);
   snprintf(L.task, sizeof L.task, "%s/crowd_task.csv", dir);
   snprintf(L.judg, sizeof L.judg, "%s/judgments.csv", dir);
+  snprintf(L.ls1, sizeof L.ls1, "%s/ls1.json", dir);
+  snprintf(L.ls2, sizeof L.ls2, "%s/ls2.json", dir);
   *state = &L;
+  /* a Label Studio annotation (identity: its id), then a re-export that relabels it */
+  if (write_file(L.ls1, "[{\"id\":1,\"data\":{\"ref\":2},\"annotations\":[{\"id\":7,\"completed_by\":"
+                        "{\"id\":3,\"email\":\"e@x\"},\"result\":[{\"from_name\":\"label\",\"value\":"
+                        "{\"choices\":[\" yes\"]}}],\"updated_at\":\"2026-01-01\"}]}]") ||
+      write_file(L.ls2, "[{\"id\":1,\"data\":{\"ref\":2},\"annotations\":[{\"id\":7,\"completed_by\":"
+                        "{\"id\":3,\"email\":\"e@x\"},\"result\":[{\"from_name\":\"label\",\"value\":"
+                        "{\"choices\":[\" no\"]}}],\"updated_at\":\"2026-02-01\"}]}]"))
+    return ivs_error_set(IVS_EIO, "cannot write the crowd inputs");
   if (write_file(L.task, "prompt,classes\n\"P1\",\"[' yes', ' no']\"\n\"P2\",\"[' yes', ' no']\"\n") ||
       write_file(L.judg, "item,annotator,label,time\n1,ann, yes,3.5\n1,bob, no,2\n2,ann, no,4\n2,bob, no,1.25\n"
                          "3,ann, yes,1\n1,cid, maybe,2\n"))
@@ -143,14 +153,25 @@ static int run_crowd(void *state) {
   if (!rc) rc = ivs_judgments_import(st, L.judg, IVS_JUDG_CSV, NULL, NULL, &rep);
   if (!rc && (rep.imported != 4 || rep.rejected != 2))
     rc = wrong("judgments: %zu imported, %zu rejected", rep.imported, rep.rejected);
+  /* then the identity paths: a new annotation, and its update (history kept) */
+  ivs_judgment_map map = IVS_JUDGMENT_MAP_INIT;
+  map.item = "data.ref";
+  if (!rc) rc = ivs_judgments_import(st, L.ls1, IVS_JUDG_LABELSTUDIO, NULL, &map, &rep);
+  if (!rc && rep.imported != 1) rc = wrong("labelstudio: %zu imported", rep.imported);
+  if (!rc) rc = ivs_judgments_import(st, L.ls2, IVS_JUDG_LABELSTUDIO, NULL, &map, &rep);
+  if (!rc && (rep.updated != 1 || rep.imported)) rc = wrong("labelstudio: %zu updated", rep.updated);
   ivs_store_free(st);
   return rc;
 }
 
-/* a failed import stores nothing; a successful one the four valid judgments */
+/* Each import is one transaction: a failed run leaves the store as some
+ * imports before the failing one made it (0, 4, or 5 judgments); a
+ * successful one the four valid judgments of the CSV and the updated one. */
 static int check_crowd(void *state, int rc) {
   (void)state;
-  return judgments_in(L.db) != (rc ? 0 : 4);
+  long long n = judgments_in(L.db);
+  if (rc) return n != 0 && n != 4 && n != 5;
+  return n != 5;
 }
 
 const alloc_path alloc_path_crowd = {"crowd", setup_crowd, reset_crowd, run_crowd, check_crowd, NULL};

@@ -329,6 +329,43 @@ static int setup(void **state) {
   return vectors ? 0 : -1;
 }
 
+/* Ordinal alpha on text labels ranks them by the order given: the same as
+ * the labels coded 1, 2, 3; a label the order misses is named. */
+static void test_ordinal_order(void **state) {
+  (void)state;
+  static const char *const data[][3] = {{"1", "a", "Easy"},      {"1", "b", "Easy"},      {"1", "c", "Neutral"},
+                                        {"2", "a", "Difficult"}, {"2", "b", "Difficult"}, {"2", "c", "Neutral"},
+                                        {"3", "a", "Neutral"},   {"3", "b", "Neutral"},   {"3", "c", "Easy"}};
+  static const char *const order[] = {"Easy", "Neutral", "Difficult"};
+  ivs_ratings *t, *n;
+  assert_int_equal(ivs_ratings_new(&t), 0);
+  assert_int_equal(ivs_ratings_new(&n), 0);
+  for (size_t k = 0; k < sizeof data / sizeof *data; k++) {
+    const char *num = !strcmp(data[k][2], "Easy") ? "1" : !strcmp(data[k][2], "Neutral") ? "2" : "3";
+    assert_int_equal(ivs_ratings_add(t, data[k][0], data[k][1], data[k][2]), 0);
+    assert_int_equal(ivs_ratings_add(n, data[k][0], data[k][1], num), 0);
+  }
+  assert_int_equal(ivs_ratings_finish(t), 0);
+  assert_int_equal(ivs_ratings_finish(n), 0);
+  double at, an;
+  assert_int_equal(ivs_alpha(t, IVS_LEVEL_ORDINAL, &at), IVS_EINVAL); /* no order: not numbers */
+  assert_int_equal(ivs_ratings_set_order(t, order, 3, 0), 0);
+  assert_int_equal(ivs_alpha(t, IVS_LEVEL_ORDINAL, &at), 0);
+  assert_int_equal(ivs_alpha(n, IVS_LEVEL_ORDINAL, &an), 0);
+  assert_true(fabs(at - an) < 1e-12);
+  /* a weak order (the store's classes) leaves numeric labels to their values */
+  static const char *const odd[] = {"3", "1", "2"};
+  assert_int_equal(ivs_ratings_set_order(n, odd, 3, 1), 0);
+  double aw;
+  assert_int_equal(ivs_alpha(n, IVS_LEVEL_ORDINAL, &aw), 0);
+  assert_true(fabs(aw - an) < 1e-12);
+  assert_int_equal(ivs_ratings_set_order(t, order, 2, 0), 0);
+  assert_int_equal(ivs_alpha(t, IVS_LEVEL_ORDINAL, &at), IVS_EINVAL);
+  assert_non_null(strstr(ivs_error_message(), "'Difficult' is not in the order"));
+  ivs_ratings_free(t);
+  ivs_ratings_free(n);
+}
+
 static int teardown(void **state) {
   (void)state;
   cJSON_Delete(vectors);
@@ -336,6 +373,7 @@ static int teardown(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_vectors), cmocka_unit_test(test_undefined_and_unequal)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_vectors), cmocka_unit_test(test_undefined_and_unequal),
+                                     cmocka_unit_test(test_ordinal_order)};
   return cmocka_run_group_tests(tests, setup, teardown);
 }

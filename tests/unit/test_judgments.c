@@ -265,9 +265,158 @@ static void test_next_assignment(void **state) {
   ivs_store_free(st);
 }
 
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* The same judgments under another name (a copy, a re-export) add nothing:
+ * each format's identity, not the path, finds them. */
+static void test_reimport_identity(void **state) {
+  (void)state;
+  static const struct {
+    const char *format, *text;
+    size_t n;
+  } f[] = {
+      {"labelstudio",
+       "[{\"id\":1,\"data\":{\"item_id\":1},\"annotations\":[{\"id\":71,\"completed_by\":{\"id\":5,\"email\":\"e@x\"},"
+       "\"result\":[{\"from_name\":\"label\",\"value\":{\"choices\":[\" Yes\"]}}],\"updated_at\":\"2026-01-01T00:00:00Z\"},"
+       "{\"id\":72,\"completed_by\":6,\"result\":[{\"from_name\":\"label\",\"value\":{\"choices\":[\" No\"]}}]}]}]",
+       2},
+      {"labelstudio-min", "[{\"item_id\":2,\"annotator\":\"e@x\",\"annotation_id\":80,\"sentiment\":\" No\"}]", 1},
+      {"mturk-csv",
+       "HITId,AssignmentId,WorkerId,AssignmentStatus,WorkTimeInSeconds,Input.item_id_1,Input.item_id_2,Answer.label_1,"
+       "Answer.label_2\nH,A1,W1,Submitted,10,3,4, Yes, No\n",
+       2},
+      {"toloka",
+       "INPUT:item_id\tOUTPUT:label\tASSIGNMENT:assignment_id\tASSIGNMENT:worker_id\tASSIGNMENT:status\n"
+       "5\t Yes\ta1\tt1\tAPPROVED\n\t\t\t\t\n6\t No\ta1\tt1\tAPPROVED\n",
+       2},
+      {"csv", "item,annotator,label,time\n7,g, Yes,1\n7,g, Yes,1\n8,g, No,\n", 2},
+  };
+  ivs_store *st = new_store(10, 0);
+  char a[64], b[64];
+  snprintf(a, sizeof a, "/tmp/ivs_reimport_%d_a", (int)getpid());
+  snprintf(b, sizeof b, "/tmp/ivs_reimport_%d_b", (int)getpid());
+  ivs_import_report rep;
+  int64_t total = 0;
+  for (size_t k = 0; k < sizeof f / sizeof *f; k++) {
+    write_file(a, f[k].text);
+    write_file(b, f[k].text);
+    import(st, a, f[k].format, NULL, &rep);
+    assert_int_equal(rep.imported, f[k].n);
+    assert_int_equal(rep.rejected, 0);
+    total += (int64_t)f[k].n;
+    import(st, b, f[k].format, NULL, &rep); /* a copy */
+    assert_int_equal(rep.imported, 0);
+    assert_int_equal(rep.updated, 0);
+    assert_int_equal(rep.duplicates, f[k].n + (!strcmp(f[k].format, "csv") ? 1 : 0));
+    assert_int_equal(count(st, "SELECT count(*) FROM judgments"), total);
+  }
+  /* one person across both Label Studio formats: e@x */
+  assert_int_equal(count(st, "SELECT count(*) FROM judgments j JOIN annotators a ON a.id = j.annotator_id"
+                             " WHERE a.name = 'e@x'"),
+                   2);
+  /* a re-export with annotation 71 relabelled: replaced, the old one kept */
+  write_file(b, "[{\"id\":1,\"data\":{\"item_id\":1},\"annotations\":[{\"id\":71,\"completed_by\":{\"id\":5,\"email\":\"e@x\"},"
+                "\"result\":[{\"from_name\":\"label\",\"value\":{\"choices\":[\" No\"]}}],"
+                "\"updated_at\":\"2026-02-01T00:00:00Z\"}]}]");
+  import(st, b, "labelstudio", NULL, &rep);
+  assert_int_equal(rep.updated, 1);
+  assert_int_equal(rep.imported, 0);
+  assert_int_equal(count(st, "SELECT count(*) FROM judgments"), total);
+  assert_int_equal(count(st, "SELECT count(*) FROM judgments WHERE platform_id = '71' AND label = ' No'"), 1);
+  assert_int_equal(count(st, "SELECT count(*) FROM judgment_history WHERE label = ' Yes'"
+                             " AND updated_at = '2026-01-01T00:00:00Z'"),
+                   1);
+  /* the older export again: the newer label stays */
+  write_file(a, f[0].text);
+  import(st, a, "labelstudio", NULL, &rep);
+  assert_int_equal(rep.updated, 0);
+  assert_int_equal(rep.duplicates, 2);
+  assert_int_equal(count(st, "SELECT count(*) FROM judgments WHERE platform_id = '71' AND label = ' No'"), 1);
+  /* only blank rows: an error, nothing stored */
+  write_file(a, "INPUT:item_id\tOUTPUT:label\tASSIGNMENT:worker_id\n\t\t\n\t\t\n");
+  ivs_judgment_format fmt;
+  assert_int_equal(ivs_judgment_format_parse("toloka", &fmt), 0);
+  assert_int_equal(ivs_judgments_import(st, a, fmt, NULL, NULL, &rep), IVS_EPARSE);
+  assert_non_null(strstr(ivs_error_message(), "only blank rows"));
+  unlink(a);
+  unlink(b);
+  ivs_store_free(st);
+}
+
+/* A store of schema version 4 (made here by undoing version 5) migrates:
+ * its judgments stay, without an identity, and imports work. */
+static void test_migrate_v4(void **state) {
+  (void)state;
+  char path[64], csv[64];
+  snprintf(path, sizeof path, "/tmp/ivs_v4_%d.db", (int)getpid());
+  snprintf(csv, sizeof csv, "/tmp/ivs_v4_%d.csv", (int)getpid());
+  unlink(path);
+  ivs_store *st;
+  assert_int_equal(ivs_store_open(&st, path, IVS_STORE_CREATE), 0);
+  ivs_example ex;
+  ivs_example_init(&ex);
+  ex.type = IVS_TYPE_CLASSIFICATION;
+  ex.prompt = strdup("Q?");
+  ex.has_classes = 1;
+  ivs_strlist_push(&ex.classes, " Yes", 4);
+  ivs_strlist_push(&ex.classes, " No", 3);
+  int added;
+  assert_int_equal(ivs_store_begin(st), 0);
+  assert_int_equal(ivs_store_add_example(st, 0, NULL, &ex, &added), 0);
+  assert_int_equal(ivs_store_commit(st), 0);
+  ivs_example_release(&ex);
+  ivs_judgment j = {1, "old", " Yes", 2, NULL, "before.csv:2"};
+  assert_int_equal(ivs_judgment_add(st, &j, &added), 0);
+  /* one Label Studio annotation stored twice by version 4 (two paths) */
+  ivs_judgment l1 = {1, "ls", " No", -1, NULL, "a.json: task 1 annotation id 55"};
+  ivs_judgment l2 = {1, "ls", " No", -1, NULL, "./a.json: task 1 annotation id 55"};
+  assert_int_equal(ivs_judgment_add(st, &l1, &added), 0);
+  assert_int_equal(ivs_judgment_add(st, &l2, &added), 0);
+  assert_int_equal(added, 1);
+  assert_int_equal(ivs_db_exec(st, "DROP INDEX judgments_identity; DROP TABLE judgment_history;"
+                                   "ALTER TABLE judgments DROP COLUMN id_space; ALTER TABLE judgments DROP COLUMN platform_id;"
+                                   "ALTER TABLE judgments DROP COLUMN updated_at; PRAGMA user_version = 4"),
+                   0);
+  ivs_store_free(st);
+  assert_int_equal(ivs_store_open(&st, path, 0), 0);
+  assert_int_equal(ivs_store_version_found(st), 4);
+  assert_int_equal(ivs_store_version(st), IVS_STORE_VERSION);
+  assert_int_equal(count(st, "SELECT count(*) FROM judgments WHERE platform_id IS NULL AND label = ' Yes'"), 1);
+  assert_int_equal(count(st, "SELECT count(*) FROM judgment_history"), 0);
+  assert_int_equal(count(st, "SELECT count(*) FROM judgments WHERE id_space = 'labelstudio' AND platform_id = '55'"), 1);
+  /* the annotation imported again under a third name: a duplicate */
+  write_file(csv, "[{\"id\":1,\"data\":{\"item_id\":1},\"annotations\":[{\"id\":55,\"completed_by\":\"ls\","
+                  "\"result\":[{\"value\":{\"choices\":[\" No\"]}}]}]}]");
+  ivs_import_report lr;
+  import(st, csv, "labelstudio", NULL, &lr);
+  assert_int_equal(lr.imported, 0);
+  assert_int_equal(lr.duplicates, 1);
+  assert_int_equal(count(st, "SELECT count(*) FROM judgments"), 3);
+  write_file(csv, "item,annotator,label\n1,new, No\n");
+  ivs_import_report rep;
+  import(st, csv, "csv", NULL, &rep);
+  assert_int_equal(rep.imported, 1);
+  import(st, csv, "csv", NULL, &rep);
+  assert_int_equal(rep.duplicates, 1);
+  ivs_store_free(st);
+  unlink(csv);
+  unlink(path);
+  char wal[80];
+  snprintf(wal, sizeof wal, "%s-wal", path);
+  unlink(wal);
+  snprintf(wal, sizeof wal, "%s-shm", path);
+  unlink(wal);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_formats), cmocka_unit_test(test_fuzz_corpus),
                                      cmocka_unit_test(test_bad_time), cmocka_unit_test(test_add_one),
-                                     cmocka_unit_test(test_next_assignment)};
+                                     cmocka_unit_test(test_next_assignment),
+                                     cmocka_unit_test(test_reimport_identity), cmocka_unit_test(test_migrate_v4)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
