@@ -18,7 +18,7 @@
 static const char help[] =
     "usage: invscale eval TASK --model NAME=BACKEND [--model ...] [--params NAME=N ...]\n"
     "                     [--type T] [--metric loss|acc] [--invert] [--bootstrap N] [--seed S]\n"
-    "                     [--format text|json] [--top N] --out DIR\n"
+    "                     [--format text|json] --out DIR\n"
     "  backends: logprobs:FILE   log-probabilities computed elsewhere, one JSONL line per example\n"
     "            lmeval:FILE     lm-evaluation-harness --log_samples output\n"
     "            openai:URL@ID   an OpenAI-compatible server (vLLM, SGLang), e.g.\n"
@@ -30,8 +30,6 @@ static const char help[] =
     "(gpt2, ada..davinci, opt, gpt-neo, gpt-j, pythia, qwen2.5, smollm2).  Writes DIR/<model>.csv,\n"
     "DIR/labelled_data.jsonl, DIR/summary.json and DIR/loss_plot.svg, and prints the verdict.\n"
     "Server answers are cached per model under --cache, so an interrupted run resumes.\n"
-    "--top N prints the N examples whose metric rises most steeply with size and the N that fall most\n"
-    "(labelled_data.jsonl has every example's slope_per_decade; summary.json the share rising).\n"
     "Not here yet: the native: backend.\n";
 
 /* Progress on a terminal only; notes too (they say how a run went, not its result). */
@@ -83,27 +81,12 @@ static void print_result(const ivs_eval_result *r, const ivs_eval_opts *o, int j
     printf("%s: %s %s %.2f%s per 10x parameters (95%% CI %.2f to %.2f) over %zu models\n", headline(r->verdict),
            what, r->slope >= 0 ? "rises" : "falls", fabs(r->slope), acc ? "" : " nats", r->lo, r->hi, r->n_models);
   }
-  if (json || !r->n_top) return;
-  printf("%s rises with size in %.1f%% of the examples\n",
-         o->metric == IVS_EVAL_METRIC_ACC ? "accuracy" : ivs_type_is_logodds(r->type) ? "the log-odds difference" : "loss",
-         100 * r->share_rising);
-  for (int side = 0; side < 2; side++) {
-    printf("steepest %s (index, slope per decade, prompt):\n", side ? "fall" : "rise");
-    for (size_t k = 0; k < r->n_top; k++) {
-      const ivs_eval_example_slope *e = side ? &r->falling[k] : &r->rising[k];
-      printf("  %zu  %+.4f  ", e->index, e->slope);
-      for (const char *p = e->prompt; *p; p++) /* one line each; a NUL shown as \0 */
-        if ((unsigned char)p[0] == 0xC0 && (unsigned char)p[1] == 0x80) fputs("\\0", stdout), p++;
-        else putchar(*p == '\n' ? ' ' : *p);
-      putchar('\n');
-    }
-  }
 }
 
 int cmd_eval(int argc, char **argv, const char *db) {
   (void)db;
   enum { O_MODEL = 256, O_PARAMS, O_TYPE, O_METRIC, O_INVERT, O_OUT, O_BOOT, O_SEED, O_FORMAT, O_HELP,
-         O_KEYENV, O_CONC, O_TIMEOUT, O_RETRIES, O_CACHE, O_TOP };
+         O_KEYENV, O_CONC, O_TIMEOUT, O_RETRIES, O_CACHE };
   static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},   {"params", required_argument, 0, O_PARAMS},
                                        {"type", required_argument, 0, O_TYPE},     {"metric", required_argument, 0, O_METRIC},
                                        {"invert", no_argument, 0, O_INVERT},       {"out", required_argument, 0, O_OUT},
@@ -114,7 +97,6 @@ int cmd_eval(int argc, char **argv, const char *db) {
                                        {"timeout", required_argument, 0, O_TIMEOUT},
                                        {"retries", required_argument, 0, O_RETRIES},
                                        {"cache", required_argument, 0, O_CACHE},
-                                       {"top", required_argument, 0, O_TOP},
                                        {0, 0, 0, 0}};
   static const char *const metrics[] = {"loss", "acc"}, *const formats[] = {"text", "json"};
   ivs_eval_opts o = IVS_EVAL_OPTS_INIT;
@@ -171,9 +153,6 @@ int cmd_eval(int argc, char **argv, const char *db) {
       break;
     case O_INVERT: o.invert = 1; break;
     case O_OUT: o.out_dir = optarg; break;
-    case O_TOP:
-      if (ivs_parse_size("--top", optarg, 1, 10000, &o.top)) return bad_value();
-      break;
     case O_BOOT:
       if (ivs_parse_size("--bootstrap", optarg, 10, 1000000, &o.n_boot))
         return usage_error("eval", "--bootstrap: a number of resamples from 10 to 1000000, got '%s'", optarg);

@@ -175,76 +175,8 @@ void ivs_eval_result_release(ivs_eval_result *r) {
   if (!r) return;
   for (size_t m = 0; m < r->n_models; m++) free(r->models[m].name);
   free(r->models);
-  for (size_t k = 0; k < r->n_top; k++) free(r->rising[k].prompt), free(r->falling[k].prompt);
-  free(r->rising), free(r->falling);
   memset(r, 0, sizeof *r);
-  r->baseline = r->slope = r->lo = r->hi = r->share_rising = NAN;
-}
-
-/* Each example's least-squares slope of its metric against log10(params)
- * (models sorted by size); NaN where a value is not finite. */
-static double *example_slopes(const member *ms, size_t M, size_t N, int acc) {
-  double *sl = malloc((N ? N : 1) * sizeof *sl), x[IVS_EVAL_MAX_MODELS], xm = 0, sxx = 0;
-  if (!sl) return NULL;
-  ivs_mem_hint_huge(sl, N * sizeof *sl);
-  for (size_t m = 0; m < M; m++) xm += x[m] = log10(ms[m].params);
-  xm /= (double)M;
-  for (size_t m = 0; m < M; m++) sxx += (x[m] - xm) * (x[m] - xm);
-  for (size_t i = 0; i < N; i++) {
-    double ym = 0, sxy = 0;
-    for (size_t m = 0; m < M; m++) ym += acc ? ms[m].score[i].correct : ms[m].score[i].loss;
-    ym /= (double)M;
-    for (size_t m = 0; m < M; m++) sxy += (x[m] - xm) * ((acc ? ms[m].score[i].correct : ms[m].score[i].loss) - ym);
-    sl[i] = sxy / sxx; /* NaN or inf carried from a non-finite value */
-    if (!isfinite(sl[i])) sl[i] = NAN;
-  }
-  return sl;
-}
-
-/* The share rising and the n steepest each way (insertion into two small sorted lists). */
-static int drivers(ivs_eval_result *out, const double *sl, size_t N, size_t n, const ivs_eval_task *t) {
-  size_t finite = 0, rising = 0;
-  for (size_t i = 0; i < N; i++)
-    if (isfinite(sl[i])) finite++, rising += sl[i] > 0;
-  out->share_rising = finite ? (double)rising / (double)finite : NAN;
-  if (!n) return 0;
-  if (n > finite) n = finite;
-  size_t *up = malloc((n ? n : 1) * sizeof *up), *down = malloc((n ? n : 1) * sizeof *down), nu = 0, nd = 0;
-  out->rising = calloc(n ? n : 1, sizeof *out->rising), out->falling = calloc(n ? n : 1, sizeof *out->falling);
-  if (!up || !down || !out->rising || !out->falling) {
-    free(up), free(down);
-    return ivs_error_set(IVS_ENOMEM, "out of memory");
-  }
-  for (size_t i = 0; i < N; i++) {
-    if (!isfinite(sl[i])) continue;
-    size_t k = nu < n ? nu++ : n; /* keep the n largest, largest first */
-    if (k == n && !(sl[i] > sl[up[n - 1]])) k = SIZE_MAX;
-    if (k != SIZE_MAX) {
-      if (k == n) k = n - 1;
-      while (k > 0 && sl[up[k - 1]] < sl[i]) up[k] = up[k - 1], k--;
-      up[k] = i;
-    }
-    k = nd < n ? nd++ : n; /* and the n smallest */
-    if (k == n && !(sl[i] < sl[down[n - 1]])) continue;
-    if (k == n) k = n - 1;
-    while (k > 0 && sl[down[k - 1]] > sl[i]) down[k] = down[k - 1], k--;
-    down[k] = i;
-  }
-  int rc = 0;
-  for (size_t k = 0; k < n && !rc; k++) {
-    size_t idx[2] = {up[k], down[k]};
-    ivs_eval_example_slope *dst[2] = {&out->rising[k], &out->falling[k]};
-    for (int s = 0; s < 2 && !rc; s++) {
-      const char *p = ivs_eval_task_text(t, idx[s], 0);
-      size_t len = strlen(p) < 60 ? strlen(p) : 60;
-      while (len > 0 && len < strlen(p) && ((unsigned char)p[len] & 0xC0) == 0x80) len--; /* whole characters */
-      dst[s]->index = idx[s], dst[s]->slope = sl[idx[s]];
-      if (!(dst[s]->prompt = strndup(p, len))) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
-    }
-    out->n_top = k + 1;
-  }
-  free(up), free(down);
-  return rc;
+  r->baseline = r->slope = r->lo = r->hi = NAN;
 }
 
 /* The result handed to the caller: models by size, names copied. */
@@ -283,7 +215,6 @@ int ivs_eval_run(const ivs_eval_opts *opts, ivs_eval_result *out) {
   ivs_eval_task t;
   ivs_eval_task_init(&t, o.type);
   ivs_backend_req *reqs = NULL;
-  double *slopes = NULL;
   size_t nreqs = 0;
   for (size_t m = 0; m < M && !rc; m++) {
     const char *arg;
@@ -369,11 +300,6 @@ int ivs_eval_run(const ivs_eval_opts *opts, ivs_eval_result *out) {
       goto done;
     }
   if ((rc = fill_result(out, ms, M))) goto done;
-  if (!(slopes = example_slopes(ms, M, t.n, acc))) {
-    rc = ivs_error_set(IVS_ENOMEM, "out of memory");
-    goto done;
-  }
-  if ((rc = drivers(out, slopes, t.n, o.top, &t))) goto done;
   const ivs_score *scores[IVS_EVAL_MAX_MODELS];
   const char *names[IVS_EVAL_MAX_MODELS];
   for (size_t m = 0; m < M; m++) scores[m] = ms[m].score, names[m] = ms[m].name;
@@ -385,7 +311,7 @@ int ivs_eval_run(const ivs_eval_opts *opts, ivs_eval_result *out) {
   tj.ms = ms, tj.M = M, tj.N = t.n, tj.acc = acc, tj.nboot = o.n_boot, tj.seed = o.seed;
   if (mkdir(o.out_dir, 0777) != 0 && errno != EEXIST)
     rc = ivs_error_set(IVS_EIO, "%s: cannot create: %s", o.out_dir, strerror(errno));
-  else rc = ivs_eval_tables_write(o.out_dir, &t, type, names, scores, M, slopes, undefined ? NULL : trend_start, &tj);
+  else rc = ivs_eval_tables_write(o.out_dir, &t, type, names, scores, M, undefined ? NULL : trend_start, &tj);
   if (tj.started) pthread_join(tj.th, NULL);
   else if (!rc && !undefined) trend_thread(&tj);
   if (rc) goto done;
@@ -397,7 +323,6 @@ int ivs_eval_run(const ivs_eval_opts *opts, ivs_eval_result *out) {
   else out->verdict = tj.tr.verdict, out->slope = tj.tr.slope, out->lo = tj.tr.lo, out->hi = tj.tr.hi, out->n_boot = tj.tr.n_boot;
   rc = ivs_eval_summary_write(o.out_dir, out, o.metric, o.invert, o.task_path);
 done:
-  free(slopes);
   for (size_t m = 0; m < M; m++) {
     free(ms[m].values), free(ms[m].score);
     if (ms[m].be) ms[m].be->close(ms[m].state);

@@ -42,7 +42,6 @@ static int put_csv_field(ivs_buf *b, const char *text) { /* always quoted, as cs
 typedef struct {
   const ivs_eval_task *t;
   ivs_task_type type;
-  const double *slopes;
   const char *const *names;
   const ivs_score *const *scores;
   size_t M;
@@ -89,11 +88,6 @@ static int format_chunk(const tables *w, size_t from, size_t to, ivs_buf *b) {
       if (!rc) rc = ivs_buf_append(lab, loss, nl);
       if (!rc && s->correct >= 0 && !(rc = put_key(lab, w, m, 1))) rc = ivs_buf_putc(lab, s->correct ? '1' : '0');
       if (!rc && !seq && isfinite(s->total_logprob) && !(rc = put_key(lab, w, m, 2))) rc = ivs_buf_append(lab, total, nt);
-    }
-    if (!rc && w->slopes && isfinite(w->slopes[i])) {
-      char sl[IVS_DTOA_SIZE];
-      size_t ns = (size_t)ivs_dtoa(w->slopes[i], sl);
-      if (!(rc = ivs_buf_puts(lab, ",\"slope_per_decade\":"))) rc = ivs_buf_append(lab, sl, ns);
     }
     if (!rc) rc = ivs_buf_puts(lab, "}\n");
   }
@@ -162,12 +156,12 @@ static void *tables_worker(void *arg) {
 }
 
 int ivs_eval_tables_write(const char *dir, const ivs_eval_task *t, ivs_task_type type, const char *const *names,
-                          const ivs_score *const *scores, size_t M, const double *slopes, void (*then)(void *), void *arg) {
+                          const ivs_score *const *scores, size_t M, void (*then)(void *), void *arg) {
   if (M > IVS_EVAL_MAX_MODELS) return ivs_error_set(IVS_EUSAGE, "at most %d models", IVS_EVAL_MAX_MODELS);
   int logodds = ivs_type_is_logodds(type);
   tables w;
   memset(&w, 0, sizeof w);
-  w.t = t, w.type = type, w.names = names, w.scores = scores, w.M = M, w.slopes = slopes, w.nchunks = (t->n + CHUNK - 1) / CHUNK;
+  w.t = t, w.type = type, w.names = names, w.scores = scores, w.M = M, w.nchunks = (t->n + CHUNK - 1) / CHUNK;
   pthread_mutex_init(&w.mu, NULL);
   pthread_cond_init(&w.cv, NULL);
   ivs_buf_init(&w.keys, 0);

@@ -16,10 +16,8 @@
  * dir/labelled_data.jsonl through the atomic writer, from scores[m][0..t->n).
  * then(arg), when not NULL, is called once everything is written and before
  * the files are committed (their fsync is mostly waiting on the disk, time
- * the caller can use).  slopes[i] (when not NULL and finite) goes into
- * labelled_data.jsonl as example i's slope_per_decade.  On failure no file is
- * committed. */
+ * the caller can use).  On failure no file is committed. */
 int ivs_eval_tables_write(const char *dir, const ivs_eval_task *t, ivs_task_type type, const char *const *names,
-                          const ivs_score *const *scores, size_t M, const double *slopes, void (*then)(void *), void *arg);
+                          const ivs_score *const *scores, size_t M, void (*then)(void *), void *arg);
 
 #endif

@@ -100,13 +100,12 @@ typedef struct ivs_eval_opts {
   int retries;                   /* further attempts after a retryable failure */
   ivs_eval_progress_fn progress; /* optional */
   void *progress_ud;
-  size_t top;                    /* the result lists this many examples of the steepest rise and fall (0: none) */
 } ivs_eval_opts;
 
 #define IVS_EVAL_MAX_MODELS 64
 
 #define IVS_EVAL_OPTS_INIT \
-  {NULL, IVS_TYPE_AUTO, NULL, 0, IVS_EVAL_METRIC_LOSS, 0, 1000, 1, NULL, NULL, NULL, NULL, 8, 60000, 5, NULL, NULL, 0}
+  {NULL, IVS_TYPE_AUTO, NULL, 0, IVS_EVAL_METRIC_LOSS, 0, 1000, 1, NULL, NULL, NULL, NULL, 8, 60000, 5, NULL, NULL}
 
 /* One model's results. */
 typedef struct ivs_eval_model_result {
@@ -118,13 +117,6 @@ typedef struct ivs_eval_model_result {
   double coverage; /* mean total probability of the classes; NaN unless classification */
 } ivs_eval_model_result;
 
-/* One example and its slope; prompt: owned, its first 60 bytes (whole characters). */
-typedef struct ivs_eval_example_slope {
-  size_t index;
-  double slope;
-  char *prompt;
-} ivs_eval_example_slope;
-
 typedef struct ivs_eval_result {
   ivs_task_type type;             /* as read */
   size_t n_examples;
@@ -135,14 +127,6 @@ typedef struct ivs_eval_result {
   double slope, lo, hi;           /* per decade of parameters, with its 95% interval; NaN when undefined */
   size_t n_boot;
   char why[600];                  /* UNDEFINED: why; else "" */
-  /* Which examples drive the trend: each example's least-squares slope of its
-   * metric against log10(parameters) (in labelled_data.jsonl as
-   * slope_per_decade); the share of examples whose metric rises with size
-   * (NaN when none is finite); and, with opts->top, the examples of the
-   * steepest rise and the steepest fall, n_top of each, steepest first. */
-  double share_rising;
-  ivs_eval_example_slope *rising, *falling; /* owned */
-  size_t n_top;
 } ivs_eval_result;
 
 /* Runs the evaluation that opts describes and fills *out (initialised by
