@@ -14,7 +14,6 @@
 
 #include "core/buf.h"
 #include "core/error.h"
-#include "core/json.h"
 #include "core/hash.h"
 #include "core/utf8.h"
 
@@ -226,7 +225,7 @@ static int job_start(run *r, CURLM *multi, job *j) {
     cJSON_AddNumberToObject(o, "logprobs", 1);
     cJSON_AddNumberToObject(o, "temperature", 0);
     free(j->payload);
-    j->payload = ivs_json_print(o); /* a NUL in the prompt as \u0000 */
+    j->payload = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
   }
   ivs_buf_release(&text);

@@ -238,14 +238,6 @@ int ivs_eval_run(const ivs_eval_opts *opts, ivs_eval_result *out) {
   preload_worker(&pre); /* help with what is left, then wait */
   if (preloading) pthread_join(preloader, NULL);
   if (rc) goto done;
-  for (int k = 0; k < IVS_OLD_NAMES && o.progress; k++)
-    if (t.ctx.old_name_rows[k]) { /* as invscale ingest says it */
-      char text[300];
-      snprintf(text, sizeof text, "%s: the old field name '%s' was read as '%s' in %zu records", o.task_path,
-               ivs_old_names[k].name, ivs_task_field_names[ivs_old_names[k].field], t.ctx.old_name_rows[k]);
-      ivs_eval_event ev = {IVS_EVAL_EVENT_WARNING, o.task_path, 0, 0, text};
-      o.progress(&ev, o.progress_ud);
-    }
   ivs_task_type type = t.ctx.type;
   int acc = o.metric == IVS_EVAL_METRIC_ACC;
   if (acc && type == IVS_TYPE_SEQUENCE_PROB) {

@@ -12,20 +12,11 @@
 
 #include "core/dtoa.h"
 #include "core/error.h"
-#include "core/utf8.h"
 #include "core/example.h"
 #include "core/fileio.h"
 #include "core/json.h"
 
-static int put_csv_field(ivs_buf *b, const char *text) { /* always quoted, as csv_fwrite */
-  /* a CSV field cannot hold a NUL character: it is written as the two characters \0 */
-  char shown[1024];
-  const char *s = text;
-  if (strstr(text, IVS_NUL) && strlen(text) < sizeof shown) {
-    snprintf(shown, sizeof shown, "%s", text);
-    ivs_nul_visible(shown);
-    s = shown;
-  }
+static int put_csv_field(ivs_buf *b, const char *s) { /* always quoted, as csv_fwrite */
   size_t n = strlen(s), need = csv_write(NULL, 0, s, n);
   int rc = ivs_buf_reserve(b, need);
   if (!rc) b->len += csv_write(b->data + b->len, need, s, n), b->data[b->len] = '\0';

@@ -67,15 +67,14 @@ typedef enum ivs_eval_event_kind {
   IVS_EVAL_EVENT_READ,     /* reading the task: done and total bytes; subject: its path */
   IVS_EVAL_EVENT_REQUESTS, /* a server backend: done and total requests; subject: the model */
   IVS_EVAL_EVENT_STEP_END, /* the step reported by the events above is over */
-  IVS_EVAL_EVENT_NOTE,     /* a line of information in text (e.g. how many answers came from the cache) */
-  IVS_EVAL_EVENT_WARNING   /* a line the user should see in text (e.g. old field names that were read) */
+  IVS_EVAL_EVENT_NOTE      /* a line of information in text (e.g. how many answers came from the cache) */
 } ivs_eval_event_kind;
 
 typedef struct ivs_eval_event {
   ivs_eval_event_kind kind;
   const char *subject;           /* what the event is about; "" when none */
   unsigned long long done, total; /* READ and REQUESTS; total 0: unknown */
-  const char *text;              /* NOTE, WARNING: the line (no newline); else "" */
+  const char *text;              /* NOTE: the line (no newline); else "" */
 } ivs_eval_event;
 
 /* Called on the thread that called ivs_eval_run. */
