@@ -49,6 +49,9 @@ static cJSON *summary_json(const ivs_eval_result *r, ivs_eval_metric metric, int
   push(ci, cJSON_CreateNumber(r->lo));
   push(ci, cJSON_CreateNumber(r->hi));
   cJSON_AddNumberToObject(tj, "n_boot", (double)r->n_boot);
+  /* the examples' own slopes (labelled_data.jsonl's slope_per_decade) */
+  if (isfinite(r->share_rising)) cJSON_AddNumberToObject(tj, "share_examples_rising", r->share_rising);
+  else cJSON_AddNullToObject(tj, "share_examples_rising");
   return sum;
 }
 
