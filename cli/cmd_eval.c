@@ -13,14 +13,16 @@
 #include "core/error.h"
 #include "core/example.h"
 #include "core/parse.h"
+#include "core/utf8.h"
 #include "invscale/eval.h"
 
 static const char help[] =
     "usage: invscale eval TASK --model NAME=BACKEND [--model ...] [--params NAME=N ...]\n"
     "                     [--type T] [--metric loss|acc] [--invert] [--bootstrap N] [--seed S]\n"
-    "                     [--format text|json] --out DIR\n"
+    "                     [--top N] [--format text|json] --out DIR\n"
     "  backends: logprobs:FILE   log-probabilities computed elsewhere, one JSONL line per example\n"
-    "            lmeval:FILE     lm-evaluation-harness --log_samples output\n"
+    "            lmeval:FILE     lm-evaluation-harness --log_samples output (JSON Lines, or the\n"
+    "                            JSON array of 0.4.0 to 0.4.2)\n"
     "            openai:URL@ID   an OpenAI-compatible server (vLLM, SGLang), e.g.\n"
     "                            openai:http://127.0.0.1:8000/v1@EleutherAI/pythia-70m\n"
     "  server options: [--api-key-env VAR] [--concurrency N (8)] [--timeout SECONDS (60)]\n"
@@ -30,6 +32,9 @@ static const char help[] =
     "(gpt2, ada..davinci, opt, gpt-neo, gpt-j, pythia, qwen2.5, smollm2).  Writes DIR/<model>.csv,\n"
     "DIR/labelled_data.jsonl, DIR/summary.json and DIR/loss_plot.svg, and prints the verdict.\n"
     "Server answers are cached per model under --cache, so an interrupted run resumes.\n"
+    "--top N also prints the N examples whose own metric rises most steeply with size and the N whose\n"
+    "falls most steeply (index, slope per 10x parameters, prompt start; every example's slope is in\n"
+    "labelled_data.jsonl as slope_per_decade).\n"
     "Not here yet: the native: backend.\n";
 
 /* Progress on a terminal only; notes too (they say how a run went, not its result). */
@@ -59,6 +64,38 @@ static const char *headline(ivs_verdict v) {
   }
 }
 
+/* The start of a prompt on one line: at most 60 bytes cut at a character,
+ * control characters as spaces, a NUL as \0. */
+static void prompt_start(char *dst, size_t cap, const char *p) {
+  size_t n = 0, len = strlen(p), keep = ivs_utf8_valid_prefix_nul((const unsigned char *)p, len < 60 ? len : 60);
+  for (size_t i = 0; i < keep && n + 3 < cap; i++) {
+    unsigned char ch = (unsigned char)p[i];
+    if (ch == 0xC0 && i + 1 < keep && (unsigned char)p[i + 1] == 0x80) dst[n++] = '\\', dst[n++] = '0', i++;
+    else dst[n++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+  }
+  dst[n] = '\0';
+  if (keep < len && n + 3 < cap) strcat(dst, "...");
+}
+
+static void print_examples(const char *what, const ivs_eval_example *e, size_t n, int json) {
+  if (json) {
+    printf(",\"%s\":[", what);
+    for (size_t k = 0; k < n; k++) {
+      printf("%s{\"index\":%zu,\"slope_per_decade\":%.17g,\"prompt\":", k ? "," : "", e[k].index, e[k].slope);
+      json_string(stdout, e[k].prompt);
+      printf("}");
+    }
+    printf("]");
+    return;
+  }
+  printf("steepest %s (%zu):\n", what, n);
+  for (size_t k = 0; k < n; k++) {
+    char start[80];
+    prompt_start(start, sizeof start, e[k].prompt);
+    printf("  %8zu  %+9.4f  %s\n", e[k].index, e[k].slope, start);
+  }
+}
+
 static void print_result(const ivs_eval_result *r, const ivs_eval_opts *o, int json) {
   if (json) {
     char nums[3][32];
@@ -71,7 +108,11 @@ static void print_result(const ivs_eval_result *r, const ivs_eval_opts *o, int j
            ivs_verdict_name(r->verdict), nums[0], nums[1], nums[2], r->n_models);
     json_string(stdout, o->out_dir);
     if (r->why[0]) printf(",\"why\":"), json_string(stdout, r->why);
+    if (isfinite(r->share_rising)) printf(",\"share_examples_rising\":%.17g", r->share_rising);
+    else printf(",\"share_examples_rising\":null");
+    if (o->top) print_examples("rising", r->rising, r->n_rising, 1), print_examples("falling", r->falling, r->n_falling, 1);
     printf("}\n");
+    return;
   } else if (r->verdict == IVS_VERDICT_UNDEFINED) {
     printf("UNDEFINED TREND: %s\n", r->why);
   } else {
@@ -80,12 +121,17 @@ static void print_result(const ivs_eval_result *r, const ivs_eval_opts *o, int j
     printf("%s: %s %s %.2f%s per 10x parameters (95%% CI %.2f to %.2f) over %zu models\n", headline(r->verdict),
            what, r->slope >= 0 ? "rises" : "falls", fabs(r->slope), acc ? "" : " nats", r->lo, r->hi, r->n_models);
   }
+  if (o->top) {
+    if (isfinite(r->share_rising)) printf("examples whose %s rises with size: %.1f%%\n", o->metric == IVS_EVAL_METRIC_ACC ? "accuracy" : "loss", 100 * r->share_rising);
+    print_examples("rise", r->rising, r->n_rising, 0);
+    print_examples("fall", r->falling, r->n_falling, 0);
+  }
 }
 
 int cmd_eval(int argc, char **argv, const char *db) {
   (void)db;
   enum { O_MODEL = 256, O_PARAMS, O_TYPE, O_METRIC, O_INVERT, O_OUT, O_BOOT, O_SEED, O_FORMAT, O_HELP,
-         O_KEYENV, O_CONC, O_TIMEOUT, O_RETRIES, O_CACHE };
+         O_KEYENV, O_CONC, O_TIMEOUT, O_RETRIES, O_CACHE, O_TOP };
   static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},   {"params", required_argument, 0, O_PARAMS},
                                        {"type", required_argument, 0, O_TYPE},     {"metric", required_argument, 0, O_METRIC},
                                        {"invert", no_argument, 0, O_INVERT},       {"out", required_argument, 0, O_OUT},
@@ -96,6 +142,7 @@ int cmd_eval(int argc, char **argv, const char *db) {
                                        {"timeout", required_argument, 0, O_TIMEOUT},
                                        {"retries", required_argument, 0, O_RETRIES},
                                        {"cache", required_argument, 0, O_CACHE},
+                                       {"top", required_argument, 0, O_TOP},
                                        {0, 0, 0, 0}};
   static const char *const metrics[] = {"loss", "acc"}, *const formats[] = {"text", "json"};
   ivs_eval_opts o = IVS_EVAL_OPTS_INIT;
@@ -133,6 +180,9 @@ int cmd_eval(int argc, char **argv, const char *db) {
       if (ivs_parse_int("--retries", optarg, 0, 20, &o.retries)) return bad_value();
       break;
     case O_CACHE: o.cache_dir = optarg; break;
+    case O_TOP:
+      if (ivs_parse_size("--top", optarg, 0, IVS_EVAL_MAX_TOP, &o.top)) return bad_value();
+      break;
     case O_PARAMS:
       eq = strchr(optarg, '=');
       if (!eq || eq == optarg || nparams == IVS_EVAL_MAX_MODELS)

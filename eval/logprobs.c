@@ -2,10 +2,12 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/fileio.h"
 #include "core/grow.h"
 #include "core/json_arena.h"
 #include "core/mem.h"
@@ -190,69 +192,140 @@ static int loglik(const cJSON *v, double *out) {
   return isfinite(*out) && *out <= 0 ? 0 : -1;
 }
 
-int ivs_lmeval_read(const char *path, ivs_task_type type, const size_t *n_classes, size_t N, const size_t *offsets,
-                    double **values) {
-  if (type != IVS_TYPE_CLASSIFICATION && type != IVS_TYPE_SEQUENCE_PROB)
-    return ivs_error_set(IVS_EUSAGE, "%s: lm-eval logs have no log-odds results; use logprobs:", path);
-  size_t total = type == IVS_TYPE_CLASSIFICATION ? offsets[N] : N;
-  *values = malloc((total ? total : 1) * sizeof **values);
-  char *seen = calloc(N ? N : 1, 1);
-  if (!*values || !seen) {
-    free(seen);
-    return ivs_error_set(IVS_ENOMEM, "out of memory");
+/* What the samples of a run fill in. */
+typedef struct {
+  const char *path;
+  ivs_task_type type;
+  const size_t *n_classes, *offsets;
+  size_t N;
+  double *values;
+  char *seen;
+} lmeval_fill;
+
+/* A generation task (generate_until) logs the generated text in resps, and
+ * its arguments carry the generation settings as an object: in 0.4.0 to
+ * 0.4.2 [[context, {"until": ...}]], later {"gen_args_0": {"arg_0": context,
+ * "arg_1": {...}}}. */
+static int generated(const cJSON *o, const cJSON *r0) {
+  const cJSON *v = cJSON_GetArrayItem(r0, 0);
+  char *end;
+  if (cJSON_IsString(v) && (strtod(v->valuestring, &end), end == v->valuestring || *end)) return 1;
+  const cJSON *args = cJSON_GetObjectItem(o, "arguments");
+  if (cJSON_IsArray(args)) return cJSON_IsObject(cJSON_GetArrayItem(cJSON_GetArrayItem(args, 0), 1));
+  return cJSON_IsObject(cJSON_GetObjectItem(cJSON_GetObjectItem(args, "gen_args_0"), "arg_1"));
+}
+
+/* One sample (where: "path:LINE" or "path: sample K" for messages). */
+static int take_sample(lmeval_fill *f, const cJSON *o, const char *where) {
+  const cJSON *id = cJSON_GetObjectItem(o, "doc_id"), *resps = cJSON_GetObjectItem(o, "resps");
+  size_t N = f->N;
+  /* range-checked before the cast: a huge double does not fit a size_t */
+  size_t i = cJSON_IsNumber(id) && id->valuedouble >= 0 && id->valuedouble < (double)N ? (size_t)id->valuedouble
+                                                                                       : (size_t)-1;
+  if (!cJSON_IsObject(o) || !cJSON_IsArray(resps))
+    return ivs_error_set(IVS_EPARSE, "%s: not an lm-eval sample (doc_id and resps)", where);
+  if (i >= N || (double)i != id->valuedouble)
+    return ivs_error_set(IVS_EINVAL, "%s: doc_id is not an integer from 0 to %zu (the task's examples)", where,
+                         N ? N - 1 : 0);
+  if (f->seen[i]) return ivs_error_set(IVS_EINVAL, "%s: doc_id %zu appears twice", where, i);
+  int classification = f->type == IVS_TYPE_CLASSIFICATION;
+  size_t want = classification ? f->n_classes[i] : 1, n = (size_t)cJSON_GetArraySize(resps);
+  const cJSON *r0 = cJSON_GetArrayItem(resps, 0);
+  if (cJSON_IsArray(cJSON_GetArrayItem(r0, 0))) r0 = cJSON_GetArrayItem(r0, 0);
+  if (n && generated(o, r0))
+    return ivs_error_set(IVS_EINVAL, "%s: a generation task's sample (resps holds generated text): eval needs the "
+                                     "samples of a multiple-choice or loglikelihood task", where);
+  if (n != want) return ivs_error_set(IVS_EINVAL, "%s: %zu responses; example %zu has %zu classes", where, n, i, want);
+  for (size_t k = 0; k < n; k++) {
+    /* [[loglik, is_greedy]] (or [loglik, is_greedy] in filtered form) */
+    const cJSON *r = cJSON_GetArrayItem(resps, (int)k);
+    if (cJSON_IsArray(cJSON_GetArrayItem(r, 0))) r = cJSON_GetArrayItem(r, 0);
+    double x;
+    if (loglik(cJSON_GetArrayItem(r, 0), &x))
+      return ivs_error_set(IVS_EINVAL, "%s: response %zu is not a log-likelihood (finite, <= 0)", where, k);
+    f->values[classification ? f->offsets[i] + k : i] = x;
   }
+  f->seen[i] = 1;
+  return 0;
+}
+
+/* lm-eval 0.4.0 to 0.4.2: the samples as one (pretty-printed) JSON array. */
+#define LMEVAL_ARRAY_LIMIT ((size_t)2 << 30)
+static int read_array(lmeval_fill *f) {
+  ivs_buf text;
+  int rc = ivs_file_read_all(f->path, LMEVAL_ARRAY_LIMIT, &text);
+  if (rc) return rc;
+  ivs_json_oom_reset();
+  cJSON *arr = cJSON_ParseWithLength(text.data, text.len);
+  if (!arr && ivs_json_oom()) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+  else if (!arr) {
+    const char *at = cJSON_GetErrorPtr();
+    size_t end = text.len, off = at && at >= text.data && at <= text.data + text.len ? (size_t)(at - text.data) : 0;
+    while (end && strchr(" \t\r\n", text.data[end - 1])) end--;
+    int cut = !end || text.data[end - 1] != ']'; /* a log cut short (a killed run, a partial copy) */
+    size_t upto = cut ? end : off, line = 1;
+    for (size_t k = 0; k < upto; k++) line += text.data[k] == '\n';
+    rc = cut ? ivs_error_set(IVS_EPARSE, "%s:%zu: the lm-eval JSON array of samples ends early (the file is cut short?)", f->path, line)
+             : ivs_error_set(IVS_EPARSE, "%s:%zu: invalid JSON in the lm-eval array of samples", f->path, line);
+  } else if (!cJSON_IsArray(arr)) {
+    rc = ivs_error_set(IVS_EPARSE, "%s: not an lm-eval array of samples", f->path);
+  }
+  size_t k = 0;
+  for (const cJSON *o = arr ? arr->child : NULL; o && !rc; o = o->next, k++) {
+    char where[4200];
+    snprintf(where, sizeof where, "%s: sample %zu", f->path, k);
+    rc = take_sample(f, o, where);
+  }
+  cJSON_Delete(arr);
+  ivs_buf_release(&text);
+  return rc;
+}
+
+/* Whether the file's first non-blank byte opens an array. */
+static int starts_array(const char *path) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return 0;
+  int c;
+  while ((c = getc(fp)) == ' ' || c == '\n' || c == '\r' || c == '\t') {}
+  fclose(fp);
+  return c == '[';
+}
+
+static int read_lines(lmeval_fill *f) {
   ivs_reader rd;
-  int rc = ivs_reader_open(&rd, path);
-  if (rc) {
-    free(seen);
-    return rc;
-  }
+  int rc = ivs_reader_open(&rd, f->path);
+  if (rc) return rc;
   ivs_buf line;
   ivs_buf_init(&line, (size_t)64 << 20);
   size_t lineno;
   while (!rc && (rc = ivs_reader_line(&rd, &line, &lineno)) == 1) {
     rc = 0;
     if (!line.len) continue;
+    char where[4200];
+    snprintf(where, sizeof where, "%s:%zu", f->path, lineno);
     ivs_json_arena_begin();
     cJSON *o = cJSON_ParseWithLength(line.data, line.len);
-    const cJSON *id = cJSON_GetObjectItem(o, "doc_id"), *resps = cJSON_GetObjectItem(o, "resps");
-    /* range-checked before the cast: a huge double does not fit a size_t */
-    size_t i = cJSON_IsNumber(id) && id->valuedouble >= 0 && id->valuedouble < (double)N ? (size_t)id->valuedouble
-                                                                                         : (size_t)-1;
-    if (!cJSON_IsObject(o) || !cJSON_IsArray(resps))
-      rc = ivs_error_set(IVS_EPARSE, "%s:%zu: not an lm-eval sample (doc_id and resps)", path, lineno);
-    else if (i >= N || (double)i != id->valuedouble)
-      rc = ivs_error_set(IVS_EINVAL, "%s:%zu: doc_id is not an integer from 0 to %zu (the task's examples)", path, lineno,
-                         N ? N - 1 : 0);
-    else if (seen[i])
-      rc = ivs_error_set(IVS_EINVAL, "%s:%zu: doc_id %zu appears twice", path, lineno, i);
-    else {
-      size_t want = type == IVS_TYPE_CLASSIFICATION ? n_classes[i] : 1, n = (size_t)cJSON_GetArraySize(resps);
-      if (n != want)
-        rc = ivs_error_set(IVS_EINVAL, "%s:%zu: %zu responses; example %zu has %zu classes", path, lineno, n, i, want);
-      for (size_t k = 0; !rc && k < n; k++) {
-        /* [[loglik, is_greedy]] (or [loglik, is_greedy] in filtered form) */
-        const cJSON *r = cJSON_GetArrayItem(resps, (int)k);
-        if (cJSON_IsArray(cJSON_GetArrayItem(r, 0))) r = cJSON_GetArrayItem(r, 0);
-        double x;
-        if (loglik(cJSON_GetArrayItem(r, 0), &x))
-          rc = ivs_error_set(IVS_EINVAL, "%s:%zu: response %zu is not a log-likelihood (finite, <= 0)", path, lineno, k);
-        else (*values)[type == IVS_TYPE_CLASSIFICATION ? offsets[i] + k : i] = x;
-      }
-      seen[i] = 1;
-    }
+    rc = take_sample(f, o, where);
     cJSON_Delete(o);
     ivs_json_arena_end();
   }
   ivs_json_arena_release();
-  for (size_t i = 0; !rc && i < N; i++)
-    if (!seen[i]) rc = ivs_error_set(IVS_EINVAL, "%s: no sample for example %zu (doc_id %zu)", path, i, i);
   ivs_buf_release(&line);
   ivs_reader_close(&rd);
-  free(seen);
-  if (rc) {
-    free(*values);
-    *values = NULL;
-  }
+  return rc;
+}
+
+int ivs_lmeval_read(const char *path, ivs_task_type type, const size_t *n_classes, size_t N, const size_t *offsets,
+                    double **values) {
+  if (type != IVS_TYPE_CLASSIFICATION && type != IVS_TYPE_SEQUENCE_PROB)
+    return ivs_error_set(IVS_EUSAGE, "%s: lm-eval logs have no log-odds results; use logprobs:", path);
+  size_t total = type == IVS_TYPE_CLASSIFICATION ? offsets[N] : N;
+  lmeval_fill f = {path, type, n_classes, offsets, N, malloc((total ? total : 1) * sizeof(double)), calloc(N ? N : 1, 1)};
+  int rc = !f.values || !f.seen ? ivs_error_set(IVS_ENOMEM, "out of memory") : starts_array(path) ? read_array(&f) : read_lines(&f);
+  for (size_t i = 0; !rc && i < N; i++)
+    if (!f.seen[i]) rc = ivs_error_set(IVS_EINVAL, "%s: no sample for example %zu (doc_id %zu)", path, i, i);
+  free(f.seen);
+  if (rc) free(f.values), f.values = NULL;
+  *values = f.values;
   return rc;
 }

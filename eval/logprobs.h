@@ -47,8 +47,12 @@ int ivs_logprobs_fit(const char *path, ivs_logprobs_file *lf, ivs_task_type type
                      double **values);
 void ivs_logprobs_file_release(ivs_logprobs_file *lf);
 
-/* The `lmeval:FILE` backend: lm-evaluation-harness `--log_samples` JSONL of a
- * multiple-choice (or loglikelihood) task.  Each line has `doc_id` (the
+/* The `lmeval:FILE` backend: lm-evaluation-harness `--log_samples` output of
+ * a multiple-choice (or loglikelihood) task: JSON Lines (0.4.3 and later), or
+ * one pretty-printed JSON array of the samples (0.4.0 to 0.4.2; a file whose
+ * first non-blank byte is '[', read whole, at most 2 GiB; one cut short is
+ * an error saying so).  A generation task's samples (generated text in
+ * resps) are refused, named as such.  Each line has `doc_id` (the
  * example's index in the task file) and `resps`, one entry per class holding
  * [[loglikelihood, is_greedy]] (the log-likelihood may be a string).  Lines may
  * come in any order; every example needs exactly one.  Classification and

@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/json.h"
 #include "core/utf8.h"
 
 #define MAX_BODY ((size_t)64 << 20) /* a response larger than this is refused */
@@ -224,8 +225,8 @@ static int job_start(run *r, CURLM *multi, job *j) {
     cJSON_AddTrueToObject(o, "echo");
     cJSON_AddNumberToObject(o, "logprobs", 1);
     cJSON_AddNumberToObject(o, "temperature", 0);
-    free(j->payload);
-    j->payload = cJSON_PrintUnformatted(o);
+    cJSON_free(j->payload);
+    j->payload = ivs_json_print(o); /* a NUL in the text as \u0000 (cJSON would send the bytes C0 80) */
     cJSON_Delete(o);
   }
   ivs_buf_release(&text);
@@ -343,7 +344,7 @@ static int job_finish(run *r, job *j, CURLcode cres) {
 static void job_release(job *j) {
   if (j->h) curl_easy_cleanup(j->h);
   curl_slist_free_all(j->hdrs);
-  free(j->payload);
+  cJSON_free(j->payload);
   ivs_buf_release(&j->body);
   memset(j, 0, sizeof *j);
 }

@@ -21,6 +21,7 @@
 #include "core/mem.h"
 #include "eval/aggregate.h"
 #include "eval/backend.h"
+#include "eval/examples.h"
 #include "eval/score.h"
 #include "eval/summary.h"
 #include "eval/tables.h"
@@ -143,6 +144,23 @@ static void emit(const ivs_eval_opts *o, ivs_eval_event_kind kind, const char *s
   o->progress(&ev, o->progress_ud);
 }
 
+static void note(const ivs_eval_opts *o, const char *text) {
+  if (!o->progress) return;
+  ivs_eval_event ev = {IVS_EVAL_EVENT_NOTE, o->task_path, 0, 0, text};
+  o->progress(&ev, o->progress_ud);
+}
+
+/* Older field names read as today's, as `invscale ingest` warns them. */
+static void task_notes(const ivs_eval_opts *o, const ivs_eval_task *t) {
+  char line[1200];
+  for (int k = 0; k < IVS_OLD_NAMES; k++)
+    if (t->ctx.old_name_rows[k]) {
+      snprintf(line, sizeof line, "%s: the old field name '%s' was read as '%s' in %zu records", o->task_path,
+               ivs_old_names[k].name, ivs_task_field_names[ivs_old_names[k].field], t->ctx.old_name_rows[k]);
+      note(o, line);
+    }
+}
+
 static void on_read(unsigned long long done, unsigned long long total, void *ud) {
   const ivs_eval_opts *o = ud;
   emit(o, IVS_EVAL_EVENT_READ, o->task_path, done, total);
@@ -156,6 +174,7 @@ static int check_opts(const ivs_eval_opts *o) {
   if (o->n_models > IVS_EVAL_MAX_MODELS) return ivs_error_set(IVS_EUSAGE, "at most %d models", IVS_EVAL_MAX_MODELS);
   if (o->n_boot < 10 || o->n_boot > 1000000)
     return ivs_error_set(IVS_EUSAGE, "a number of resamples from 10 to 1000000, got %zu", o->n_boot);
+  if (o->top > IVS_EVAL_MAX_TOP) return ivs_error_set(IVS_EUSAGE, "at most %d examples of each kind, got %zu", IVS_EVAL_MAX_TOP, o->top);
   if (o->metric != IVS_EVAL_METRIC_LOSS && o->metric != IVS_EVAL_METRIC_ACC)
     return ivs_error_set(IVS_EUSAGE, "unknown metric %d", (int)o->metric);
   for (size_t m = 0; m < o->n_models; m++) {
@@ -175,8 +194,9 @@ void ivs_eval_result_release(ivs_eval_result *r) {
   if (!r) return;
   for (size_t m = 0; m < r->n_models; m++) free(r->models[m].name);
   free(r->models);
+  ivs_eval_examples_release(r);
   memset(r, 0, sizeof *r);
-  r->baseline = r->slope = r->lo = r->hi = NAN;
+  r->baseline = r->slope = r->lo = r->hi = r->share_rising = NAN;
 }
 
 /* The result handed to the caller: models by size, names copied. */
@@ -216,6 +236,7 @@ int ivs_eval_run(const ivs_eval_opts *opts, ivs_eval_result *out) {
   ivs_eval_task_init(&t, o.type);
   ivs_backend_req *reqs = NULL;
   size_t nreqs = 0;
+  double *slope = NULL;
   for (size_t m = 0; m < M && !rc; m++) {
     const char *arg;
     ms[m].name = o.models[m].name;
@@ -238,6 +259,7 @@ int ivs_eval_run(const ivs_eval_opts *opts, ivs_eval_result *out) {
   preload_worker(&pre); /* help with what is left, then wait */
   if (preloading) pthread_join(preloader, NULL);
   if (rc) goto done;
+  task_notes(&o, &t);
   ivs_task_type type = t.ctx.type;
   int acc = o.metric == IVS_EVAL_METRIC_ACC;
   if (acc && type == IVS_TYPE_SEQUENCE_PROB) {
@@ -294,7 +316,12 @@ int ivs_eval_run(const ivs_eval_opts *opts, ivs_eval_result *out) {
   if ((rc = fill_result(out, ms, M))) goto done;
   const ivs_score *scores[IVS_EVAL_MAX_MODELS];
   const char *names[IVS_EVAL_MAX_MODELS];
-  for (size_t m = 0; m < M; m++) scores[m] = ms[m].score, names[m] = ms[m].name;
+  double x[IVS_EVAL_MAX_MODELS];
+  for (size_t m = 0; m < M; m++) scores[m] = ms[m].score, names[m] = ms[m].name, x[m] = log10(ms[m].params);
+  if (!(slope = malloc(t.n * sizeof *slope))) {
+    rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+    goto done;
+  }
   int undefined = ivs_eval_why_undefined(out->models, scores, M, t.n, ivs_eval_metric_name(o.metric), o.invert,
                                          out->why, sizeof out->why);
   /* the trend (a bootstrap) computed while the tables' files are committed */
@@ -303,7 +330,7 @@ int ivs_eval_run(const ivs_eval_opts *opts, ivs_eval_result *out) {
   tj.ms = ms, tj.M = M, tj.N = t.n, tj.acc = acc, tj.nboot = o.n_boot, tj.seed = o.seed;
   if (mkdir(o.out_dir, 0777) != 0 && errno != EEXIST)
     rc = ivs_error_set(IVS_EIO, "%s: cannot create: %s", o.out_dir, strerror(errno));
-  else rc = ivs_eval_tables_write(o.out_dir, &t, type, names, scores, M, undefined ? NULL : trend_start, &tj);
+  else rc = ivs_eval_tables_write(o.out_dir, &t, type, names, scores, x, M, acc, slope, undefined ? NULL : trend_start, &tj);
   if (tj.started) pthread_join(tj.th, NULL);
   else if (!rc && !undefined) trend_thread(&tj);
   if (rc) goto done;
@@ -313,13 +340,14 @@ int ivs_eval_run(const ivs_eval_opts *opts, ivs_eval_result *out) {
   }
   if (undefined) out->verdict = IVS_VERDICT_UNDEFINED, out->slope = out->lo = out->hi = NAN, out->n_boot = 0;
   else out->verdict = tj.tr.verdict, out->slope = tj.tr.slope, out->lo = tj.tr.lo, out->hi = tj.tr.hi, out->n_boot = tj.tr.n_boot;
+  if ((rc = ivs_eval_examples_pick(slope, &t, o.top, out))) goto done;
   rc = ivs_eval_summary_write(o.out_dir, out, o.metric, o.invert, o.task_path);
 done:
   for (size_t m = 0; m < M; m++) {
     free(ms[m].values), free(ms[m].score);
     if (ms[m].be) ms[m].be->close(ms[m].state);
   }
-  free(reqs);
+  free(reqs), free(slope);
   ivs_eval_task_release(&t);
   return rc;
 }

@@ -49,6 +49,9 @@ static cJSON *summary_json(const ivs_eval_result *r, ivs_eval_metric metric, int
   push(ci, cJSON_CreateNumber(r->lo));
   push(ci, cJSON_CreateNumber(r->hi));
   cJSON_AddNumberToObject(tj, "n_boot", (double)r->n_boot);
+  /* the examples' own slopes (labelled_data.jsonl's slope_per_decade) */
+  if (isfinite(r->share_rising)) cJSON_AddNumberToObject(tj, "share_examples_rising", r->share_rising);
+  else cJSON_AddNullToObject(tj, "share_examples_rising");
   return sum;
 }
 
@@ -80,10 +83,24 @@ int ivs_eval_summary_write(const char *dir, const ivs_eval_result *r, ivs_eval_m
   for (size_t m = 0; m < M; m++)
     pm[m] = (ivs_plot_model){.name = r->models[m].name, .params = r->models[m].params, .mean = r->models[m].mean,
                              .sem = r->models[m].sem};
-  char title[600];
+  char subtitle[700];
+  int acc = metric == IVS_EVAL_METRIC_ACC;
+  const char *what = ivs_type_is_logodds(r->type) ? "log-odds difference" : acc ? "accuracy" : "loss";
+  if (r->verdict == IVS_VERDICT_UNDEFINED) {
+    snprintf(subtitle, sizeof subtitle, "undefined trend: %.100s%s", r->why, strlen(r->why) > 100 ? "..." : "");
+  } else {
+    snprintf(subtitle, sizeof subtitle, "%s: %s %s %.3g%s per 10x parameters (95%% CI %.3g to %.3g), %zu examples",
+             ivs_verdict_name(r->verdict), what, r->slope >= 0 ? "rises" : "falls", fabs(r->slope), acc ? "" : " nats",
+             r->lo, r->hi, r->n_examples);
+  }
   const char *base = strrchr(task_path, '/');
-  snprintf(title, sizeof title, "%s: %s", base ? base + 1 : task_path, ivs_verdict_name(r->verdict));
   snprintf(path, sizeof path, "%s/loss_plot.svg", dir);
-  return ivs_plot_svg(path, title, ivs_eval_metric_name(metric), pm, M, r->baseline,
-                      metric == IVS_EVAL_METRIC_LOSS && !ivs_type_is_logodds(r->type));
+  ivs_plot plot = {.title = base ? base + 1 : task_path,
+                   .subtitle = subtitle,
+                   .ylabel = ivs_type_is_logodds(r->type) ? "mean log-odds difference" : acc ? "mean accuracy" : "mean loss (nats)",
+                   .models = pm,
+                   .n = M,
+                   .baseline = r->baseline,
+                   .log_y = metric == IVS_EVAL_METRIC_LOSS && !ivs_type_is_logodds(r->type)};
+  return ivs_plot_svg(path, &plot);
 }

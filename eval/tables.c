@@ -36,6 +36,9 @@ typedef struct {
   const char *const *names;
   const ivs_score *const *scores;
   size_t M;
+  int acc;                /* the slope of correctness, else of the loss */
+  double wslope[64];      /* example i's slope is sum over m of wslope[m] * its metric on model m */
+  double *slope;          /* out: per example */
   ivs_atomic_file af[65]; /* the M CSVs, then labelled_data.jsonl */
   /* bytes written (by the thread whose turn it is), published under mu, handed to the disk */
   unsigned long long pos[65], written[65], synced[65];
@@ -54,11 +57,12 @@ static int put_key(ivs_buf *b, const tables *w, size_t m, int k) {
 }
 
 /* Examples [from, to) into the buffers b[0..M] (CSVs, then labelled). */
-static int format_chunk(const tables *w, size_t from, size_t to, ivs_buf *b) {
+static int format_chunk(tables *w, size_t from, size_t to, ivs_buf *b) {
   const ivs_eval_task *t = w->t;
   int rc = 0, classification = w->type == IVS_TYPE_CLASSIFICATION, seq = w->type == IVS_TYPE_SEQUENCE_PROB;
   ivs_buf *lab = &b[w->M];
   for (size_t i = from; i < to && !rc; i++) {
+    double slope = 0;
     rc = ivs_buf_append(lab, t->rows.data + t->row_off[i], t->row_off[i + 1] - t->row_off[i]);
     for (size_t m = 0; m < w->M && !rc; m++) {
       const ivs_score *s = &w->scores[m][i];
@@ -79,6 +83,15 @@ static int format_chunk(const tables *w, size_t from, size_t to, ivs_buf *b) {
       if (!rc) rc = ivs_buf_append(lab, loss, nl);
       if (!rc && s->correct >= 0 && !(rc = put_key(lab, w, m, 1))) rc = ivs_buf_putc(lab, s->correct ? '1' : '0');
       if (!rc && !seq && isfinite(s->total_logprob) && !(rc = put_key(lab, w, m, 2))) rc = ivs_buf_append(lab, total, nt);
+      slope += w->wslope[m] * (w->acc ? (double)s->correct : s->loss);
+    }
+    w->slope[i] = slope;
+    if (!rc) rc = ivs_buf_puts(lab, ",\"slope_per_decade\":");
+    if (!rc && isfinite(slope)) {
+      char num[IVS_DTOA_SIZE];
+      rc = ivs_buf_append(lab, num, (size_t)ivs_dtoa(slope, num));
+    } else if (!rc) {
+      rc = ivs_buf_puts(lab, "null");
     }
     if (!rc) rc = ivs_buf_puts(lab, "}\n");
   }
@@ -147,12 +160,18 @@ static void *tables_worker(void *arg) {
 }
 
 int ivs_eval_tables_write(const char *dir, const ivs_eval_task *t, ivs_task_type type, const char *const *names,
-                          const ivs_score *const *scores, size_t M, void (*then)(void *), void *arg) {
+                          const ivs_score *const *scores, const double *x, size_t M, int acc, double *slope,
+                          void (*then)(void *), void *arg) {
   if (M > IVS_EVAL_MAX_MODELS) return ivs_error_set(IVS_EUSAGE, "at most %d models", IVS_EVAL_MAX_MODELS);
   int logodds = ivs_type_is_logodds(type);
   tables w;
   memset(&w, 0, sizeof w);
   w.t = t, w.type = type, w.names = names, w.scores = scores, w.M = M, w.nchunks = (t->n + CHUNK - 1) / CHUNK;
+  w.acc = acc, w.slope = slope;
+  double xbar = 0, sxx = 0;
+  for (size_t m = 0; m < M; m++) xbar += x[m] / (double)M;
+  for (size_t m = 0; m < M; m++) sxx += (x[m] - xbar) * (x[m] - xbar);
+  for (size_t m = 0; m < M; m++) w.wslope[m] = sxx > 0 ? (x[m] - xbar) / sxx : NAN;
   pthread_mutex_init(&w.mu, NULL);
   pthread_cond_init(&w.cv, NULL);
   ivs_buf_init(&w.keys, 0);

@@ -74,17 +74,17 @@ static int on_example(const ivs_record *rec, void *ud) {
     ivs_example_release(&ex);
     return IVS_ENOMEM;
   }
-  ivs_buf *b = &t->rows;
+  ivs_buf *b = &t->rows; /* the row as labelled_data.jsonl has it: a NUL as \u0000 */
   t->row_off[t->n] = b->len;
   t->text_off[t->n] = t->texts.len;
   rc = ivs_buf_puts(b, "{\"prompt\":");
-  if (!rc) rc = ivs_json_put_string(b, ex.prompt, strlen(ex.prompt));
+  if (!rc) rc = ivs_json_put_text(b, ex.prompt, strlen(ex.prompt));
   if (!rc && ex.other_prompt && !(rc = ivs_buf_puts(b, ",\"other_prompt\":")))
-    rc = ivs_json_put_string(b, ex.other_prompt, strlen(ex.other_prompt));
+    rc = ivs_json_put_text(b, ex.other_prompt, strlen(ex.other_prompt));
   if (!rc && ex.completion && !(rc = ivs_buf_puts(b, ",\"completion\":")))
-    rc = ivs_json_put_string(b, ex.completion, strlen(ex.completion));
+    rc = ivs_json_put_text(b, ex.completion, strlen(ex.completion));
   if (!rc && ex.has_classes && !(rc = ivs_buf_puts(b, ",\"classes\":")) &&
-      !(rc = ivs_json_put_string_array(b, ex.classes.items, ex.classes.n)) &&
+      !(rc = ivs_json_put_text_array(b, ex.classes.items, ex.classes.n)) &&
       !(rc = ivs_buf_puts(b, ",\"answer_index\":")))
     rc = ivs_eval_put_uint(b, ex.answer_index < 0 ? 0 : (size_t)ex.answer_index);
   const char *parts[3] = {ex.prompt, ex.other_prompt ? ex.other_prompt : "", ex.completion ? ex.completion : ""};

@@ -99,12 +99,15 @@ typedef struct ivs_eval_opts {
   int retries;                   /* further attempts after a retryable failure */
   ivs_eval_progress_fn progress; /* optional */
   void *progress_ud;
+  size_t top;                    /* examples of steepest rise and fall to list in the result, 0 to
+                                  * IVS_EVAL_MAX_TOP (0: none) */
 } ivs_eval_opts;
 
 #define IVS_EVAL_MAX_MODELS 64
+#define IVS_EVAL_MAX_TOP 1000
 
 #define IVS_EVAL_OPTS_INIT \
-  {NULL, IVS_TYPE_AUTO, NULL, 0, IVS_EVAL_METRIC_LOSS, 0, 1000, 1, NULL, NULL, NULL, NULL, 8, 60000, 5, NULL, NULL}
+  {NULL, IVS_TYPE_AUTO, NULL, 0, IVS_EVAL_METRIC_LOSS, 0, 1000, 1, NULL, NULL, NULL, NULL, 8, 60000, 5, NULL, NULL, 0}
 
 /* One model's results. */
 typedef struct ivs_eval_model_result {
@@ -116,6 +119,15 @@ typedef struct ivs_eval_model_result {
   double coverage; /* mean total probability of the classes; NaN unless classification */
 } ivs_eval_model_result;
 
+/* An example that drives the trend: its slope is the least-squares slope of
+ * its own metric (loss, log-odds difference or correctness) against
+ * log10(parameters) over the models, as written in labelled_data.jsonl. */
+typedef struct ivs_eval_example {
+  size_t index;   /* in the task, from 0 */
+  double slope;   /* per decade of parameters */
+  char *prompt;   /* owned by the result: the example's prompt (a NUL in it as IVS_NUL) */
+} ivs_eval_example;
+
 typedef struct ivs_eval_result {
   ivs_task_type type;             /* as read */
   size_t n_examples;
@@ -126,6 +138,13 @@ typedef struct ivs_eval_result {
   double slope, lo, hi;           /* per decade of parameters, with its 95% interval; NaN when undefined */
   size_t n_boot;
   char why[600];                  /* UNDEFINED: why; else "" */
+  /* per-example slopes (labelled_data.jsonl's slope_per_decade) */
+  double share_rising;            /* of the examples with a finite slope, those whose metric rises
+                                   * (slope > 0); NaN when none has a finite slope */
+  ivs_eval_example *rising;       /* owned: the n_rising (<= opts->top) steepest rises, steepest first */
+  size_t n_rising;
+  ivs_eval_example *falling;      /* owned: the n_falling steepest falls (slope < 0), steepest first */
+  size_t n_falling;
 } ivs_eval_result;
 
 /* Runs the evaluation that opts describes and fills *out (initialised by

@@ -44,18 +44,27 @@ static int run(void *state) {
   ivs_eval_model models[2] = {{"small", b0, 1e8}, {"large", b1, 1e9}};
   ivs_eval_opts o = IVS_EVAL_OPTS_INIT;
   o.task_path = E.task, o.models = models, o.n_models = 2, o.n_boot = 50, o.out_dir = E.out;
+  o.top = 2; /* the lists of the steepest examples, copied into the result */
   ivs_eval_result res;
   int rc = ivs_eval_run(&o, &res);
   alloc_pause();
   if (!rc && (res.n_examples != 3 || res.n_models != 2 || !isfinite(res.slope)))
     rc = wrong("eval: %zu examples, %zu models", res.n_examples, res.n_models);
   /* the numbers and every output file as a run with every allocation made them */
-  static double ref[7];
-  static char *ref_files[4];
-  static const char *const names[4] = {"small.csv", "large.csv", "labelled_data.jsonl", "summary.json"};
-  double got[7] = {res.slope, res.lo, res.hi, 0, 0, 0, 0};
+  static double ref[12];
+  static char *ref_files[5];
+  static const char *const names[5] = {"small.csv", "large.csv", "labelled_data.jsonl", "summary.json", "loss_plot.svg"};
+  double got[12] = {res.slope, res.lo, res.hi, 0, 0, 0, 0, res.share_rising, (double)res.n_rising, (double)res.n_falling, 0, 0};
+  if (!rc && res.n_rising) got[10] = (double)res.rising[0].index + res.rising[0].slope;
+  if (!rc && res.n_falling) got[11] = (double)res.falling[0].index + res.falling[0].slope;
+  for (size_t k = 0; !rc && k < res.n_rising + res.n_falling; k++) {
+    const ivs_eval_example *e = k < res.n_rising ? &res.rising[k] : &res.falling[k - res.n_rising];
+    char want[8];
+    snprintf(want, sizeof want, "Q%zu", e->index);
+    if (!e->prompt || strcmp(e->prompt, want)) rc = wrong("eval: example %zu's prompt is not '%s'", e->index, want);
+  }
   for (size_t m = 0; !rc && m < 2; m++) got[3 + 2 * m] = res.models[m].mean, got[4 + 2 * m] = res.models[m].sem;
-  for (int k = 0; !rc && k < 4; k++) {
+  for (int k = 0; !rc && k < 5; k++) {
     char p[700];
     snprintf(p, sizeof p, "%s/%s", E.out, names[k]);
     ivs_buf b;

@@ -16,7 +16,8 @@ on its own.  The model id chooses a behaviour, then a size:
   drop-S         promises 5000 bytes, sends 20 and closes the connection
   auth-S         HTTP 401 unless "Authorization: Bearer sekrit"
   noecho-S       log-probs for the generated token only (llama.cpp's server, issue 27174)
-with S one of s, m, l.  GET /stats gives {"requests": N, "by_model": {...}}.
+with S one of s, m, l.  GET /stats gives {"requests": N, "by_model": {...},
+"nul_prompts": prompts received with a NUL character}.
 Usage: fake_openai.py PORT_FILE  (listens on 127.0.0.1, an ephemeral port,
 written to PORT_FILE).
 """
@@ -47,7 +48,7 @@ def token_logprob(size, tok):
 
 
 lock = threading.Lock()
-stats = {"requests": 0, "by_model": {}}
+stats = {"requests": 0, "by_model": {}, "nul_prompts": 0}
 attempts = {}
 
 
@@ -82,6 +83,7 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             stats["requests"] += 1
             stats["by_model"][model] = stats["by_model"].get(model, 0) + 1
+            stats["nul_prompts"] += "\x00" in str(req.get("prompt", ""))
             key = (model, req.get("prompt"))
             attempt = attempts.get(key, 0)
             attempts[key] = attempt + 1

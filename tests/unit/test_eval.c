@@ -253,20 +253,46 @@ static void test_backend_table(void **state) {
   ivs_backend_fake.close(st);
 }
 
+/* The texts of the nodes that xpath selects, joined by '|'. */
+static void texts_of(xmlXPathContextPtr xp, const char *xpath, char *out, size_t cap) {
+  xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST xpath, xp);
+  assert_non_null(o);
+  out[0] = '\0';
+  for (int k = 0; k < xmlXPathNodeSetGetLength(o->nodesetval); k++) {
+    xmlChar *t = xmlNodeGetContent(xmlXPathNodeSetItem(o->nodesetval, k));
+    if (strlen(out) + strlen((char *)t) + 2 < cap) strcat(out, k ? "|" : ""), strcat(out, (char *)t);
+    xmlFree(t);
+  }
+  xmlXPathFreeObject(o);
+}
+
+static double number_of(xmlXPathContextPtr xp, const char *xpath) {
+  xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST xpath, xp);
+  assert_non_null(o);
+  double v = o->floatval;
+  xmlXPathFreeObject(o);
+  return v;
+}
+
 /* The SVG parsed back: one circle per model with a finite mean, at the
- * right heights, a name below the axis for the other, the title. */
+ * right heights, a name below the axis for the other, the title and
+ * subtitle, ticks at decades in human units and at values on y, the
+ * baseline's value, a legend for two series, labels of close sizes in
+ * different rows. */
 static void test_plot(void **state) {
   (void)state;
-  char dir[] = "/tmp/ivs_plot_XXXXXX", path[64];
+  char dir[] = "/tmp/ivs_plot_XXXXXX", path[64], got[1024];
   assert_non_null(mkdtemp(dir));
   snprintf(path, sizeof path, "%s/loss_plot.svg", dir);
-  ivs_plot_model m[3] = {{"fam-small", 1e8, 2.0, 0.1}, {"fam-big", 1e10, 1.0, 0.1}, {"other", 1e9, INFINITY, NAN}};
-  assert_int_equal(ivs_plot_svg(path, "task <x>: inverse", "loss", m, 3, 1.5, 1), 0);
+  ivs_plot_model m[3] = {{"fam-small", 1e8, 2.0, 0.1}, {"other", 1e9, INFINITY, NAN}, {"fam-big", 1e10, 1.0, 0.1}};
+  ivs_plot p = {.title = "task <x>", .subtitle = "inverse: loss rises", .ylabel = "mean loss (nats)", .models = m,
+                .n = 3, .baseline = 1.5, .log_y = 1};
+  assert_int_equal(ivs_plot_svg(path, &p), 0);
   xmlDocPtr doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
   assert_non_null(doc);
   xmlXPathContextPtr xp = xmlXPathNewContext(doc);
   xmlXPathRegisterNs(xp, BAD_CAST "s", BAD_CAST "http://www.w3.org/2000/svg");
-  xmlXPathObjectPtr circles = xmlXPathEvalExpression(BAD_CAST "//s:circle", xp);
+  xmlXPathObjectPtr circles = xmlXPathEvalExpression(BAD_CAST "//s:circle[@class='model']", xp);
   assert_non_null(circles);
   assert_int_equal(xmlXPathNodeSetGetLength(circles->nodesetval), 2);
   double cy[2];
@@ -281,26 +307,20 @@ static void test_plot(void **state) {
   }
   assert_true(cy[0] < cy[1]); /* the larger mean is drawn higher */
   xmlXPathFreeObject(circles);
-  xmlXPathObjectPtr title = xmlXPathEvalExpression(BAD_CAST "string(//s:text[@class='title'])", xp);
-  assert_string_equal((char *)title->stringval, "task <x>: inverse");
-  xmlXPathFreeObject(title);
-  xmlXPathObjectPtr ticks = xmlXPathEvalExpression(BAD_CAST "//s:text[@class='tick']", xp);
-  int seen_inf = 0;
-  for (int k = 0; k < xmlXPathNodeSetGetLength(ticks->nodesetval); k++) {
-    xmlChar *t = xmlNodeGetContent(xmlXPathNodeSetItem(ticks->nodesetval, k));
-    seen_inf |= !strcmp((char *)t, "other (mean inf)");
-    xmlFree(t);
-  }
-  assert_true(seen_inf);
-  assert_int_equal(xmlXPathNodeSetGetLength(ticks->nodesetval), 3);
-  xmlXPathFreeObject(ticks);
-  xmlXPathObjectPtr base = xmlXPathEvalExpression(BAD_CAST "count(//s:text[@class='baseline'])", xp);
-  assert_float_equal(base->floatval, 1, 0);
-  xmlXPathFreeObject(base);
-  /* one series line joins the family's two points */
-  xmlXPathObjectPtr lines = xmlXPathEvalExpression(BAD_CAST "count(//s:line[contains(@style,'stroke-width:1.5')])", xp);
-  assert_float_equal(lines->floatval, 3, 0); /* 1 series line + 2 error bars */
-  xmlXPathFreeObject(lines);
+  texts_of(xp, "//s:text[@class='title']", got, sizeof got);
+  assert_string_equal(got, "task <x>");
+  texts_of(xp, "//s:text[@class='subtitle']", got, sizeof got);
+  assert_string_equal(got, "inverse: loss rises");
+  texts_of(xp, "//s:text[@class='model-label']", got, sizeof got);
+  assert_string_equal(got, "fam-small 100M|other 1B (mean inf)|fam-big 10B");
+  texts_of(xp, "//s:text[@class='tick']", got, sizeof got);
+  assert_string_equal(got, "100M|1B|10B|1.0|1.5|2.0"); /* x at decades, then y */
+  texts_of(xp, "//s:text[@class='baseline']", got, sizeof got);
+  assert_string_equal(got, "baseline (guessing) 1.5");
+  texts_of(xp, "//s:text[@class='legend']", got, sizeof got);
+  assert_string_equal(got, "fam|other");
+  /* one series line joins the family's two points; error bars with caps; its legend line */
+  assert_float_equal(number_of(xp, "count(//s:line[@style='stroke:#1f77b4;stroke-width:1.5'])"), 1 + 2 * 3 + 1, 0);
   xmlXPathFreeContext(xp);
   xmlFreeDoc(doc);
   /* written atomically: no temporary file is left beside it */
@@ -309,10 +329,31 @@ static void test_plot(void **state) {
   for (struct dirent *e; (e = readdir(d));) entries += e->d_name[0] != '.' || strstr(e->d_name, "tmp") != NULL;
   closedir(d);
   assert_int_equal(entries, 1);
+  /* sizes close together: the labels take further rows, each label's row
+   * apart from its neighbour's in the same row */
+  ivs_plot_model close[4] = {{"pythia-70m", 7e7, 3, 0.1}, {"pythia-160m", 1.6e8, 2.9, 0.1},
+                             {"pythia-200m", 2e8, 2.8, 0.1}, {"pythia-12b", 1.2e10, 3.5, 0.1}};
+  p.models = close, p.n = 4, p.baseline = NAN;
+  assert_int_equal(ivs_plot_svg(path, &p), 0);
+  doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
+  xp = xmlXPathNewContext(doc);
+  xmlXPathRegisterNs(xp, BAD_CAST "s", BAD_CAST "http://www.w3.org/2000/svg");
+  double y160 = number_of(xp, "number(//s:text[@class='model-label'][2]/@y)");
+  double y70 = number_of(xp, "number(//s:text[@class='model-label'][1]/@y)");
+  double y200 = number_of(xp, "number(//s:text[@class='model-label'][3]/@y)");
+  assert_true(y160 != y70 && y200 != y160); /* 70m and 200m are far enough apart to share a row */
+  assert_float_equal(number_of(xp, "count(//s:text[@class='legend'])"), 0, 0); /* one series: no legend */
+  xmlXPathFreeContext(xp);
+  xmlFreeDoc(doc);
+  char h[32];
+  ivs_plot_human(1.5e9, h, sizeof h), assert_string_equal(h, "1.5B");
+  ivs_plot_human(124439808, h, sizeof h), assert_string_equal(h, "124M");
+  ivs_plot_human(175e9, h, sizeof h), assert_string_equal(h, "175B");
+  ivs_plot_human(1e12, h, sizeof h), assert_string_equal(h, "1T");
   unlink(path);
   rmdir(dir);
   /* a folder that does not exist: an error, no file */
-  assert_int_equal(ivs_plot_svg("/nonexistent-dir/p.svg", "t", "loss", m, 3, NAN, 0), IVS_EIO);
+  assert_int_equal(ivs_plot_svg("/nonexistent-dir/p.svg", &p), IVS_EIO);
 }
 
 int main(void) {
