@@ -47,6 +47,7 @@ static void on_event(const ivs_eval_event *ev, void *ud) {
   case IVS_EVAL_EVENT_NOTE:
     if (isatty(STDERR_FILENO)) fprintf(stderr, "%s\n", ev->text);
     break;
+  case IVS_EVAL_EVENT_WARNING: warn("%s", ev->text); break; /* always */
   }
 }
 

@@ -144,9 +144,9 @@ static void emit(const ivs_eval_opts *o, ivs_eval_event_kind kind, const char *s
   o->progress(&ev, o->progress_ud);
 }
 
-static void note(const ivs_eval_opts *o, const char *text) {
+static void warning(const ivs_eval_opts *o, const char *text) {
   if (!o->progress) return;
-  ivs_eval_event ev = {IVS_EVAL_EVENT_NOTE, o->task_path, 0, 0, text};
+  ivs_eval_event ev = {IVS_EVAL_EVENT_WARNING, o->task_path, 0, 0, text};
   o->progress(&ev, o->progress_ud);
 }
 
@@ -157,7 +157,7 @@ static void task_notes(const ivs_eval_opts *o, const ivs_eval_task *t) {
     if (t->ctx.old_name_rows[k]) {
       snprintf(line, sizeof line, "%s: the old field name '%s' was read as '%s' in %zu records", o->task_path,
                ivs_old_names[k].name, ivs_task_field_names[ivs_old_names[k].field], t->ctx.old_name_rows[k]);
-      note(o, line);
+      warning(o, line);
     }
 }
 

@@ -67,7 +67,8 @@ typedef enum ivs_eval_event_kind {
   IVS_EVAL_EVENT_READ,     /* reading the task: done and total bytes; subject: its path */
   IVS_EVAL_EVENT_REQUESTS, /* a server backend: done and total requests; subject: the model */
   IVS_EVAL_EVENT_STEP_END, /* the step reported by the events above is over */
-  IVS_EVAL_EVENT_NOTE      /* a line of information in text (e.g. how many answers came from the cache) */
+  IVS_EVAL_EVENT_NOTE,     /* a line of information in text (e.g. how many answers came from the cache) */
+  IVS_EVAL_EVENT_WARNING   /* a line the user should see in text (e.g. old field names that were read) */
 } ivs_eval_event_kind;
 
 typedef struct ivs_eval_event {

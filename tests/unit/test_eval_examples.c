@@ -31,7 +31,7 @@ static char *path_in(const char *name) {
 static char notes[4096];
 static void on_event(const ivs_eval_event *ev, void *ud) {
   (void)ud;
-  if (ev->kind == IVS_EVAL_EVENT_NOTE && strlen(notes) + strlen(ev->text) + 2 < sizeof notes)
+  if (ev->kind == IVS_EVAL_EVENT_WARNING && strlen(notes) + strlen(ev->text) + 2 < sizeof notes)
     strcat(notes, ev->text), strcat(notes, "\n");
 }
 
