@@ -52,7 +52,8 @@ struct ivs_tokenizer {
   size_t mmask;
   added_tok *added;
   size_t nadded;
-  unsigned char *is_added; /* by id */
+  unsigned char *is_added; /* by id: 1 added, 2 special */
+  uint8_t first[2][32];     /* first bytes of the added tokens of each pass (bit sets) */
   int nfc;
   pretok pre[MAX_PRE];
   size_t npre;
@@ -425,7 +426,12 @@ static int load_added(ivs_tokenizer *t, const cJSON *l, const char *path) {
   }
   t->is_added = calloc(t->ntok, 1);
   if (!t->is_added) return ivs_error_set(IVS_ENOMEM, "out of memory");
-  for (size_t i = 0; i < t->nadded; i++) t->is_added[t->added[i].id] = (unsigned char)(1 + t->added[i].special);
+  for (size_t i = 0; i < t->nadded; i++) {
+    const added_tok *a = &t->added[i];
+    unsigned char c = (unsigned char)a->content[0];
+    t->is_added[a->id] = (unsigned char)(1 + a->special);
+    t->first[a->normalized][c >> 3] |= (uint8_t)(1u << (c & 7));
+  }
   return 0;
 }
 
@@ -566,11 +572,14 @@ static void swap_lists(work *w) {
 /* Leftmost-longest match of the added tokens of this pass in s[from..n). */
 static const added_tok *added_find(const ivs_tokenizer *t, int normalized, const char *s, size_t n, size_t from,
                                    size_t *at) {
+  const uint8_t *first = t->first[normalized];
   for (size_t i = from; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (!(first[c >> 3] & (1u << (c & 7)))) continue;
     const added_tok *best = NULL;
     for (size_t k = 0; k < t->nadded; k++) {
       const added_tok *a = &t->added[k];
-      if ((a->normalized && !a->special) != normalized || a->content[0] != s[i] || a->len > n - i) continue;
+      if (a->normalized != normalized || a->content[0] != s[i] || a->len > n - i) continue;
       if (memcmp(a->content, s + i, a->len) == 0 && (!best || a->len > best->len)) best = a;
     }
     if (best) {

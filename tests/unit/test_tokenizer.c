@@ -225,12 +225,42 @@ static void test_bad(void **state) {
   remove(p);
 }
 
+static void encode_expect(const char *json, const char *text, size_t n, const int32_t *want) {
+  const char *p = tmpfile_with(json, strlen(json));
+  ivs_tokenizer *t = load(p);
+  int32_t *v;
+  size_t nv;
+  assert_int_equal(ivs_tokenizer_encode(t, text, strlen(text), &v, &nv), 0);
+  assert_int_equal(nv, n);
+  for (size_t i = 0; i < n; i++) assert_int_equal(v[i], want[i]);
+  free(v);
+  ivs_tokenizer_free(t);
+  remove(p);
+}
+
+#define SMALL "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\" \":2,\"<\":4,\"m\":5,\">\":6},\"merges\":[]}"
+
+/* lstrip/rstrip take the whitespace around an added token; single_word
+ * refuses a match inside a word. */
+static void test_added_flags(void **state) {
+  (void)state;
+  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":3,\"content\":\"<m>\",\"lstrip\":true,\"rstrip\":true,"
+                "\"special\":true,\"normalized\":false}]}",
+                "a  <m> b", 3, (const int32_t[]){0, 3, 1});
+  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":3,\"content\":\"<m>\",\"special\":true,\"normalized\":false}]}",
+                "a <m> b", 5, (const int32_t[]){0, 2, 3, 2, 1});
+  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":3,\"content\":\"<m>\",\"single_word\":true,\"special\":true,"
+                "\"normalized\":false}]}",
+                "a<m>b <m>", 7, (const int32_t[]){0, 4, 5, 6, 1, 2, 3});
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_known),
       cmocka_unit_test(test_cases),
       cmocka_unit_test(test_models),
       cmocka_unit_test(test_bad),
+      cmocka_unit_test(test_added_flags),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
