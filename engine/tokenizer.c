@@ -816,7 +816,8 @@ static int bpe_word(const ivs_tokenizer *t, const char *w, size_t n, int32_t **o
       return 0;
     }
   }
-  sym *s = malloc((n + 1) * sizeof *s);
+  sym small[64];
+  sym *s = n < 64 ? small : malloc((n + 1) * sizeof *s);
   hent *h = NULL;
   size_t ns = 0, nh = 0, ch = 0;
   int rc = 0, last_unk = 0;
@@ -865,10 +866,16 @@ static int bpe_word(const ivs_tokenizer *t, const char *w, size_t n, int32_t **o
     }
     (*out)[(*nout)++] = s[i].id;
   }
-  free(s);
+  if (s != small) free(s);
   free(h);
   return rc;
 }
+
+/* A per-call cache of the words already encoded: word -> its ids in the
+ * output (per call, so that encoding stays free of shared mutable state). */
+#define CACHE_BITS 12
+#define CACHE_MAX_WORD 48
+typedef struct { uint64_t h; size_t off, len, at, n; } cache_ent;
 
 int ivs_tokenizer_encode(const ivs_tokenizer *t, const char *text, size_t len, int32_t **ids, size_t *n) {
   *ids = NULL;
@@ -889,14 +896,35 @@ int ivs_tokenizer_encode(const ivs_tokenizer *t, const char *text, size_t len, i
   if (!rc && t->nfc) rc = normalize(&w);
   if (!rc && t->nadded) rc = split_added(t, &w, 1);
   if (!rc) rc = pre_tokenize(t, &w);
+  cache_ent *cache = w.np > 64 ? calloc((size_t)1 << CACHE_BITS, sizeof *cache) : NULL;
   for (size_t k = 0; k < w.np && !rc; k++) {
-    if (w.p[k].added >= 0) {
+    const piece *pc = &w.p[k];
+    if (pc->added >= 0) {
       if (ivs_grow((void **)&out, &cap, nout + 1, sizeof *out, 256)) rc = IVS_ENOMEM;
-      else out[nout++] = w.p[k].added;
-    } else {
-      rc = bpe_word(t, w.arena.data + w.p[k].off, w.p[k].len, &out, &nout, &cap);
+      else out[nout++] = pc->added;
+      continue;
     }
+    const char *word = w.arena.data + pc->off;
+    cache_ent *ce = NULL;
+    uint64_t h = 0;
+    if (cache && pc->len <= CACHE_MAX_WORD) {
+      h = hstr(word, pc->len) | 1;
+      ce = &cache[h >> (64 - CACHE_BITS)];
+      if (ce->h == h && ce->len == pc->len && memcmp(w.arena.data + ce->off, word, pc->len) == 0) {
+        if (ivs_grow((void **)&out, &cap, nout + ce->n, sizeof *out, 256)) {
+          rc = IVS_ENOMEM;
+          break;
+        }
+        memmove(out + nout, out + ce->at, ce->n * sizeof *out);
+        nout += ce->n;
+        continue;
+      }
+    }
+    size_t at = nout;
+    rc = bpe_word(t, word, pc->len, &out, &nout, &cap);
+    if (ce) *ce = (cache_ent){h, pc->off, pc->len, at, nout - at};
   }
+  free(cache);
   ivs_buf_release(&w.arena);
   free(w.p);
   free(w.q);
