@@ -7,18 +7,23 @@
 #include "cli/cli.h"
 #include "core/dtoa.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "engine/model.h"
+#include "engine/tokenizer.h"
 #include "ingest/reader.h"
 
 static const char help[] =
     "usage: invscale lm info DIR\n"
-    "       invscale lm score DIR [--no-argmax] < seqs.jsonl\n\n"
+    "       invscale lm score DIR [--no-argmax] < seqs.jsonl\n"
+    "       invscale lm tokenize DIR|tokenizer.json [--decode] < texts.jsonl\n\n"
     "A Hugging Face model directory (config.json, model.safetensors) run by invscale's own engine\n"
     "in float32 (model_type gpt2, gpt_neox, llama, qwen2 or opt).\n"
     "  info    architecture, sizes, dtype, parameters, bytes to load\n"
     "  score   reads {\"ids\": [...], \"n_ctx\": K} per line and writes {\"continuation_logprobs\": [...],\n"
     "          \"sum_logprob\", \"greedy\" (every continuation token the most likely one), \"argmax\": [...]}\n"
-    "          (--no-argmax: the head runs only where a continuation token is predicted; no argmax)\n";
+    "          (--no-argmax: the head runs only where a continuation token is predicted; no argmax)\n"
+    "  tokenize  {\"text\": ...} -> {\"ids\": [...]} exactly as Hugging Face tokenizers encodes it (no special\n"
+    "          tokens added); --decode: {\"ids\": [...]} -> {\"text\": ...}\n";
 
 static void put_double(double v) {
   char b[IVS_DTOA_SIZE];
@@ -100,9 +105,59 @@ static int score(ivs_model *m, int want_argmax) {
   return rc < 0 ? report_error() : finish_stdout(EXIT_OK);
 }
 
+static int tokenize(const char *path, int decode) {
+  ivs_tokenizer *tok;
+  if (ivs_tokenizer_load(&tok, path)) return report_error();
+  ivs_reader rd;
+  ivs_buf line, out;
+  ivs_buf_init(&line, (size_t)64 << 20);
+  ivs_buf_init(&out, 0);
+  size_t lineno;
+  int rc = ivs_reader_open(&rd, "-");
+  while (!rc && (rc = ivs_reader_line(&rd, &line, &lineno)) == 1) {
+    rc = 0;
+    if (!line.len) continue;
+    cJSON *o = cJSON_ParseWithLength(line.data, line.len);
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, decode ? "ids" : "text"), *v;
+    ivs_buf_clear(&out);
+    if (!decode) {
+      int32_t *ids = NULL;
+      size_t n = 0;
+      if (!cJSON_IsString(f)) rc = ivs_error_set(IVS_EINVAL, "stdin:%zu: expected {\"text\": \"...\"}", lineno);
+      else if ((rc = ivs_tokenizer_encode(tok, f->valuestring, strlen(f->valuestring), &ids, &n)))
+        ivs_error_prefix("stdin:%zu", lineno);
+      for (size_t i = 0; !rc && i < n; i++) printf(i ? ",%d" : "{\"ids\":[%d", ids[i]);
+      if (!rc) fputs(n ? "]}\n" : "{\"ids\":[]}\n", stdout);
+      free(ids);
+    } else {
+      size_t n = cJSON_IsArray(f) ? (size_t)cJSON_GetArraySize(f) : 0, i = 0, len;
+      int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+      char *text = NULL;
+      if (!cJSON_IsArray(f)) rc = ivs_error_set(IVS_EINVAL, "stdin:%zu: expected {\"ids\": [...]}", lineno);
+      else if (!ids) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+      cJSON_ArrayForEach(v, f) if (!rc && ids) ids[i++] = cJSON_IsNumber(v) ? (int32_t)v->valuedouble : -1;
+      if (!rc && (rc = ivs_tokenizer_decode(tok, ids, n, 0, &text, &len))) ivs_error_prefix("stdin:%zu", lineno);
+      if (!rc && !(rc = ivs_buf_puts(&out, "{\"text\":")) && !(rc = ivs_json_put_text(&out, text, len)))
+        rc = ivs_buf_puts(&out, "}\n");
+      if (!rc) fwrite(out.data, 1, out.len, stdout);
+      free(ids), free(text);
+    }
+    cJSON_Delete(o);
+  }
+  ivs_reader_close(&rd);
+  ivs_buf_release(&line), ivs_buf_release(&out);
+  ivs_tokenizer_free(tok);
+  return rc < 0 ? report_error() : finish_stdout(EXIT_OK);
+}
+
 int cmd_lm(int argc, char **argv, const char *db) {
   (void)db;
   if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) return fputs(help, stdout), finish_stdout(EXIT_OK);
+  if (argc >= 3 && !strcmp(argv[1], "tokenize")) {
+    int decode = argc == 4 && !strcmp(argv[3], "--decode");
+    if (argc != 3 && !decode) return usage_error("lm", "expected 'lm tokenize DIR|tokenizer.json [--decode]'");
+    return tokenize(argv[2], decode);
+  }
   int no_argmax = argc == 4 && !strcmp(argv[1], "score") && !strcmp(argv[3], "--no-argmax");
   if ((argc != 3 && !no_argmax) || (strcmp(argv[1], "info") && strcmp(argv[1], "score")))
     return usage_error("lm", "expected 'lm info DIR' or 'lm score DIR [--no-argmax]'");
