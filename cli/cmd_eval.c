@@ -124,7 +124,8 @@ static void print_result(const ivs_eval_result *r, const ivs_eval_opts *o, int j
            what, r->slope >= 0 ? "rises" : "falls", fabs(r->slope), acc ? "" : " nats", r->lo, r->hi, r->n_models);
   }
   if (o->top) {
-    if (isfinite(r->share_rising)) printf("examples whose %s rises with size: %.1f%%\n", o->metric == IVS_EVAL_METRIC_ACC ? "accuracy" : "loss", 100 * r->share_rising);
+    const char *what = ivs_type_is_logodds(r->type) ? "log-odds difference" : o->metric == IVS_EVAL_METRIC_ACC ? "accuracy" : "loss";
+    if (isfinite(r->share_rising)) printf("examples whose %s rises with size: %.1f%%\n", what, 100 * r->share_rising);
     print_examples("rise", r->rising, r->n_rising, 0);
     print_examples("fall", r->falling, r->n_falling, 0);
   }
