@@ -37,15 +37,17 @@ static const char help[] =
     "labelled_data.jsonl as slope_per_decade).\n"
     "Not here yet: the native: backend.\n";
 
-/* Progress on a terminal only; notes too (they say how a run went, not its result). */
+/* Progress on a terminal only; notes too (they say how a run went, not its
+ * result), but for notes about the task itself (ud: its path), warnings about
+ * the input that `invscale ingest` gives too (an old field name read). */
 static void on_event(const ivs_eval_event *ev, void *ud) {
-  (void)ud;
   switch (ev->kind) {
   case IVS_EVAL_EVENT_READ: progress_update(ev->done, ev->total, (void *)ev->subject); break;
   case IVS_EVAL_EVENT_REQUESTS: progress_count(ev->done, ev->total, ev->subject, "requests"); break;
   case IVS_EVAL_EVENT_STEP_END: progress_done(); break;
   case IVS_EVAL_EVENT_NOTE:
-    if (isatty(STDERR_FILENO)) fprintf(stderr, "%s\n", ev->text);
+    if (!strcmp(ev->subject, (const char *)ud)) progress_done(), warn("%s", ev->text);
+    else if (isatty(STDERR_FILENO)) fprintf(stderr, "%s\n", ev->text);
     break;
   case IVS_EVAL_EVENT_WARNING: warn("%s", ev->text); break; /* always */
   }
@@ -123,7 +125,8 @@ static void print_result(const ivs_eval_result *r, const ivs_eval_opts *o, int j
            what, r->slope >= 0 ? "rises" : "falls", fabs(r->slope), acc ? "" : " nats", r->lo, r->hi, r->n_models);
   }
   if (o->top) {
-    if (isfinite(r->share_rising)) printf("examples whose %s rises with size: %.1f%%\n", o->metric == IVS_EVAL_METRIC_ACC ? "accuracy" : "loss", 100 * r->share_rising);
+    const char *what = ivs_type_is_logodds(r->type) ? "log-odds difference" : o->metric == IVS_EVAL_METRIC_ACC ? "accuracy" : "loss";
+    if (isfinite(r->share_rising)) printf("examples whose %s rises with size: %.1f%%\n", what, 100 * r->share_rising);
     print_examples("rise", r->rising, r->n_rising, 0);
     print_examples("fall", r->falling, r->n_falling, 0);
   }
@@ -231,7 +234,7 @@ int cmd_eval(int argc, char **argv, const char *db) {
   if (key && *key) o.api_key = key, o.api_key_env = env;
   o.task_path = argv[optind];
   o.models = ms, o.n_models = M;
-  o.progress = on_event;
+  o.progress = on_event, o.progress_ud = (void *)o.task_path;
   ivs_eval_result r;
   int code;
   if (ivs_eval_run(&o, &r)) {

@@ -226,7 +226,8 @@ int ivs_plot_svg(const char *path, const ivs_plot *p) {
   text(w, (L + W - R) / 2, 24, "middle", "title", p->title);
   if (p->subtitle && *p->subtitle) text(w, (L + W - R) / 2, 44, "middle", "subtitle", p->subtitle);
 
-  /* x: gridlines and ticks at decades, in human units */
+  /* x: gridlines and ticks at decades, in human units; with fewer than two
+   * decades in view, at 2 and 5 times them too */
   double span = floor(x1) - ceil(x0) + 1, every = span > 12 ? 2 : 1;
   for (double d = ceil(x0); d <= x1; d += 1) {
     double px = PX(d);
@@ -237,6 +238,15 @@ int ivs_plot_svg(const char *path, const ivs_plot *p) {
       text(w, px, H - B + 17, "middle", "tick", buf);
     }
   }
+  for (double d = floor(x0); span < 2 && d <= x1; d += 1)
+    for (int k = 0; k < 2; k++) {
+      double v = d + log10(k ? 5 : 2), px = PX(v);
+      if (v < x0 || v > x1) continue;
+      line(w, px, T, px, H - B, "stroke:#f0f0f0");
+      line(w, px, H - B, px, H - B + 3, "stroke:#000");
+      ivs_plot_human(pow(10, v), buf, sizeof buf);
+      text(w, px, H - B + 17, "middle", "tick", buf);
+    }
   /* y: gridlines and ticks with values */
   double yt[32], step;
   size_t nyt = y_ticks(log_y ? pow(10, ty0) : ty0, log_y ? pow(10, ty1) : ty1, log_y, yt, 32, &step);

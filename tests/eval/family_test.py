@@ -64,6 +64,20 @@ for kind in ("classification", "logodds"):
         sem = (sum((x - mean) ** 2 for x in losses) / len(losses)) ** 0.5 / len(losses) ** 0.5
         close(m["mean"], mean, f"{kind} {m['name']} mean")
         close(m["sem"], sem, f"{kind} {m['name']} sem")
+    # each example's slope_per_decade: the least-squares slope of its loss against log10(params)
+    import math
+    names_by_size = sorted(params, key=params.get)
+    xs = [math.log10(params[n]) for n in names_by_size]
+    xbar = sum(xs) / len(xs)
+    sxx = sum((x - xbar) ** 2 for x in xs)
+    key = "loss" if kind == "classification" else "logodds_difference"
+    rows_out = [json.loads(line) for line in open(os.path.join(out, "labelled_data.jsonl"))]
+    rising = 0
+    for i, row in enumerate(rows_out):
+        want = sum((x - xbar) * exp[kind][n][i][key] for x, n in zip(xs, names_by_size)) / sxx
+        close(row["slope_per_decade"], want, f"{kind}[{i}].slope_per_decade")
+        rising += want > 0
+    close(summary["trend"]["share_examples_rising"], rising / len(rows_out), f"{kind} share_examples_rising")
     assert summary["trend"]["verdict"] in ("inverse", "positive", "flat", "u-shaped", "inverted-u")
     svg = ET.parse(os.path.join(out, "loss_plot.svg")).getroot()
     points = [c for c in svg.iter("{http://www.w3.org/2000/svg}circle") if c.get("class") == "model"]
