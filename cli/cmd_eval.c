@@ -38,18 +38,17 @@ static const char help[] =
     "Not here yet: the native: backend.\n";
 
 /* Progress on a terminal only; notes too (they say how a run went, not its
- * result), but for notes about the task itself (ud: its path), warnings about
- * the input that `invscale ingest` gives too (an old field name read). */
+ * result); warnings (an old field name read, as `invscale ingest` warns) always. */
 static void on_event(const ivs_eval_event *ev, void *ud) {
+  (void)ud;
   switch (ev->kind) {
   case IVS_EVAL_EVENT_READ: progress_update(ev->done, ev->total, (void *)ev->subject); break;
   case IVS_EVAL_EVENT_REQUESTS: progress_count(ev->done, ev->total, ev->subject, "requests"); break;
   case IVS_EVAL_EVENT_STEP_END: progress_done(); break;
   case IVS_EVAL_EVENT_NOTE:
-    if (!strcmp(ev->subject, (const char *)ud)) progress_done(), warn("%s", ev->text);
-    else if (isatty(STDERR_FILENO)) fprintf(stderr, "%s\n", ev->text);
+    if (isatty(STDERR_FILENO)) fprintf(stderr, "%s\n", ev->text);
     break;
-  case IVS_EVAL_EVENT_WARNING: warn("%s", ev->text); break; /* always */
+  case IVS_EVAL_EVENT_WARNING: progress_done(), warn("%s", ev->text); break;
   }
 }
 
