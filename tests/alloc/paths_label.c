@@ -15,25 +15,6 @@ static struct {
   char triples[512], db[512], pristine[512], task[512], judg[512], ls1[512], ls2[512];
 } L;
 
-static int write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "wb");
-  if (!f) return -1;
-  int ok = fputs(text, f) >= 0;
-  return fclose(f) == 0 && ok ? 0 : -1;
-}
-
-static int copy_file(const char *from, const char *to) {
-  FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
-  char buf[65536];
-  size_t n;
-  int rc = a && b ? 0 : -1;
-  while (!rc && (n = fread(buf, 1, sizeof buf, a)) > 0)
-    if (fwrite(buf, 1, n, b) != n) rc = -1;
-  if (a) fclose(a);
-  if (b && fclose(b)) rc = -1;
-  return rc;
-}
-
 static double ref[6]; /* alpha, its interval, Fleiss, percent, Cohen from a run with every allocation */
 static size_t ref_labels[4];
 static int have_ref;
@@ -44,7 +25,7 @@ static int setup_agreement(const char *dir, void **state) {
   snprintf(L.triples, sizeof L.triples, "%s/triples.csv", dir);
   *state = &L;
   have_ref = 0;
-  if (write_file(L.triples, "item,annotator,label\n"
+  if (alloc_write_file(L.triples, "item,annotator,label\n"
                                "i1,ann,yes\ni1,bob,yes\ni1,cid,no\n"
                                "i2,ann,no\ni2,bob,no\ni2,cid,no\n"
                                "i3,ann,yes\ni3,bob,maybe\ni3,cid,yes\n"
@@ -114,15 +95,15 @@ static int setup_crowd(const char *dir, void **state) {
   snprintf(L.ls2, sizeof L.ls2, "%s/ls2.json", dir);
   *state = &L;
   /* a Label Studio annotation (identity: its id), then a re-export that relabels it */
-  if (write_file(L.ls1, "[{\"id\":1,\"data\":{\"ref\":2},\"annotations\":[{\"id\":7,\"completed_by\":"
+  if (alloc_write_file(L.ls1, "[{\"id\":1,\"data\":{\"ref\":2},\"annotations\":[{\"id\":7,\"completed_by\":"
                         "{\"id\":3,\"email\":\"e@x\"},\"result\":[{\"from_name\":\"label\",\"value\":"
                         "{\"choices\":[\" yes\"]}}],\"updated_at\":\"2026-01-01\"}]}]") ||
-      write_file(L.ls2, "[{\"id\":1,\"data\":{\"ref\":2},\"annotations\":[{\"id\":7,\"completed_by\":"
+      alloc_write_file(L.ls2, "[{\"id\":1,\"data\":{\"ref\":2},\"annotations\":[{\"id\":7,\"completed_by\":"
                         "{\"id\":3,\"email\":\"e@x\"},\"result\":[{\"from_name\":\"label\",\"value\":"
                         "{\"choices\":[\" no\"]}}],\"updated_at\":\"2026-02-01\"}]}]"))
     return ivs_error_set(IVS_EIO, "cannot write the crowd inputs");
-  if (write_file(L.task, "prompt,classes\n\"P1\",\"[' yes', ' no']\"\n\"P2\",\"[' yes', ' no']\"\n") ||
-      write_file(L.judg, "item,annotator,label,time\n1,ann, yes,3.5\n1,bob, no,2\n2,ann, no,4\n2,bob, no,1.25\n"
+  if (alloc_write_file(L.task, "prompt,classes\n\"P1\",\"[' yes', ' no']\"\n\"P2\",\"[' yes', ' no']\"\n") ||
+      alloc_write_file(L.judg, "item,annotator,label,time\n1,ann, yes,3.5\n1,bob, no,2\n2,ann, no,4\n2,bob, no,1.25\n"
                          "3,ann, yes,1\n1,cid, maybe,2\n"))
     return ivs_error_set(IVS_EIO, "cannot write the crowd inputs");
   ivs_store *st = NULL;
@@ -137,11 +118,8 @@ static int setup_crowd(const char *dir, void **state) {
 
 static int reset_crowd(void *state) {
   (void)state;
-  char side[600];
-  snprintf(side, sizeof side, "%s-wal", L.db), remove(side);
-  snprintf(side, sizeof side, "%s-shm", L.db), remove(side);
-  snprintf(side, sizeof side, "%s-journal", L.db), remove(side);
-  return copy_file(L.pristine, L.db);
+  remove_store_sidecars(L.db);
+  return alloc_copy_file(L.pristine, L.db);
 }
 
 static int run_crowd(void *state) {
