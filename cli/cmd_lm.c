@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "engine/model.h"
-#include "engine/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 #include "ingest/reader.h"
 
 static const char help[] =

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/utf8.h"
-#include "engine/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 static ivs_tokenizer *tok;
 

@@ -12,7 +12,7 @@
 
 #include "common.h"
 #include "core/error.h"
-#include "engine/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 #define HF IVS_SHARED_DIR "/fixtures/hf-reference"
 

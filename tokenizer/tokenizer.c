@@ -1,7 +1,7 @@
 /* tokenizer.json: loading, the encode pipeline (added tokens, normalizer,
  * pre-tokenizers, BPE) and decoding.  See tokenizer.h for what is supported. */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "engine/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 #include <cjson/cJSON.h>
 #include <pcre2.h>
