@@ -59,4 +59,9 @@ int ivs_model_next(const ivs_model *m, const float *hidden, int32_t next, float 
  * outside the vocabulary, n_ctx 0 or not below n, n over the context. */
 int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, double *lp, int32_t *argmax);
 
+/* The threads of every matrix product (OpenBLAS's; the engine starts none
+ * of its own), for the whole process. */
+void ivs_model_set_threads(size_t n);
+size_t ivs_model_threads(void);
+
 #endif
