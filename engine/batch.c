@@ -41,8 +41,9 @@ static int check_reqs(const ivs_model *m, const ivs_lm_req *reqs, size_t n) {
     if (r->n_ctx == 0 || r->n_ctx >= r->n)
       return ivs_error_set(IVS_EINVAL, "request %zu: n_ctx %zu must be at least 1 and below the length %zu", i, r->n_ctx,
                            r->n);
-    if (r->n > m->T)
-      return ivs_error_set(IVS_EINVAL, "request %zu: %zu tokens: the model's context is %zu", i, r->n, m->T);
+    if (r->n > m->T + 1) /* the last token is only predicted */
+      return ivs_error_set(IVS_EINVAL, "request %zu: %zu tokens: the model's context is %zu (and the last token)", i, r->n,
+                           m->T);
     for (size_t k = 0; k < r->n; k++)
       if (r->ids[k] < 0 || (size_t)r->ids[k] >= m->V)
         return ivs_error_set(IVS_EINVAL, "request %zu: token %zu: id %d is outside the vocabulary (0 to %zu)", i, k,

@@ -21,7 +21,7 @@
 #include "engine/model.h"
 
 typedef struct ivs_lm_req {
-  const int32_t *ids; /* borrowed: the whole sequence, n tokens (at most the model's context) */
+  const int32_t *ids; /* borrowed: the whole sequence, n tokens: at most the model's context + 1 (the last is only predicted) */
   size_t n;
   size_t n_ctx;       /* ids[n_ctx..n) are scored: 1 <= n_ctx < n */
   size_t group;       /* consecutive requests with equal group share their common prefix */

@@ -113,6 +113,11 @@ int ivs_model_weight(ivs_model *m, const char *name, size_t ndim, const size_t *
   }
   if (!m->dtype) m->dtype = ivs_dtype_name(t->dtype);
   m->params += t->count;
+  if (m->info_only) {
+    *out = t->data; /* never read as float32 */
+    if (t->dtype != IVS_DTYPE_F32) m->converted += t->count * sizeof(float);
+    return 0;
+  }
   if (t->dtype == IVS_DTYPE_F32 && ((uintptr_t)t->data & 3) == 0) {
     *out = t->data; /* in place */
     return 0;
@@ -154,10 +159,18 @@ static int memory_check(const ivs_model *m) {
   return 0;
 }
 
-int ivs_model_open(ivs_model **out, const char *dir) {
+/* A config.json token id (the first of a list), or -1. */
+static int32_t token_id(const cJSON *cfg, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+  if (cJSON_IsArray(v)) v = cJSON_GetArrayItem(v, 0);
+  return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < (double)(1 << 24) ? (int32_t)v->valuedouble : -1;
+}
+
+static int open_model(ivs_model **out, const char *dir, int info_only) {
   *out = NULL;
   ivs_model *m = calloc(1, sizeof *m);
   if (!m) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  m->info_only = info_only;
   snprintf(m->config_path, sizeof m->config_path, "%s/config.json", dir);
   const char *cpath = m->config_path;
   ivs_buf text;
@@ -171,6 +184,7 @@ int ivs_model_open(ivs_model **out, const char *dir) {
   const cJSON *mt = cJSON_GetObjectItemCaseSensitive(cfg, "model_type");
   if (!rc && !cJSON_IsString(mt)) rc = ivs_error_set(IVS_EINVAL, "%s: no 'model_type'", cpath);
   if (!rc) snprintf(m->model_type, sizeof m->model_type, "%s", mt->valuestring);
+  if (!rc) m->bos_id = token_id(cfg, "bos_token_id"), m->eos_id = token_id(cfg, "eos_token_id");
   static const struct {
     const char *type;
     int (*load)(ivs_model *, const cJSON *);
@@ -183,7 +197,7 @@ int ivs_model_open(ivs_model **out, const char *dir) {
     rc = ivs_error_set(IVS_EINVAL, "%s: 'model_type' %s is not supported (gpt2, gpt_neox, llama, qwen2, opt)", cpath,
                        mt->valuestring);
   if (!rc) rc = open_weights(m, dir);
-  if (!rc) rc = memory_check(m);
+  if (!rc && !info_only) rc = memory_check(m);
   if (!rc) rc = load(m, cfg);
   if (!rc && !m->E) m->E = m->C;
   cJSON_Delete(cfg);
@@ -194,6 +208,9 @@ int ivs_model_open(ivs_model **out, const char *dir) {
   *out = m;
   return 0;
 }
+
+int ivs_model_open(ivs_model **out, const char *dir) { return open_model(out, dir, 0); }
+int ivs_model_open_info(ivs_model **out, const char *dir) { return open_model(out, dir, 1); }
 
 void ivs_model_free(ivs_model *m) {
   if (!m) return;
@@ -213,6 +230,7 @@ void ivs_model_get_info(const ivs_model *m, ivs_model_info *info) {
   for (size_t i = 0; i < m->nfiles; i++) info->file_bytes += m->files[i].map_len;
   info->converted_bytes = m->converted;
   info->dtype = m->dtype;
+  info->bos_id = m->bos_id, info->eos_id = m->eos_id;
 }
 
 /* ---- shared pieces of the forward passes ---- */
@@ -445,6 +463,7 @@ void ivs_kv_put(ivs_kv *kv, size_t l, const float *k, const float *v, size_t str
 size_t ivs_model_hidden_size(const ivs_model *m) { return m->E; }
 
 int ivs_model_extend(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t n, float *hidden) {
+  if (m->info_only) return ivs_error_set(IVS_EINVAL, "%s: opened for its description only", m->weights_path);
   if (kv->len + n > kv->cap)
     return ivs_error_set(IVS_EINVAL, "%zu tokens after %zu: the cache holds %zu (the model's context is %zu)", n, kv->len,
                          kv->cap, m->T);
@@ -485,18 +504,20 @@ int ivs_model_next(const ivs_model *m, const float *hidden, int32_t next, float 
 int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, double *lp, int32_t *argmax) {
   if (n_ctx == 0 || n_ctx >= n)
     return ivs_error_set(IVS_EINVAL, "n_ctx %zu must be at least 1 and below the length %zu", n_ctx, n);
-  if (n > m->T) return ivs_error_set(IVS_EINVAL, "%zu tokens: the model's context is %zu", n, m->T);
+  /* without argmax the last token is only predicted: T + 1 tokens fit */
+  size_t run = !argmax && n == m->T + 1 ? n - 1 : n;
+  if (run > m->T) return ivs_error_set(IVS_EINVAL, "%zu tokens: the model's context is %zu", n, m->T);
   ivs_kv *kv;
-  int rc = ivs_kv_new(&kv, m, n);
+  int rc = ivs_kv_new(&kv, m, run);
   if (rc) return rc;
   /* the head where a scored token is predicted (everywhere for argmax), a
    * block of positions per matrix product: the head is read once per block */
   enum { BLOCK = 64 };
-  float *h = malloc(n * m->E * sizeof *h), *logits = malloc(BLOCK * m->V * sizeof *logits);
-  rc = !h || !logits ? ivs_error_set(IVS_ENOMEM, "out of memory") : ivs_model_extend(m, kv, ids, n, h);
+  float *h = malloc(run * m->E * sizeof *h), *logits = malloc(BLOCK * m->V * sizeof *logits);
+  rc = !h || !logits ? ivs_error_set(IVS_ENOMEM, "out of memory") : ivs_model_extend(m, kv, ids, run, h);
   size_t first = argmax ? 0 : n_ctx - 1;
-  for (size_t b = first; b < n && !rc; b += BLOCK) {
-    size_t rows = n - b < BLOCK ? n - b : BLOCK;
+  for (size_t b = first; b < run && !rc; b += BLOCK) {
+    size_t rows = run - b < BLOCK ? run - b : BLOCK;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)m->V, (int)m->E, 1.0f, h + b * m->E, (int)m->E,
                 m->head, (int)m->E, 0.0f, logits, (int)m->V);
     for (size_t r = 0; r < rows && !rc; r++) {

@@ -21,6 +21,8 @@ struct ivs_model {
   size_t ncopies;
   uint64_t params, converted;
   const char *dtype;
+  int info_only;                 /* opened by ivs_model_open_info: nothing converted, nothing runs */
+  int32_t bos_id, eos_id;        /* from config.json; -1 when absent */
   const float *head;             /* [V x E]: the LM head (the embedding when tied) */
   size_t E;                      /* the head's input width: C, or OPT's word_embed_proj_dim */
   void *arch;                    /* owned by the architecture */
