@@ -25,8 +25,12 @@ static const char help[] =
     "                            JSON array of 0.4.0 to 0.4.2)\n"
     "            openai:URL@ID   an OpenAI-compatible server (vLLM, SGLang), e.g.\n"
     "                            openai:http://127.0.0.1:8000/v1@EleutherAI/pythia-70m\n"
+    "            native:DIR      a Hugging Face model directory (config.json, model.safetensors or\n"
+    "                            its shards, tokenizer.json) run by invscale's own engine on the CPU\n"
     "  server options: [--api-key-env VAR] [--concurrency N (8)] [--timeout SECONDS (60)]\n"
-    "                  [--retries N (5)] [--cache DIR (DIR/cache)]\n\n"
+    "                  [--retries N (5)] [--cache DIR (DIR/cache)]\n"
+    "  native options: [--tokenization prize|lmeval|separate (prize)] [--truncate none|left (none)]\n"
+    "                  [--threads N (the cores)] [--cache-memory SIZE (256M)]\n\n"
     "Scores a task file (JSONL or CSV) on models of growing size exactly as the prize's pipeline\n"
     "(see docs/invscale.md).  Parameter counts: --params, else the prize's and today's known families\n"
     "(gpt2, ada..davinci, opt, gpt-neo, gpt-j, pythia, qwen2.5, smollm2).  Writes DIR/<model>.csv,\n"
@@ -35,7 +39,11 @@ static const char help[] =
     "--top N also prints the N examples whose own metric rises most steeply with size and the N whose\n"
     "falls most steeply (index, slope per 10x parameters, prompt start; every example's slope is in\n"
     "labelled_data.jsonl as slope_per_decade).\n"
-    "Not here yet: the native: backend.\n";
+    "native: models load one at a time.  --tokenization: prize tokenizes prompt+class together and\n"
+    "scores the class's last tokens (the prize's code), lmeval as lm-evaluation-harness, separate\n"
+    "encodes them apart; summary.json records it.  A sequence over the model's context is an error\n"
+    "unless --truncate left drops its oldest context tokens.  --cache-memory bounds the keys and\n"
+    "values of a prefix shared by consecutive examples (a few-shot demonstration), kept once.\n";
 
 /* Progress on a terminal only; notes too (they say how a run went, not its
  * result); warnings (an old field name read, as `invscale ingest` warns) always. */
@@ -134,7 +142,7 @@ static void print_result(const ivs_eval_result *r, const ivs_eval_opts *o, int j
 int cmd_eval(int argc, char **argv, const char *db) {
   (void)db;
   enum { O_MODEL = 256, O_PARAMS, O_TYPE, O_METRIC, O_INVERT, O_OUT, O_BOOT, O_SEED, O_FORMAT, O_HELP,
-         O_KEYENV, O_CONC, O_TIMEOUT, O_RETRIES, O_CACHE, O_TOP };
+         O_KEYENV, O_CONC, O_TIMEOUT, O_RETRIES, O_CACHE, O_TOP, O_TOKENIZATION, O_TRUNCATE, O_THREADS, O_CACHEMEM };
   static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},   {"params", required_argument, 0, O_PARAMS},
                                        {"type", required_argument, 0, O_TYPE},     {"metric", required_argument, 0, O_METRIC},
                                        {"invert", no_argument, 0, O_INVERT},       {"out", required_argument, 0, O_OUT},
@@ -146,8 +154,13 @@ int cmd_eval(int argc, char **argv, const char *db) {
                                        {"retries", required_argument, 0, O_RETRIES},
                                        {"cache", required_argument, 0, O_CACHE},
                                        {"top", required_argument, 0, O_TOP},
+                                       {"tokenization", required_argument, 0, O_TOKENIZATION},
+                                       {"truncate", required_argument, 0, O_TRUNCATE},
+                                       {"threads", required_argument, 0, O_THREADS},
+                                       {"cache-memory", required_argument, 0, O_CACHEMEM},
                                        {0, 0, 0, 0}};
-  static const char *const metrics[] = {"loss", "acc"}, *const formats[] = {"text", "json"};
+  static const char *const metrics[] = {"loss", "acc"}, *const formats[] = {"text", "json"},
+                           *const tokenizations[] = {"prize", "lmeval", "separate"}, *const truncations[] = {"none", "left"};
   ivs_eval_opts o = IVS_EVAL_OPTS_INIT;
   ivs_eval_model ms[IVS_EVAL_MAX_MODELS];
   size_t M = 0, nparams = 0;
@@ -186,6 +199,21 @@ int cmd_eval(int argc, char **argv, const char *db) {
     case O_TOP:
       if (ivs_parse_size("--top", optarg, 0, IVS_EVAL_MAX_TOP, &o.top)) return bad_value();
       break;
+    case O_TOKENIZATION:
+      if (ivs_parse_enum("--tokenization", optarg, tokenizations, 3, &k))
+        return usage_error("eval", "--tokenization: prize, lmeval or separate, got '%s'", optarg);
+      o.tokenization = (ivs_eval_tokenization)k;
+      break;
+    case O_TRUNCATE:
+      if (ivs_parse_enum("--truncate", optarg, truncations, 2, &o.truncate_left))
+        return usage_error("eval", "--truncate: none or left, got '%s'", optarg);
+      break;
+    case O_THREADS:
+      if (ivs_parse_size("--threads", optarg, 1, 1024, &o.threads)) return bad_value();
+      break;
+    case O_CACHEMEM:
+      if (ivs_parse_bytes("--cache-memory", optarg, (uint64_t)1 << 50, &o.cache_memory)) return bad_value();
+      break;
     case O_PARAMS:
       eq = strchr(optarg, '=');
       if (!eq || eq == optarg || nparams == IVS_EVAL_MAX_MODELS)
@@ -223,7 +251,7 @@ int cmd_eval(int argc, char **argv, const char *db) {
     }
   }
   if (argc - optind != 1) return usage_error("eval", "expected one task file");
-  if (!o.out_dir || !M) return usage_error("eval", "needs --model NAME=logprobs:FILE (one per model) and --out DIR");
+  if (!o.out_dir || !M) return usage_error("eval", "needs --model NAME=BACKEND (one per model) and --out DIR");
   if (M < 2) return usage_error("eval", "a scaling trend needs at least two models of different sizes");
   for (size_t m = 0; m < M; m++) /* the last --params of a name counts */
     for (size_t j = 0; j < nparams; j++)

@@ -52,6 +52,25 @@ int ivs_parse_size(const char *what, const char *s, size_t lo, size_t hi, size_t
   return rc;
 }
 
+int ivs_parse_bytes(const char *what, const char *s, uint64_t hi, uint64_t *out) {
+  size_t n = strlen(s);
+  int shift = 0;
+  char num[32];
+  if (n && strchr("KkMmGgTt", s[n - 1])) {
+    const char *units = "KMGT";
+    shift = 10 * (int)(strchr(units, s[n - 1] & ~0x20) - units + 1);
+    n--;
+  }
+  uint64_t v;
+  if (!n || n >= sizeof num) return ivs_error_set(IVS_EUSAGE, "%s: expected a size such as 512M or 2G, got '%s'", what, s);
+  memcpy(num, s, n), num[n] = '\0';
+  if (ivs_parse_u64(what, num, 0, UINT64_MAX >> shift, &v) || (v << shift) > hi)
+    return ivs_error_set(IVS_EUSAGE, "%s: expected a size such as 512M or 2G (at most %llu bytes), got '%s'", what,
+                         (unsigned long long)hi, s);
+  *out = v << shift;
+  return 0;
+}
+
 int ivs_parse_int(const char *what, const char *s, int lo, int hi, int *out) {
   uint64_t v;
   int neg = *s == '-';

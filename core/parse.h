@@ -17,6 +17,9 @@ int ivs_parse_u64(const char *what, const char *s, uint64_t lo, uint64_t hi, uin
 /* The same for the common types. */
 int ivs_parse_size(const char *what, const char *s, size_t lo, size_t hi, size_t *out);
 int ivs_parse_int(const char *what, const char *s, int lo, int hi, int *out);
+/* A number of bytes: digits with an optional K, M, G or T (powers of 1024),
+ * at most hi. */
+int ivs_parse_bytes(const char *what, const char *s, uint64_t hi, uint64_t *out);
 
 /* s as one of names[0..n) (exact match); *out is its index.  The message
  * lists the names. */

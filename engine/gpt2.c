@@ -27,20 +27,21 @@ static void gpt2_free(void *p) {
 static float gelu_new(float x) { return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x))); }
 
 static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float *out) {
-  size_t p0 = kv->len;
   const gpt2 *g = m->arch;
   size_t C = m->C;
   float *x = malloc(T * C * sizeof *x), *h = malloc(T * C * sizeof *h), *qkv = malloc(T * 3 * C * sizeof *qkv),
-        *att = malloc(T * C * sizeof *att), *fc = malloc(T * 4 * C * sizeof *fc), *sc = malloc((p0 + T) * sizeof *sc);
-  int rc = !x || !h || !qkv || !att || !fc || !sc ? ivs_error_set(IVS_ENOMEM, "out of memory") : 0;
+        *att = malloc(T * C * sizeof *att), *fc = malloc(T * 4 * C * sizeof *fc);
+  size_t *pos = malloc((T ? T : 1) * sizeof *pos);
+  int rc = !x || !h || !qkv || !att || !fc || !pos ? ivs_error_set(IVS_ENOMEM, "out of memory") : 0;
+  if (!rc) ivs_kv_positions(kv, T, pos);
   for (size_t t = 0; t < T && !rc; t++)
-    for (size_t i = 0; i < C; i++) x[t * C + i] = g->wte[(size_t)ids[t] * C + i] + g->wpe[(p0 + t) * C + i];
+    for (size_t i = 0; i < C; i++) x[t * C + i] = g->wte[(size_t)ids[t] * C + i] + g->wpe[pos[t] * C + i];
   for (size_t l = 0; l < m->L && !rc; l++) {
     const layer *y = &g->layers[l];
     ivs_layernorm(h, x, y->ln1_w, y->ln1_b, T, C, g->eps);
     ivs_linear(qkv, h, y->attn_w, y->attn_b, T, C, 3 * C, 0);
     ivs_kv_put(kv, l, qkv + C, qkv + 2 * C, 3 * C, T);
-    ivs_attention(att, qkv, 3 * C, ivs_kv_keys(kv, l), ivs_kv_values(kv, l), C, T, p0, m->H, m->H, m->hd, sc);
+    if (!rc) rc = ivs_attention(att, qkv, 3 * C, kv, l, T, m->H, m->hd);
     ivs_linear(h, att, y->proj_w, y->proj_b, T, C, C, 0);
     for (size_t i = 0; i < T * C; i++) x[i] += h[i];
     ivs_layernorm(h, x, y->ln2_w, y->ln2_b, T, C, g->eps);
@@ -50,7 +51,7 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
     for (size_t i = 0; i < T * C; i++) x[i] += h[i];
   }
   if (!rc) ivs_layernorm(out, x, g->lnf_w, g->lnf_b, T, C, g->eps);
-  free(x), free(h), free(qkv), free(att), free(fc), free(sc);
+  free(x), free(h), free(qkv), free(att), free(fc), free(pos);
   return rc;
 }
 

@@ -28,13 +28,14 @@ static void llama_free(void *p) {
 }
 
 static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float *out) {
-  size_t p0 = kv->len;
   const llama *g = m->arch;
   size_t C = m->C, qd = m->H * m->hd, kd = m->KV * m->hd, I = g->I;
   float *x = malloc(T * C * sizeof *x), *h = malloc(T * C * sizeof *h), *q = malloc(T * qd * sizeof *q),
         *k = malloc(T * kd * sizeof *k), *v = malloc(T * kd * sizeof *v), *att = malloc(T * qd * sizeof *att),
-        *gt = malloc(T * I * sizeof *gt), *up = malloc(T * I * sizeof *up), *sc = malloc((p0 + T) * sizeof *sc);
-  int rc = !x || !h || !q || !k || !v || !att || !gt || !up || !sc ? ivs_error_set(IVS_ENOMEM, "out of memory") : 0;
+        *gt = malloc(T * I * sizeof *gt), *up = malloc(T * I * sizeof *up);
+  size_t *pos = malloc((T ? T : 1) * sizeof *pos);
+  int rc = !x || !h || !q || !k || !v || !att || !gt || !up || !pos ? ivs_error_set(IVS_ENOMEM, "out of memory") : 0;
+  if (!rc) ivs_kv_positions(kv, T, pos);
   for (size_t t = 0; t < T && !rc; t++) memcpy(x + t * C, g->embed + (size_t)ids[t] * C, C * sizeof *x);
   for (size_t l = 0; l < m->L && !rc; l++) {
     const layer *y = &g->layers[l];
@@ -42,10 +43,10 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
     ivs_linear(q, h, y->q_w, y->q_b, T, C, qd, 1);
     ivs_linear(k, h, y->k_w, y->k_b, T, C, kd, 1);
     ivs_linear(v, h, y->v_w, y->v_b, T, C, kd, 1);
-    ivs_rope(q, T, p0, m->H, m->hd, qd, m->hd, g->theta);
-    ivs_rope(k, T, p0, m->KV, m->hd, kd, m->hd, g->theta);
+    ivs_rope(q, T, pos, m->H, m->hd, qd, m->hd, g->theta);
+    ivs_rope(k, T, pos, m->KV, m->hd, kd, m->hd, g->theta);
     ivs_kv_put(kv, l, k, v, kd, T);
-    ivs_attention(att, q, qd, ivs_kv_keys(kv, l), ivs_kv_values(kv, l), kd, T, p0, m->H, m->KV, m->hd, sc);
+    if (!rc) rc = ivs_attention(att, q, qd, kv, l, T, m->H, m->hd);
     ivs_linear(h, att, y->o_w, NULL, T, qd, C, 1);
     for (size_t i = 0; i < T * C; i++) x[i] += h[i];
     ivs_rmsnorm(h, x, y->ln2, T, C, g->eps);
@@ -56,7 +57,7 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
     for (size_t i = 0; i < T * C; i++) x[i] += h[i];
   }
   if (!rc) ivs_rmsnorm(out, x, g->norm, T, C, g->eps);
-  free(x), free(h), free(q), free(k), free(v), free(att), free(gt), free(up), free(sc);
+  free(x), free(h), free(q), free(k), free(v), free(att), free(gt), free(up), free(pos);
   return rc;
 }
 

@@ -113,6 +113,11 @@ int ivs_model_weight(ivs_model *m, const char *name, size_t ndim, const size_t *
   }
   if (!m->dtype) m->dtype = ivs_dtype_name(t->dtype);
   m->params += t->count;
+  if (m->info_only) {
+    *out = t->data; /* never read as float32 */
+    if (t->dtype != IVS_DTYPE_F32) m->converted += t->count * sizeof(float);
+    return 0;
+  }
   if (t->dtype == IVS_DTYPE_F32 && ((uintptr_t)t->data & 3) == 0) {
     *out = t->data; /* in place */
     return 0;
@@ -154,10 +159,18 @@ static int memory_check(const ivs_model *m) {
   return 0;
 }
 
-int ivs_model_open(ivs_model **out, const char *dir) {
+/* A config.json token id (the first of a list), or -1. */
+static int32_t token_id(const cJSON *cfg, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+  if (cJSON_IsArray(v)) v = cJSON_GetArrayItem(v, 0);
+  return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < (double)(1 << 24) ? (int32_t)v->valuedouble : -1;
+}
+
+static int open_model(ivs_model **out, const char *dir, int info_only) {
   *out = NULL;
   ivs_model *m = calloc(1, sizeof *m);
   if (!m) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  m->info_only = info_only;
   snprintf(m->config_path, sizeof m->config_path, "%s/config.json", dir);
   const char *cpath = m->config_path;
   ivs_buf text;
@@ -171,6 +184,7 @@ int ivs_model_open(ivs_model **out, const char *dir) {
   const cJSON *mt = cJSON_GetObjectItemCaseSensitive(cfg, "model_type");
   if (!rc && !cJSON_IsString(mt)) rc = ivs_error_set(IVS_EINVAL, "%s: no 'model_type'", cpath);
   if (!rc) snprintf(m->model_type, sizeof m->model_type, "%s", mt->valuestring);
+  if (!rc) m->bos_id = token_id(cfg, "bos_token_id"), m->eos_id = token_id(cfg, "eos_token_id");
   static const struct {
     const char *type;
     int (*load)(ivs_model *, const cJSON *);
@@ -183,7 +197,7 @@ int ivs_model_open(ivs_model **out, const char *dir) {
     rc = ivs_error_set(IVS_EINVAL, "%s: 'model_type' %s is not supported (gpt2, gpt_neox, llama, qwen2, opt)", cpath,
                        mt->valuestring);
   if (!rc) rc = open_weights(m, dir);
-  if (!rc) rc = memory_check(m);
+  if (!rc && !info_only) rc = memory_check(m);
   if (!rc) rc = load(m, cfg);
   if (!rc && !m->E) m->E = m->C;
   cJSON_Delete(cfg);
@@ -194,6 +208,9 @@ int ivs_model_open(ivs_model **out, const char *dir) {
   *out = m;
   return 0;
 }
+
+int ivs_model_open(ivs_model **out, const char *dir) { return open_model(out, dir, 0); }
+int ivs_model_open_info(ivs_model **out, const char *dir) { return open_model(out, dir, 1); }
 
 void ivs_model_free(ivs_model *m) {
   if (!m) return;
@@ -213,6 +230,7 @@ void ivs_model_get_info(const ivs_model *m, ivs_model_info *info) {
   for (size_t i = 0; i < m->nfiles; i++) info->file_bytes += m->files[i].map_len;
   info->converted_bytes = m->converted;
   info->dtype = m->dtype;
+  info->bos_id = m->bos_id, info->eos_id = m->eos_id;
 }
 
 /* ---- shared pieces of the forward passes ---- */
@@ -247,69 +265,145 @@ void ivs_linear(float *out, const float *in, const float *w, const float *b, siz
               w, out_in ? (int)K : (int)N, b ? 1.0f : 0.0f, out, (int)N);
 }
 
-void ivs_attention(float *out, const float *q, size_t q_stride, const float *k, const float *v, size_t kv_stride,
-                   size_t n, size_t p0, size_t H, size_t KV, size_t hd, float *sc) {
-  float scale = 1.0f / sqrtf((float)hd);
-  size_t group = H / KV, S = p0 + n;
-  if (n >= 16) { /* many queries: the scores and their use as two matrix products per head */
-    float *scores = malloc(n * S * sizeof *scores);
-    if (scores) {
-      for (size_t hh = 0; hh < H; hh++) {
-        size_t kh = hh / group;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)S, (int)hd, scale, q + hh * hd, (int)q_stride,
-                    k + kh * hd, (int)kv_stride, 0.0f, scores, (int)S);
-        for (size_t r = 0; r < n; r++) { /* row r is position p0 + r: keys after it are masked */
-          float *row = scores + r * S, mx = -INFINITY, sum = 0;
-          size_t last = p0 + r;
-          for (size_t s = 0; s <= last; s++) mx = row[s] > mx ? row[s] : mx;
-          for (size_t s = 0; s <= last; s++) sum += row[s] = expf(row[s] - mx);
-          float inv = 1.0f / sum;
-          for (size_t s = 0; s <= last; s++) row[s] *= inv;
-          for (size_t s = last + 1; s < S; s++) row[s] = 0;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)hd, (int)S, 1.0f, scores, (int)S,
-                    v + kh * hd, (int)kv_stride, 0.0f, out + hh * hd, (int)(H * hd));
-      }
-      free(scores);
-      return;
-    } /* out of memory for the scores: the loop below needs none */
-  }
-  for (size_t hh = 0; hh < H; hh++)
-    for (size_t r = 0; r < n; r++) { /* query at position t = p0 + r over keys 0..t */
-      size_t t = p0 + r;
-      const float *qt = q + r * q_stride + hh * hd;
-      size_t kh = hh / group;
-      float mx = -INFINITY;
-      for (size_t s = 0; s <= t; s++) {
-        const float *ks = k + s * kv_stride + kh * hd;
-        float d = 0;
-        for (size_t i = 0; i < hd; i++) d += qt[i] * ks[i];
-        sc[s] = d * scale;
-        if (sc[s] > mx) mx = sc[s];
-      }
-      float sum = 0;
-      for (size_t s = 0; s <= t; s++) sum += sc[s] = expf(sc[s] - mx);
-      float *o = out + r * H * hd + hh * hd;
-      memset(o, 0, hd * sizeof *o);
-      for (size_t s = 0; s <= t; s++) {
-        const float *vs = v + s * kv_stride + kh * hd;
-        float p = sc[s] / sum;
-        for (size_t i = 0; i < hd; i++) o[i] += p * vs[i];
-      }
-    }
+static inline int visible(const ivs_row *w, size_t r, size_t k) {
+  return k < w->a || (k >= w->s && k <= r && !(k >= w->hole_lo && k < w->hole_hi));
 }
 
-void ivs_rope(float *x, size_t T, size_t p0, size_t heads, size_t hd, size_t stride, size_t rot, double theta) {
+/* One run of rows [t0, t1) that see the same cache rows [0, a) and from s:
+ * its keys are at most two spans of the cache, the columns of its scores. */
+typedef struct {
+  size_t start[2], count[2], nseg, cols;
+} key_spans;
+
+static void spans_of(const ivs_row *w, size_t rmax, key_spans *ks) {
+  memset(ks, 0, sizeof *ks);
+  if (w->a > 0 && w->a < w->s) {
+    ks->start[0] = 0, ks->count[0] = w->a;
+    ks->start[1] = w->s, ks->count[1] = rmax + 1 - w->s;
+    ks->nseg = 2;
+  } else {
+    ks->start[0] = 0, ks->count[0] = (w->a > rmax + 1 ? w->a : rmax + 1);
+    ks->nseg = 1;
+  }
+  ks->cols = ks->count[0] + ks->count[1];
+}
+
+static inline size_t col_key(const key_spans *ks, size_t c) {
+  return c < ks->count[0] ? ks->start[0] + c : ks->start[1] + (c - ks->count[0]);
+}
+
+/* The rows [t0, t1) of the batch (cache rows p0 + t), all of one run. */
+static void attend_run(float *out, const float *q, size_t q_stride, const float *K, const float *V, size_t width,
+                       const ivs_row *rows, size_t t0, size_t t1, size_t p0, size_t H, size_t hd, float *scores) {
+  size_t KVh = width / hd, group = H / KVh, n = t1 - t0, rmax = p0 + t1 - 1;
+  float scale = 1.0f / sqrtf((float)hd);
+  ivs_row plain = {0, 0, 0, 0, 0};
+  const ivs_row *w0 = rows ? &rows[t0] : &plain;
+  key_spans ks;
+  spans_of(w0, rmax, &ks);
+  size_t S = ks.cols;
+  for (size_t hh = 0; hh < H; hh++) {
+    size_t kh = hh / group;
+    for (size_t g = 0, c0 = 0; g < ks.nseg; c0 += ks.count[g], g++)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)ks.count[g], (int)hd, scale,
+                  q + t0 * q_stride + hh * hd, (int)q_stride, K + ks.start[g] * width + kh * hd, (int)width, 0.0f,
+                  scores + c0, (int)S);
+    for (size_t t = t0; t < t1; t++) {
+      const ivs_row *w = rows ? &rows[t] : &plain;
+      float *row = scores + (t - t0) * S, mx = -INFINITY, sum = 0;
+      size_t r = p0 + t;
+      for (size_t c = 0; c < S; c++)
+        if (!visible(w, r, col_key(&ks, c))) row[c] = -INFINITY;
+        else if (row[c] > mx) mx = row[c];
+      for (size_t c = 0; c < S; c++) sum += row[c] = row[c] == -INFINITY ? 0.0f : expf(row[c] - mx);
+      float inv = 1.0f / sum;
+      for (size_t c = 0; c < S; c++) row[c] *= inv;
+    }
+    for (size_t g = 0, c0 = 0; g < ks.nseg; c0 += ks.count[g], g++)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)hd, (int)ks.count[g], 1.0f, scores + c0,
+                  (int)S, V + ks.start[g] * width + kh * hd, (int)width, g ? 1.0f : 0.0f, out + t0 * H * hd + hh * hd,
+                  (int)(H * hd));
+  }
+}
+
+/* A row on its own (few rows in its run): a loop over the keys it sees. */
+static void attend_row(float *out, const float *q, size_t q_stride, const float *K, const float *V, size_t width,
+                       const ivs_row *rows, size_t t, size_t p0, size_t H, size_t hd, float *sc) {
+  size_t KVh = width / hd, group = H / KVh, r = p0 + t;
+  float scale = 1.0f / sqrtf((float)hd);
+  ivs_row plain = {0, 0, 0, 0, 0};
+  const ivs_row *w = rows ? &rows[t] : &plain;
+  size_t last = w->a > r + 1 ? w->a - 1 : r;
+  for (size_t hh = 0; hh < H; hh++) {
+    const float *qt = q + t * q_stride + hh * hd;
+    size_t kh = hh / group;
+    float mx = -INFINITY;
+    for (size_t k = 0; k <= last; k++) {
+      if (!visible(w, r, k)) continue;
+      const float *kk = K + k * width + kh * hd;
+      float d = 0;
+      for (size_t i = 0; i < hd; i++) d += qt[i] * kk[i];
+      sc[k] = d * scale;
+      if (sc[k] > mx) mx = sc[k];
+    }
+    float sum = 0;
+    for (size_t k = 0; k <= last; k++)
+      if (visible(w, r, k)) sum += sc[k] = expf(sc[k] - mx);
+    float *o = out + t * H * hd + hh * hd;
+    memset(o, 0, hd * sizeof *o);
+    for (size_t k = 0; k <= last; k++) {
+      if (!visible(w, r, k)) continue;
+      const float *vk = V + k * width + kh * hd;
+      float p = sc[k] / sum;
+      for (size_t i = 0; i < hd; i++) o[i] += p * vk[i];
+    }
+  }
+}
+
+int ivs_attention(float *out, const float *q, size_t q_stride, const ivs_kv *kv, size_t l, size_t n, size_t H,
+                  size_t hd) {
+  enum { MIN_RUN = 16 }; /* runs of fewer rows go row by row */
+  const float *K = ivs_kv_keys(kv, l), *V = ivs_kv_values(kv, l);
+  const ivs_row *rows = kv->rows;
+  size_t p0 = kv->len, most = 0, widest = 0;
+  /* runs: consecutive rows that see the same cache rows before them */
+  for (size_t t0 = 0, t1; t0 < n; t0 = t1) {
+    for (t1 = t0 + 1; rows && t1 < n && rows[t1].a == rows[t0].a && rows[t1].s == rows[t0].s; t1++) {}
+    if (!rows) t1 = n;
+    key_spans ks;
+    ivs_row plain = {0, 0, 0, 0, 0};
+    spans_of(rows ? &rows[t0] : &plain, p0 + t1 - 1, &ks);
+    if (t1 - t0 >= MIN_RUN && (t1 - t0) * ks.cols > most) most = (t1 - t0) * ks.cols;
+    size_t top = p0 + t1 + (rows && rows[t0].a > p0 + t1 ? rows[t0].a : 0);
+    if (top > widest) widest = top;
+  }
+  float *scores = most ? malloc(most * sizeof *scores) : NULL, *sc = malloc((widest + 1) * sizeof *sc);
+  if ((most && !scores) || !sc) {
+    free(scores), free(sc);
+    return ivs_error_set(IVS_ENOMEM, "out of memory for the attention of %zu rows", n);
+  }
+  for (size_t t0 = 0, t1; t0 < n; t0 = t1) {
+    for (t1 = t0 + 1; rows && t1 < n && rows[t1].a == rows[t0].a && rows[t1].s == rows[t0].s; t1++) {}
+    if (!rows) t1 = n;
+    if (t1 - t0 >= MIN_RUN) attend_run(out, q, q_stride, K, V, kv->width, rows, t0, t1, p0, H, hd, scores);
+    else
+      for (size_t t = t0; t < t1; t++) attend_row(out, q, q_stride, K, V, kv->width, rows, t, p0, H, hd, sc);
+  }
+  free(scores), free(sc);
+  return 0;
+}
+
+void ivs_rope(float *x, size_t T, const size_t *pos, size_t heads, size_t hd, size_t stride, size_t rot, double theta) {
   size_t half = rot / 2;
   for (size_t i = 0; i < half; i++) {
     double inv = pow(theta, -(double)(2 * i) / (double)rot);
     for (size_t t = 0; t < T; t++) {
-      double pos = (double)(p0 + t);
-      float c = (float)cos(pos * inv), s = (float)sin(pos * inv);
+      double p = (double)pos[t];
+      float c = (float)cos(p * inv), s = (float)sin(p * inv);
       for (size_t h = 0; h < heads; h++) {
-        float *p = x + t * stride + h * hd, a = p[i], b = p[i + half];
-        p[i] = a * c - b * s;
-        p[i + half] = b * c + a * s;
+        float *e = x + t * stride + h * hd, u = e[i], v = e[i + half];
+        e[i] = u * c - v * s;
+        e[i + half] = v * c + u * s;
       }
     }
   }
@@ -317,20 +411,30 @@ void ivs_rope(float *x, size_t T, size_t p0, size_t heads, size_t hd, size_t str
 
 /* ---- the cache ---- */
 
-int ivs_kv_new(ivs_kv **out, const ivs_model *m, size_t capacity) {
+int ivs_kv_new_rows(ivs_kv **out, const ivs_model *m, size_t capacity) {
   *out = NULL;
-  if (!capacity || capacity > m->T)
-    return ivs_error_set(IVS_EINVAL, "a cache of %zu tokens: the model's context is %zu", capacity, m->T);
   ivs_kv *kv = calloc(1, sizeof *kv);
   size_t n = m->L * capacity * m->KV * m->hd;
   if (kv) kv->k = malloc(n * sizeof *kv->k), kv->v = malloc(n * sizeof *kv->v);
   if (!kv || !kv->k || !kv->v) {
     ivs_kv_free(kv);
-    return ivs_error_set(IVS_ENOMEM, "out of memory for a cache of %zu tokens", capacity);
+    return ivs_error_set(IVS_ENOMEM, "out of memory for a cache of %zu tokens (%zu MB)", capacity,
+                         (size_t)(2 * n * sizeof(float) >> 20));
   }
   kv->L = m->L, kv->cap = capacity, kv->width = m->KV * m->hd;
   *out = kv;
   return 0;
+}
+
+int ivs_kv_new(ivs_kv **out, const ivs_model *m, size_t capacity) {
+  *out = NULL;
+  if (!capacity || capacity > m->T)
+    return ivs_error_set(IVS_EINVAL, "a cache of %zu tokens: the model's context is %zu", capacity, m->T);
+  return ivs_kv_new_rows(out, m, capacity);
+}
+
+void ivs_kv_positions(const ivs_kv *kv, size_t n, size_t *pos) {
+  for (size_t t = 0; t < n; t++) pos[t] = kv->rows ? kv->rows[t].pos : kv->len + t;
 }
 
 void ivs_kv_free(ivs_kv *kv) {
@@ -359,9 +463,15 @@ void ivs_kv_put(ivs_kv *kv, size_t l, const float *k, const float *v, size_t str
 size_t ivs_model_hidden_size(const ivs_model *m) { return m->E; }
 
 int ivs_model_extend(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t n, float *hidden) {
+  if (m->info_only) return ivs_error_set(IVS_EINVAL, "%s: opened for its description only", m->weights_path);
   if (kv->len + n > kv->cap)
     return ivs_error_set(IVS_EINVAL, "%zu tokens after %zu: the cache holds %zu (the model's context is %zu)", n, kv->len,
                          kv->cap, m->T);
+  if (!kv->rows && kv->len + n > m->T)
+    return ivs_error_set(IVS_EINVAL, "%zu tokens after %zu: the model's context is %zu", n, kv->len, m->T);
+  for (size_t i = 0; i < n && kv->rows; i++)
+    if (kv->rows[i].pos >= m->T || kv->rows[i].s > kv->len + i)
+      return ivs_error_set(IVS_EINVAL, "row %zu: position %u is past the model's context (%zu)", i, kv->rows[i].pos, m->T);
   for (size_t i = 0; i < n; i++)
     if (ids[i] < 0 || (size_t)ids[i] >= m->V)
       return ivs_error_set(IVS_EINVAL, "token %zu: id %d is outside the vocabulary (0 to %zu)", kv->len + i, ids[i],
@@ -394,18 +504,20 @@ int ivs_model_next(const ivs_model *m, const float *hidden, int32_t next, float 
 int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, double *lp, int32_t *argmax) {
   if (n_ctx == 0 || n_ctx >= n)
     return ivs_error_set(IVS_EINVAL, "n_ctx %zu must be at least 1 and below the length %zu", n_ctx, n);
-  if (n > m->T) return ivs_error_set(IVS_EINVAL, "%zu tokens: the model's context is %zu", n, m->T);
+  /* without argmax the last token is only predicted: T + 1 tokens fit */
+  size_t run = !argmax && n == m->T + 1 ? n - 1 : n;
+  if (run > m->T) return ivs_error_set(IVS_EINVAL, "%zu tokens: the model's context is %zu", n, m->T);
   ivs_kv *kv;
-  int rc = ivs_kv_new(&kv, m, n);
+  int rc = ivs_kv_new(&kv, m, run);
   if (rc) return rc;
   /* the head where a scored token is predicted (everywhere for argmax), a
    * block of positions per matrix product: the head is read once per block */
   enum { BLOCK = 64 };
-  float *h = malloc(n * m->E * sizeof *h), *logits = malloc(BLOCK * m->V * sizeof *logits);
-  rc = !h || !logits ? ivs_error_set(IVS_ENOMEM, "out of memory") : ivs_model_extend(m, kv, ids, n, h);
+  float *h = malloc(run * m->E * sizeof *h), *logits = malloc(BLOCK * m->V * sizeof *logits);
+  rc = !h || !logits ? ivs_error_set(IVS_ENOMEM, "out of memory") : ivs_model_extend(m, kv, ids, run, h);
   size_t first = argmax ? 0 : n_ctx - 1;
-  for (size_t b = first; b < n && !rc; b += BLOCK) {
-    size_t rows = n - b < BLOCK ? n - b : BLOCK;
+  for (size_t b = first; b < run && !rc; b += BLOCK) {
+    size_t rows = run - b < BLOCK ? run - b : BLOCK;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)m->V, (int)m->E, 1.0f, h + b * m->E, (int)m->E,
                 m->head, (int)m->E, 0.0f, logits, (int)m->V);
     for (size_t r = 0; r < rows && !rc; r++) {
@@ -420,3 +532,6 @@ int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, do
   ivs_kv_free(kv);
   return rc;
 }
+
+void ivs_model_set_threads(size_t n) { openblas_set_num_threads(n ? (int)n : 1); }
+size_t ivs_model_threads(void) { return (size_t)openblas_get_num_threads(); }

@@ -19,6 +19,7 @@ typedef struct ivs_model_info {
   uint64_t file_bytes;        /* of the weights file */
   uint64_t converted_bytes;   /* float32 copies made of F16/BF16 weights */
   const char *dtype;          /* "F32", "F16" or "BF16" (of the first weight) */
+  int32_t bos_id, eos_id;     /* config.json's bos_token_id and eos_token_id (the first of a list); -1: none */
 } ivs_model_info;
 
 /* Opens the model in `dir`.  *out is owned by the caller (ivs_model_free).
@@ -27,6 +28,9 @@ typedef struct ivs_model_info {
  * (naming key and value), a missing tensor or one of the wrong shape (naming
  * the tensor and both shapes), IVS_ENOMEM. */
 int ivs_model_open(ivs_model **out, const char *dir);
+/* The same checks and ivs_model_get_info's answers without converting any
+ * weight (fast: only the headers are read); such a model cannot run. */
+int ivs_model_open_info(ivs_model **out, const char *dir);
 void ivs_model_free(ivs_model *m); /* accepts NULL */
 void ivs_model_get_info(const ivs_model *m, ivs_model_info *info);
 
@@ -56,7 +60,13 @@ int ivs_model_next(const ivs_model *m, const float *hidden, int32_t next, float 
  * i in [n_ctx, n), lp[i - n_ctx] gets log p(ids[i] | ids[<i]) (a
  * log-softmax over the vocabulary in double); argmax[i] (when not NULL, n
  * entries) the most likely next token after ids[<=i].  IVS_EINVAL for an id
- * outside the vocabulary, n_ctx 0 or not below n, n over the context. */
+ * outside the vocabulary, n_ctx 0 or not below n, n over the context
+ * (without argmax, the context + 1: the last token is only predicted). */
 int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, double *lp, int32_t *argmax);
+
+/* The threads of every matrix product (OpenBLAS's; the engine starts none
+ * of its own), for the whole process. */
+void ivs_model_set_threads(size_t n);
+size_t ivs_model_threads(void);
 
 #endif

@@ -21,6 +21,8 @@ struct ivs_model {
   size_t ncopies;
   uint64_t params, converted;
   const char *dtype;
+  int info_only;                 /* opened by ivs_model_open_info: nothing converted, nothing runs */
+  int32_t bos_id, eos_id;        /* from config.json; -1 when absent */
   const float *head;             /* [V x E]: the LM head (the embedding when tied) */
   size_t E;                      /* the head's input width: C, or OPT's word_embed_proj_dim */
   void *arch;                    /* owned by the architecture */
@@ -30,11 +32,30 @@ struct ivs_model {
   int (*forward)(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t n, float *hidden);
 };
 
+/* How one row of a batch sees the cache: the row at cache row r (its
+ * keys and values are stored there) sits at position `pos` and attends to
+ * the cache rows k with k < a, or s <= k <= r outside [hole_lo, hole_hi).
+ * A plain sequence is pos = r, a = s = 0 and no hole; a candidate after a
+ * prompt held in the cache has a = the prompt's length and s its own first
+ * row; candidates packed after a prompt in one batch skip the rows of the
+ * candidates before them with the hole. */
+typedef struct ivs_row {
+  uint32_t pos, a, s, hole_lo, hole_hi;
+} ivs_row;
+
 /* The keys and values of the tokens run so far, per layer [cap x width]. */
 struct ivs_kv {
   size_t L, len, cap, width;
   float *k, *v;
+  const ivs_row *rows; /* the layout of the rows being run (borrowed), or NULL: a plain sequence */
 };
+
+/* A cache for `capacity` rows, which may exceed the context (rows of a
+ * packed batch are not positions).  Same as ivs_kv_new otherwise. */
+int ivs_kv_new_rows(ivs_kv **out, const ivs_model *m, size_t capacity);
+
+/* The position of each of the n rows being run (after kv->len). */
+void ivs_kv_positions(const ivs_kv *kv, size_t n, size_t *pos);
 
 /* Appends rows [n x width] (row stride `stride`) of keys and values for
  * layer l at positions kv->len..; the caller advances kv->len after the last layer. */
@@ -57,18 +78,18 @@ double ivs_model_config_number(const cJSON *cfg, const char *key, double dflt);
 void ivs_linear(float *out, const float *in, const float *w, const float *b, size_t T, size_t K, size_t N, int out_in);
 void ivs_layernorm(float *out, const float *x, const float *w, const float *b, size_t T, size_t C, double eps);
 void ivs_rmsnorm(float *out, const float *x, const float *w, size_t T, size_t C, double eps);
-/* Causal attention of n queries at positions p0.. (q [n x H*hd], row stride
- * q_stride) over the keys and values of positions 0..p0+n-1 (k and v,
- * [.. x KV*hd], row stride kv_stride); heads share key/value heads in groups
- * of H / KV.  out [n x H*hd]; scratch holds p0 + n floats. */
-void ivs_attention(float *out, const float *q, size_t q_stride, const float *k, const float *v, size_t kv_stride,
-                   size_t n, size_t p0, size_t H, size_t KV, size_t hd, float *scratch);
+/* Attention of the n rows being run (q [n x H*hd], row stride q_stride),
+ * whose keys and values layer l of kv already holds at rows kv->len.., over
+ * the cache rows each may see (kv->rows, or causal); heads share key/value
+ * heads in groups of H / (kv->width / hd).  out [n x H*hd].  IVS_ENOMEM. */
+int ivs_attention(float *out, const float *q, size_t q_stride, const ivs_kv *kv, size_t l, size_t n, size_t H,
+                  size_t hd);
 
 /* Rotary positions on the first `rot` dimensions of each head of x[T x
  * heads*hd] (row stride `stride`): pairs (i, i + rot/2), frequencies
- * theta^(-2i/rot), row t at position p0 + t (the rotate-half layout of Llama
+ * theta^(-2i/rot), row t at position pos[t] (the rotate-half layout of Llama
  * and GPT-NeoX). */
-void ivs_rope(float *x, size_t T, size_t p0, size_t heads, size_t hd, size_t stride, size_t rot, double theta);
+void ivs_rope(float *x, size_t T, const size_t *pos, size_t heads, size_t hd, size_t stride, size_t rot, double theta);
 
 int ivs_gpt2_load(ivs_model *m, const cJSON *cfg);
 int ivs_llama_load(ivs_model *m, const cJSON *cfg); /* llama, qwen2 */

@@ -31,14 +31,14 @@ static void neox_free(void *p) {
 static float gelu(float x) { return (float)(0.5 * x * (1.0 + erf(x / sqrt(2.0)))); }
 
 static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float *out) {
-  size_t p0 = kv->len;
   const neox *g = m->arch;
   size_t C = m->C, H = m->H, hd = m->hd, I = g->I;
   float *x = malloc(T * C * sizeof *x), *h = malloc(T * C * sizeof *h), *qkv = malloc(T * 3 * C * sizeof *qkv),
         *q = malloc(T * C * sizeof *q), *k = malloc(T * C * sizeof *k), *v = malloc(T * C * sizeof *v),
-        *att = malloc(T * C * sizeof *att), *mid = malloc(T * I * sizeof *mid), *a = malloc(T * C * sizeof *a),
-        *sc = malloc((p0 + T) * sizeof *sc);
-  int rc = !x || !h || !qkv || !q || !k || !v || !att || !mid || !a || !sc ? ivs_error_set(IVS_ENOMEM, "out of memory") : 0;
+        *att = malloc(T * C * sizeof *att), *mid = malloc(T * I * sizeof *mid), *a = malloc(T * C * sizeof *a);
+  size_t *pos = malloc((T ? T : 1) * sizeof *pos);
+  int rc = !x || !h || !qkv || !q || !k || !v || !att || !mid || !a || !pos ? ivs_error_set(IVS_ENOMEM, "out of memory") : 0;
+  if (!rc) ivs_kv_positions(kv, T, pos);
   for (size_t t = 0; t < T && !rc; t++) memcpy(x + t * C, g->embed + (size_t)ids[t] * C, C * sizeof *x);
   for (size_t l = 0; l < m->L && !rc; l++) {
     const layer *y = &g->layers[l];
@@ -51,10 +51,10 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
         memcpy(k + t * C + hh * hd, src + hd, hd * sizeof *k);
         memcpy(v + t * C + hh * hd, src + 2 * hd, hd * sizeof *v);
       }
-    ivs_rope(q, T, p0, H, hd, C, g->rot, g->theta);
-    ivs_rope(k, T, p0, H, hd, C, g->rot, g->theta);
+    ivs_rope(q, T, pos, H, hd, C, g->rot, g->theta);
+    ivs_rope(k, T, pos, H, hd, C, g->rot, g->theta);
     ivs_kv_put(kv, l, k, v, C, T);
-    ivs_attention(att, q, C, ivs_kv_keys(kv, l), ivs_kv_values(kv, l), C, T, p0, H, H, hd, sc);
+    if (!rc) rc = ivs_attention(att, q, C, kv, l, T, H, hd);
     ivs_linear(a, att, y->dense_w, y->dense_b, T, C, C, 1);
     if (!g->parallel) {
       for (size_t i = 0; i < T * C; i++) x[i] += a[i];
@@ -68,7 +68,7 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
     for (size_t i = 0; i < T * C; i++) x[i] += h[i] + (g->parallel ? a[i] : 0);
   }
   if (!rc) ivs_layernorm(out, x, g->lnf_w, g->lnf_b, T, C, g->eps);
-  free(x), free(h), free(qkv), free(q), free(k), free(v), free(att), free(mid), free(a), free(sc);
+  free(x), free(h), free(qkv), free(q), free(k), free(v), free(att), free(mid), free(a), free(pos);
   return rc;
 }
 

@@ -29,18 +29,19 @@ static void opt_free(void *p) {
 }
 
 static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float *out) {
-  size_t p0 = kv->len;
   const opt *g = m->arch;
   size_t C = m->C, D = g->D, F = g->F;
   float *e = malloc(T * D * sizeof *e), *x = malloc(T * C * sizeof *x), *h = malloc(T * C * sizeof *h),
         *q = malloc(T * C * sizeof *q), *k = malloc(T * C * sizeof *k), *v = malloc(T * C * sizeof *v),
-        *att = malloc(T * C * sizeof *att), *mid = malloc(T * F * sizeof *mid), *sc = malloc((p0 + T) * sizeof *sc);
-  int rc = !e || !x || !h || !q || !k || !v || !att || !mid || !sc ? ivs_error_set(IVS_ENOMEM, "out of memory") : 0;
+        *att = malloc(T * C * sizeof *att), *mid = malloc(T * F * sizeof *mid);
+  size_t *pos = malloc((T ? T : 1) * sizeof *pos);
+  int rc = !e || !x || !h || !q || !k || !v || !att || !mid || !pos ? ivs_error_set(IVS_ENOMEM, "out of memory") : 0;
+  if (!rc) ivs_kv_positions(kv, T, pos);
   for (size_t t = 0; t < T && !rc; t++) memcpy(e + t * D, g->embed + (size_t)ids[t] * D, D * sizeof *e);
   if (!rc && g->proj_in) ivs_linear(x, e, g->proj_in, NULL, T, D, C, 1);
   else if (!rc) memcpy(x, e, T * C * sizeof *x);
   for (size_t t = 0; t < T && !rc; t++)
-    for (size_t i = 0; i < C; i++) x[t * C + i] += g->pos[(p0 + t + 2) * C + i]; /* OPT's positions start at 2 */
+    for (size_t i = 0; i < C; i++) x[t * C + i] += g->pos[(pos[t] + 2) * C + i]; /* OPT's positions start at 2 */
   for (size_t l = 0; l < m->L && !rc; l++) {
     const layer *y = &g->layers[l];
     if (g->pre) ivs_layernorm(h, x, y->ln1_w, y->ln1_b, T, C, 1e-5);
@@ -49,7 +50,7 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
     ivs_linear(k, h, y->k_w, y->k_b, T, C, C, 1);
     ivs_linear(v, h, y->v_w, y->v_b, T, C, C, 1);
     ivs_kv_put(kv, l, k, v, C, T);
-    ivs_attention(att, q, C, ivs_kv_keys(kv, l), ivs_kv_values(kv, l), C, T, p0, m->H, m->H, m->hd, sc);
+    if (!rc) rc = ivs_attention(att, q, C, kv, l, T, m->H, m->hd);
     ivs_linear(h, att, y->o_w, y->o_b, T, C, C, 1);
     for (size_t i = 0; i < T * C; i++) x[i] += h[i];
     if (!g->pre) ivs_layernorm(x, x, y->ln1_w, y->ln1_b, T, C, 1e-5);
@@ -64,7 +65,7 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
   if (!rc && g->lnf_w) ivs_layernorm(x, x, g->lnf_w, g->lnf_b, T, C, 1e-5);
   if (!rc && g->proj_out) ivs_linear(out, x, g->proj_out, NULL, T, C, D, 1);
   else if (!rc) memcpy(out, x, T * C * sizeof *out);
-  free(e), free(x), free(h), free(q), free(k), free(v), free(att), free(mid), free(sc);
+  free(e), free(x), free(h), free(q), free(k), free(v), free(att), free(mid), free(pos);
   return rc;
 }
 

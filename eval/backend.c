@@ -9,7 +9,7 @@
 #include "core/example.h"
 
 static const ivs_backend *const rows[] = {&ivs_backend_logprobs, &ivs_backend_lmeval, &ivs_backend_openai,
-                                          &ivs_backend_fake};
+                                          &ivs_backend_native, &ivs_backend_fake};
 
 const ivs_backend *ivs_backend_find(const char *spec, const char **arg) {
   for (size_t i = 0; spec && i < sizeof rows / sizeof *rows; i++) {
@@ -26,7 +26,7 @@ int ivs_eval_backend_check(const char *backend) {
   const char *arg;
   const ivs_backend *be = ivs_backend_find(backend, &arg);
   if (!be) /* fake: is for tests, not advertised */
-    return ivs_error_set(IVS_EUSAGE, "the backends are logprobs:FILE, lmeval:FILE and openai:URL@ID (native: is not here yet)");
+    return ivs_error_set(IVS_EUSAGE, "the backends are logprobs:FILE, lmeval:FILE, openai:URL@ID and native:DIR");
   return be->check ? be->check(arg) : 0;
 }
 
@@ -47,6 +47,7 @@ int ivs_backend_requests(const ivs_eval_task *t, ivs_task_type type, ivs_backend
     for (int side = 0; side < (logodds ? 2 : 1); side++)
       for (size_t j = 0; j < t->ncls[i]; j++) {
         r[k].context = ivs_eval_task_text(t, i, (size_t)side), r[k].continuation = ivs_eval_task_text(t, i, 3 + j);
+        r[k].single_token = logodds;
         snprintf(r[k++].what, sizeof r->what, "example %zu, %sclass %zu", i, side ? "other_prompt, " : "", j);
       }
   }

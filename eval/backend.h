@@ -1,8 +1,8 @@
 /* The backend interface: where a model's log-probabilities come from.
  *
  * A backend is one row of a table keyed by the prefix of its spec
- * ("logprobs:FILE", "lmeval:FILE", "openai:URL@ID", "fake:SCALE"; a native
- * engine will be one more row).  A run opens one state per model, asks it
+ * ("logprobs:FILE", "lmeval:FILE", "openai:URL@ID", "native:DIR",
+ * "fake:SCALE").  A run opens one state per model, asks it
  * for the log-probabilities of the task's requests and closes it.
  *
  * The values a backend returns are laid out per example in task order:
@@ -52,6 +52,9 @@ typedef struct ivs_backend {
   int (*score)(void *state, const ivs_backend_req *reqs, size_t n, double *out);
   /* Optional: the model's parameter count, 0 when not known. */
   double (*params)(void *state);
+  /* Optional, after scoring: what the result should record of how (e.g. the
+   * tokenization a native model used). */
+  void (*describe)(void *state, ivs_eval_model_result *res);
   void (*close)(void *state); /* accepts NULL */
 } ivs_backend;
 
@@ -64,6 +67,7 @@ const ivs_backend *ivs_backend_find(const char *spec, const char **arg);
 int ivs_backend_requests(const ivs_eval_task *t, ivs_task_type type, ivs_backend_req **reqs, size_t *n);
 
 /* The rows (one file each). */
-extern const ivs_backend ivs_backend_logprobs, ivs_backend_lmeval, ivs_backend_openai, ivs_backend_fake;
+extern const ivs_backend ivs_backend_logprobs, ivs_backend_lmeval, ivs_backend_openai, ivs_backend_native,
+    ivs_backend_fake;
 
 #endif

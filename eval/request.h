@@ -7,6 +7,7 @@ typedef struct ivs_backend_req {
   const char *context;      /* borrowed (from the task) */
   const char *continuation; /* borrowed, non-empty for servers */
   char what[80];            /* names the request in messages: "example 12, class 1" */
+  int single_token;         /* the continuation must be one token (log-odds classes) */
 } ivs_backend_req;
 
 #endif

@@ -205,6 +205,7 @@ static int fill_result(ivs_eval_result *out, const member *ms, size_t M) {
   for (size_t m = 0; m < M; m++) {
     out->models[m] = ms[m].res;
     out->models[m].params = ms[m].params;
+    if (ms[m].be->describe) ms[m].be->describe(ms[m].state, &out->models[m]);
     if (!(out->models[m].name = strdup(ms[m].name))) {
       out->n_models = m;
       return ivs_error_set(IVS_ENOMEM, "out of memory");

@@ -40,6 +40,11 @@ static cJSON *summary_json(const ivs_eval_result *r, ivs_eval_metric metric, int
     else cJSON_AddNullToObject(o, "accuracy");
     if (isfinite(mr->coverage)) cJSON_AddNumberToObject(o, "coverage", mr->coverage);
     else cJSON_AddNullToObject(o, "coverage");
+    if (mr->tokenization) { /* a native model: how its tokens were made */
+      cJSON_AddStringToObject(o, "tokenization", mr->tokenization);
+      cJSON_AddStringToObject(o, "truncate", mr->truncate_left ? "left" : "none");
+      cJSON_AddNumberToObject(o, "truncated_requests", (double)mr->truncated);
+    }
     push(arr, o);
   }
   cJSON *tj = cJSON_AddObjectToObject(sum, "trend");

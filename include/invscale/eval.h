@@ -53,11 +53,30 @@ typedef enum ivs_eval_metric {
 /* "loss" or "acc". */
 const char *ivs_eval_metric_name(ivs_eval_metric m);
 
+/* How a native model turns a prompt and a class into the tokens it scores.
+ *   PRIZE     the prize pipeline's: prompt + class tokenized together, the
+ *             last len(tokenize(class)) tokens scored, after the model's
+ *             start token when it has one (OPT's </s>, Llama's <s>);
+ *   LMEVAL    lm-evaluation-harness's: the context's trailing whitespace
+ *             moved into the continuation, the whole string tokenized and
+ *             split after len(tokenize(context)) tokens, no start token (an
+ *             empty context becomes the start or end-of-text token);
+ *   SEPARATE  prompt and class tokenized apart and appended (after the start
+ *             token), as the shared fixtures are. */
+typedef enum ivs_eval_tokenization {
+  IVS_EVAL_TOKENIZATION_PRIZE = 0,
+  IVS_EVAL_TOKENIZATION_LMEVAL,
+  IVS_EVAL_TOKENIZATION_SEPARATE
+} ivs_eval_tokenization;
+
+/* "prize", "lmeval" or "separate"; NULL for a value out of range. */
+const char *ivs_eval_tokenization_name(ivs_eval_tokenization t);
+
 /* One model of the family. */
 typedef struct ivs_eval_model {
   const char *name;    /* borrowed; names the model's files and columns; unique in a run */
-  const char *backend; /* borrowed: "logprobs:FILE", "lmeval:FILE", "openai:URL@ID" (see
-                        * ivs_eval_backend_check) */
+  const char *backend; /* borrowed: "logprobs:FILE", "lmeval:FILE", "openai:URL@ID", "native:DIR"
+                        * (see ivs_eval_backend_check) */
   double params;       /* the parameter count; 0: the backend's, else ivs_eval_known_params(name) */
 } ivs_eval_model;
 
@@ -102,13 +121,20 @@ typedef struct ivs_eval_opts {
   void *progress_ud;
   size_t top;                    /* examples of steepest rise and fall to list in the result, 0 to
                                   * IVS_EVAL_MAX_TOP (0: none) */
+  /* the native engine (native:DIR) */
+  ivs_eval_tokenization tokenization;
+  int truncate_left;             /* a sequence over the model's context loses its oldest context
+                                  * tokens (after a start token) instead of failing the run */
+  size_t threads;                /* of the matrix products; 0: the cores */
+  uint64_t cache_memory;         /* bytes for the keys and values of a prefix kept across examples */
 } ivs_eval_opts;
 
 #define IVS_EVAL_MAX_MODELS 64
 #define IVS_EVAL_MAX_TOP 1000
 
-#define IVS_EVAL_OPTS_INIT \
-  {NULL, IVS_TYPE_AUTO, NULL, 0, IVS_EVAL_METRIC_LOSS, 0, 1000, 1, NULL, NULL, NULL, NULL, 8, 60000, 5, NULL, NULL, 0}
+#define IVS_EVAL_OPTS_INIT                                                                                       \
+  {NULL, IVS_TYPE_AUTO, NULL, 0, IVS_EVAL_METRIC_LOSS, 0, 1000, 1, NULL, NULL, NULL, NULL, 8, 60000, 5, NULL, NULL, 0, \
+   IVS_EVAL_TOKENIZATION_PRIZE, 0, 0, (uint64_t)256 << 20}
 
 /* One model's results. */
 typedef struct ivs_eval_model_result {
@@ -118,6 +144,9 @@ typedef struct ivs_eval_model_result {
   double sem;      /* standard error of the mean (std with ddof=0 over sqrt(n)); NaN when the mean is not finite */
   double accuracy; /* NaN for sequence_prob */
   double coverage; /* mean total probability of the classes; NaN unless classification */
+  const char *tokenization; /* native models: ivs_eval_tokenization_name of the run's; else NULL */
+  size_t truncated; /* native models: requests cut on the left to fit the context */
+  int truncate_left; /* native models: whether cutting was allowed (opts.truncate_left) */
 } ivs_eval_model_result;
 
 /* An example that drives the trend: its slope is the least-squares slope of

@@ -2,7 +2,10 @@
  * fixture model and reference sequence, the prompt run once and its K/V kept
  * while (a) the continuation runs token by token and (b) two continuations
  * run one after the other from the same prompt (truncating the cache back),
- * within 1e-5 of ivs_model_score; and safetensors conversions of F16/BF16. */
+ * within 1e-5 of ivs_model_score; ivs_model_score_batch (groups of
+ * candidates after a common prefix, packed forwards, a prefix kept across
+ * groups) within 1e-5 of ivs_model_score on each request alone; and
+ * safetensors conversions of F16/BF16. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +20,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "engine/batch.h"
 #include "engine/model.h"
 #include "engine/safetensors.h"
 
@@ -81,6 +85,96 @@ static void check_model(const char *name) {
   ivs_model_free(m);
 }
 
+/* The reference sequences of a fixture model: ids and n_ctx. */
+typedef struct {
+  int32_t ids[64][512];
+  size_t n[64], k[64], count;
+} seqs;
+
+static void read_seqs(const char *dir, seqs *q) {
+  char ref[600];
+  snprintf(ref, sizeof ref, "%s/reference.jsonl", dir);
+  ivs_buf text;
+  assert_int_equal(ivs_file_read_all(ref, 1 << 24, &text), 0);
+  q->count = 0;
+  for (char *line = strtok(text.data, "\n"); line && q->count < 64; line = strtok(NULL, "\n")) {
+    cJSON *r = cJSON_Parse(line);
+    const cJSON *a = cJSON_GetObjectItem(r, "ids"), *v;
+    size_t i = 0;
+    cJSON_ArrayForEach(v, a) if (i < 512) q->ids[q->count][i++] = (int32_t)v->valuedouble;
+    q->n[q->count] = i, q->k[q->count] = (size_t)cJSON_GetObjectItem(r, "n_ctx")->valuedouble;
+    q->count++;
+    cJSON_Delete(r);
+  }
+  ivs_buf_release(&text);
+}
+
+/* Requests: per reference sequence a group of its prompt with its own and
+ * the next two sequences' continuations and with the first continuation
+ * token alone; with `shared`, every sequence starts with the same 40 tokens. */
+static size_t build(const seqs *q, int shared, size_t ctx, int32_t (*buf)[1024], ivs_lm_req *reqs) {
+  size_t nr = 0, X = shared ? 40 : 0;
+  for (size_t r = 0; r < q->count; r++)
+    for (size_t c = 0; c < 4; c++) {
+      size_t o = (r + (c < 3 ? c : 0)) % q->count, k = q->k[r], cn = c == 3 ? 1 : q->n[o] - q->k[o];
+      int32_t *s = buf[nr];
+      for (size_t i = 0; i < X; i++) s[i] = q->ids[0][i % q->n[0]];
+      memcpy(s + X, q->ids[r], k * sizeof *s);
+      memcpy(s + X + k, q->ids[o] + q->k[o], cn * sizeof *s);
+      if (X + k + cn > ctx) continue;
+      reqs[nr] = (ivs_lm_req){s, X + k + cn, X + k, r};
+      nr++;
+    }
+  return nr;
+}
+
+static void check_batch(const char *name) {
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/fixtures/hf-reference/models/%s", IVS_SHARED_DIR, name);
+  ivs_model *m;
+  if (ivs_model_open(&m, dir)) fail_msg("%s: %s", name, ivs_error_message());
+  ivs_model_info info;
+  ivs_model_get_info(m, &info);
+  static seqs q;
+  static int32_t buf[256][1024];
+  static ivs_lm_req reqs[256];
+  static double got[256], lp[256];
+  read_seqs(dir, &q);
+  for (int shared = 0; shared < 2; shared++) {
+    size_t nr = build(&q, shared, info.n_ctx, buf, reqs);
+    assert_true(nr >= 40);
+    const ivs_batch_opts variants[] = {{0, 0, NULL, NULL}, {16, 0, NULL, NULL}, {0, (size_t)1 << 30, NULL, NULL},
+                                       {100, (size_t)1 << 30, NULL, NULL}};
+    for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
+      ivs_batch_stats st;
+      if (ivs_model_score_batch(m, reqs, nr, &variants[v], got, &st))
+        fail_msg("%s: %s", name, ivs_error_message());
+      for (size_t i = 0; i < nr; i++) {
+        assert_int_equal(ivs_model_score(m, reqs[i].ids, reqs[i].n, reqs[i].n_ctx, lp, NULL), 0);
+        double want = 0;
+        for (size_t t = 0; t < reqs[i].n - reqs[i].n_ctx; t++) want += lp[t];
+        if (fabs(got[i] - want) > 1e-5)
+          fail_msg("%s (shared %d, variant %zu): request %zu: %.9g batched, %.9g alone", name, shared, v, i, got[i], want);
+      }
+      assert_true(st.run < st.tokens); /* the common prefixes ran once */
+      if (shared && variants[v].cache_bytes) assert_true(st.kept >= 30 * (q.count - 2)); /* the 40 tokens were kept */
+      if (!variants[v].cache_bytes) assert_int_equal(st.kept, 0);
+      if (variants[v].pack_rows == 16 && st.forwards < 2) fail_msg("%s: %zu forwards of %zu rows", name, st.forwards, st.run);
+    }
+  }
+  /* bad requests are named */
+  ivs_lm_req bad = reqs[3];
+  bad.n_ctx = bad.n;
+  assert_int_equal(ivs_model_score_batch(m, &bad, 1, NULL, got, NULL), IVS_EINVAL);
+  assert_non_null(strstr(ivs_error_message(), "request 0"));
+  ivs_model_free(m);
+}
+
+static void test_batch_paths(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof models / sizeof *models; i++) check_batch(models[i]);
+}
+
 static void test_cache_paths(void **state) {
   (void)state;
   for (size_t i = 0; i < sizeof models / sizeof *models; i++) check_model(models[i]);
@@ -106,6 +200,7 @@ static void test_conversions(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_conversions), cmocka_unit_test(test_cache_paths)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_conversions), cmocka_unit_test(test_cache_paths),
+                                     cmocka_unit_test(test_batch_paths)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

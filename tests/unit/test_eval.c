@@ -228,7 +228,10 @@ static void test_backend_table(void **state) {
   assert_string_equal(arg, "x.jsonl");
   assert_ptr_equal(ivs_backend_find("lmeval:y", &arg), &ivs_backend_lmeval);
   assert_ptr_equal(ivs_backend_find("fake:2", &arg), &ivs_backend_fake);
-  assert_null(ivs_backend_find("native:/m", &arg));
+  assert_ptr_equal(ivs_backend_find("native:/m", &arg), &ivs_backend_native);
+  assert_string_equal(arg, "/m");
+  assert_int_equal(ivs_eval_backend_check("native:"), IVS_EUSAGE);
+  assert_null(ivs_backend_find("nativ:/m", &arg));
   assert_null(ivs_backend_find(NULL, &arg));
   assert_true(ivs_backend_logprobs.caps & IVS_BACKEND_VALUES);
   assert_true(ivs_backend_openai.caps & IVS_BACKEND_SCORE);
@@ -236,8 +239,9 @@ static void test_backend_table(void **state) {
   assert_int_equal(ivs_eval_backend_check("openai:127.0.0.1@gpt2"), IVS_EUSAGE);
   assert_string_equal(ivs_error_message(), "expected openai:http://HOST:PORT/v1@MODEL_ID");
   assert_int_equal(ivs_eval_backend_check("openai:http://h/v1@"), IVS_EUSAGE);
-  assert_int_equal(ivs_eval_backend_check("native:x"), IVS_EUSAGE);
-  assert_non_null(strstr(ivs_error_message(), "logprobs:FILE"));
+  assert_int_equal(ivs_eval_backend_check("native:x"), 0);
+  assert_int_equal(ivs_eval_backend_check("natve:x"), IVS_EUSAGE);
+  assert_non_null(strstr(ivs_error_message(), "native:DIR"));
   assert_int_equal(ivs_eval_backend_check("fake:1.5@1e9"), 0);
   assert_int_equal(ivs_eval_backend_check("fake:1e8x"), IVS_EUSAGE);
   /* the fake is deterministic and in (-scale, 0) */

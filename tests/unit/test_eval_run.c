@@ -311,9 +311,13 @@ static void test_run_refusals(void **state) {
   assert_non_null(strstr(ivs_error_message(), "the same parameter count"));
   ivs_eval_result_release(&r);
   assert_int_equal(access(path_in("out5/a.csv"), F_OK), -1); /* refused before anything is written */
-  ms[1].backend = "native:/models/x";
+  ms[1].backend = "native/models/x";
   assert_int_equal(ivs_eval_run(&o, &r), IVS_EUSAGE);
   assert_non_null(strstr(ivs_error_message(), "model 'mine': the backends are"));
+  ivs_eval_result_release(&r);
+  ms[1].backend = "native:/no/such/models/x"; /* a native model's folder must exist */
+  assert_int_equal(ivs_eval_run(&o, &r), IVS_EIO);
+  assert_non_null(strstr(ivs_error_message(), "/no/such/models/x"));
   ivs_eval_result_release(&r);
   ms[1].backend = "fake:2", ms[1].name = "a";
   assert_int_equal(ivs_eval_run(&o, &r), IVS_EUSAGE);
