@@ -144,20 +144,20 @@ def check(a):
 
 def check_all(a):
     """Per class: the rotated task (each example once per class, answer k) gives lp[k] = total - loss."""
-    task = rows(a.dir, a.variant)
     with open(os.path.join(a.outdir, a.model + ".csv"), newline="") as f:
         got = list(csv.DictReader(f))
     worst = 0.0
     for path in a.torch:
         t = json.load(open(path))
         k, d = 0, 0.0
-        for j, lp in enumerate(t["logprobs"][: a.limit]):
+        lps = t["logprobs"][: a.limit]
+        for lp in lps:
             for c in range(len(lp)):
                 row = got[k]
                 d = max(d, abs(float(row["total_logprob"]) - float(row["loss"]) - lp[c]))
                 k += 1
         worst = max(worst, d)
-        print(f"  {a.variant}: every class of the first {a.limit} examples, invscale vs {t['mode']} torch: within {d:.1g}")
+        print(f"  {a.variant}: every class of the first {len(lps)} examples, invscale vs {t['mode']} torch: within {d:.1g}")
     sys.exit(0 if worst <= 1e-3 else 1)
 
 
@@ -193,15 +193,17 @@ def report(a):
     runs = max((r["run"] for r in res), default=0)
 
     def med(what, variant, key="seconds"):
-        return median([r[key] for r in res if r["what"] == what and r["variant"] == variant])
+        return median([r[key] for r in res if r["what"] == what and r["variant"] == variant and key in r])
 
     cfg = json.load(open(os.path.join(a.model, "config.json")))
     L, C, V, T = cfg["n_layer"], cfg["n_embd"], cfg["vocab_size"], cfg["n_positions"]
     params = V * C + T * C + 2 * C + L * (12 * C * C + 13 * C)
     wbytes = 4 * params
     per_token = 2 * L * C * 4  # K and V, float32
+    loads = [r["load"] for r in res if "load" in r]
     print(f"model: GPT-2-124M shape, {params} parameters, f32 weights {wbytes / 1e6:.1f} MB; "
-          f"{os.cpu_count()} cores; medians of {runs} runs")
+          f"{os.cpu_count()} cores; medians of {runs} runs; load average from other programs at the measurements: "
+          f"median {median(loads):.1f}, {min(loads, default=0):.1f} to {max(loads, default=0):.1f}")
     if any(r["what"] == "prefill1" for r in res):
         p1, p3 = med("prefill1", "p512"), med("prefill3", "p512")
         one = (p3 - p1) / 2
@@ -213,6 +215,9 @@ def report(a):
               f" {p1:.2f} s for the whole program with loading), torch {tp:.2f} s ({512 / tp:.0f} tokens/s)")
         print(f"  sgemm 2048^3 {sg:.1f} GFLOP/s: invscale's prefill runs at {100 * flop / one / 1e9 / sg:.0f}% of it "
               f"(target >= 60%); torch / invscale time {tp / one:.2f}x")
+        if any(r["what"] == "sgemm-default" for r in res):
+            print(f"  with OpenBLAS's own (fallback) kernels: sgemm {med('sgemm-default', '2048', 'value'):.1f} GFLOP/s,"
+                  f" invscale's whole prefill program {med('prefill1-default', 'p512'):.2f} s (against {p1:.2f} s)")
     if not any(r["what"] == "invscale" for r in res):
         return
     rows = {}
@@ -221,7 +226,6 @@ def report(a):
         n, tok = len(sq["examples"]), sq["sequence_tokens"]
         iv = med("invscale", v)
         bs, bt = med("torch-best-scoring", v, "value"), med("torch-best", v)
-        prize_res = [r for r in res if r["what"] == "torch-prize-scoring" and r["variant"] == v]
         pn = json.load(open(os.path.join(os.path.dirname(a.results), f"prize-{v}.json")))["examples"]
         ps = med("torch-prize-scoring", v, "value") / pn * n  # per example, scaled to the task
         rows[v] = (n, tok, iv, bs, bt, ps, pn)
@@ -234,6 +238,9 @@ def report(a):
               f"  (scoring only, measured on {pn} examples, scaled to {n})")
         print(f"  invscale is {ps / iv:.1f}x the prize-style torch (target >= 8x), {bs / iv:.2f}x the best torch "
               f"(target >= 1.5x)")
+        ic, bc, pc = med("invscale", v, "cpu"), med("torch-best", v, "cpu"), med("torch-prize", v, "cpu")
+        print(f"  CPU seconds (user + system, whole processes): invscale {ic:.1f}, torch best {bc:.1f}, torch prize-style "
+              f"{pc:.1f} for {pn} examples; CPU-time ratios {pc / pn * n / ic:.1f}x and {bc / ic:.2f}x")
         kept = 603 if v.startswith("shot") else 0
         kv = per_token * (512 + kept)
         print(f"  peak RSS: invscale {med('invscale', v, 'rss_kb') / 1e3:.0f} MB, torch best "

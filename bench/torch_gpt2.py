@@ -44,12 +44,15 @@ def load(d, copy=True):
     return W
 
 
-def forward(W, ids, pos, past=None, mask=None, fused=False):
-    """ids, pos: [B, T] long.  past: per layer (K, V) [B, H, P, hd] or None.
-    mask: [B, 1, T, P + T] bool (True = may attend) or None for plain causal
-    attention without a past.  fused: gelu_new as torch's fused
-    gelu(approximate="tanh") rather than transformers' formula.  Returns the final-LayerNorm hidden states
-    [B, T, C] and per layer this call's (K, V) appended to the past."""
+def forward(W, ids, pos, past=(), mask=None, fused=False):
+    """ids, pos: [B, T] long.  past: segments of earlier keys and values, each
+    per layer (K, V) of shape [B or 1, H, P_i, hd] (a batch of 1 is broadcast,
+    not copied).  mask: [B, 1, T, sum P_i + T] bool (True = may attend), or
+    None for plain causal attention without a past.  The segments are never
+    concatenated: the scores are, and each segment's values are summed in.
+    fused: gelu_new as torch's fused gelu(approximate="tanh") rather than
+    transformers' formula.  Returns the final-LayerNorm hidden states [B, T, C]
+    and per layer this call's own (K, V)."""
     cfg = W["cfg"]
     L, C, H = cfg["n_layer"], cfg["n_embd"], cfg["n_head"]
     hd = C // H
@@ -64,11 +67,16 @@ def forward(W, ids, pos, past=None, mask=None, fused=False):
         h = torch.nn.functional.layer_norm(x, (C,), W[p + "ln_1.weight"], W[p + "ln_1.bias"], 1e-5)
         qkv = torch.addmm(W[p + "attn.c_attn.bias"], h, W[p + "attn.c_attn.weight"])
         q, k, v = (t.reshape(B, T, H, hd).transpose(1, 2) for t in qkv.split(C, dim=1))
-        if past is not None:
-            k, v = torch.cat([past[l][0], k], 2), torch.cat([past[l][1], v], 2)
         kv.append((k, v))
-        s = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(hd) + neg
-        a = torch.matmul(torch.softmax(s, -1), v)
+        segs = [seg[l] for seg in past] + [(k, v)]
+        q = q / math.sqrt(hd)
+        s = torch.cat([torch.matmul(q, K.transpose(2, 3)) for K, _ in segs], -1) + neg
+        pr = torch.softmax(s, -1)
+        a, off = None, 0
+        for K, V in segs:
+            part = torch.matmul(pr[..., off:off + K.shape[2]], V)
+            a = part if a is None else a + part
+            off += K.shape[2]
         x = x + torch.addmm(W[p + "attn.c_proj.bias"], a.transpose(1, 2).reshape(B * T, C), W[p + "attn.c_proj.weight"])
         h = torch.nn.functional.layer_norm(x, (C,), W[p + "ln_2.weight"], W[p + "ln_2.bias"], 1e-5)
         f = torch.addmm(W[p + "mlp.c_fc.bias"], h, W[p + "mlp.c_fc.weight"])

@@ -69,51 +69,58 @@ def best(W, examples, group):
     out = [[0.0] * len(ex) for ex in examples]
     fwd = 0
     with torch.inference_mode():
-        shared = None
+        shared = []  # the demonstration's K/V, a batch of 1 that every example sees
         if S:
-            _, shared = forward(W, torch.tensor(allseqs[0][:S])[None], torch.arange(S)[None], fused=True)
-            fwd += S
+            _, kv = forward(W, torch.tensor(allseqs[0][:S])[None], torch.arange(S)[None], fused=True)
+            shared, fwd = [kv], fwd + S
         for g0 in range(0, len(examples), group):
             exs = list(range(g0, min(g0 + group, len(examples))))
             B = len(exs)
-            # the prompts: rows e, tokens S..P_e, on the shared K/V
+            # the prompts: row b = example exs[b]'s tokens S..P_e, after the demonstration
             lens = [P[e] - S for e in exs]
             Tm = max(lens)
             ids = torch.zeros(B, Tm, dtype=torch.long)
             for b, e in enumerate(exs):
                 ids[b, :lens[b]] = torch.tensor(examples[e][0][0][S:P[e]])
             pos = (S + torch.arange(Tm)).clamp(max=n_pos - 1).expand(B, Tm)
-            own = torch.ones(Tm, Tm, dtype=torch.bool).tril()[None] & (torch.arange(Tm)[None, None] < torch.tensor(lens)[:, None, None])
+            valid = torch.arange(Tm)[None] < torch.tensor(lens)[:, None]  # [B, Tm]
+            own = torch.ones(Tm, Tm, dtype=torch.bool).tril()[None] & valid[:, None, :]
             mask = torch.cat([torch.ones(B, Tm, S, dtype=torch.bool), own], 2)[:, None]
-            past = [(k.expand(B, -1, -1, -1), v.expand(B, -1, -1, -1)) for k, v in shared] if S else None
-            hp, kvp = forward(W, ids, pos, past, mask, fused=True)
+            hp, kvp = forward(W, ids, pos, shared, mask, fused=True)
             fwd += B * Tm
-            # the candidates: rows (e, c), tokens P_e.., on their prompt's K/V
-            rows = [(b, e, c) for b, e in enumerate(exs) for c in range(len(examples[e]))]
-            R = len(rows)
-            clen = [len(examples[e][c][0]) - P[e] for _, e, c in rows]
-            Lm = max(clen)
-            cids = torch.zeros(R, Lm, dtype=torch.long)
-            cpos = torch.zeros(R, Lm, dtype=torch.long)
-            for r, (b, e, c) in enumerate(rows):
-                cids[r, :clen[r]] = torch.tensor(examples[e][c][0][P[e]:])
-                cpos[r] = (P[e] + torch.arange(Lm)).clamp(max=n_pos - 1)
-            which = torch.tensor([b for b, _, _ in rows])
-            pre_ok = torch.cat([torch.ones(R, S, dtype=torch.bool),
-                                torch.arange(Tm)[None] < torch.tensor([lens[b] for b, _, _ in rows])[:, None]], 1)
-            cown = torch.ones(Lm, Lm, dtype=torch.bool).tril()[None] & (torch.arange(Lm)[None, None] < torch.tensor(clen)[:, None, None])
-            cmask = torch.cat([pre_ok[:, None, :].expand(R, Lm, S + Tm), cown], 2)[:, None]
-            cpast = [(k.index_select(0, which), v.index_select(0, which)) for k, v in kvp]
-            hc, _ = forward(W, cids, cpos, cpast, cmask, fused=True)
-            fwd += R * Lm
+            # the candidates: row b = all of example exs[b]'s classes' remaining tokens one after
+            # the other, each class seeing the demonstration, its prompt and its own tokens only
+            spans = []  # per row: (class, start in the row, length)
+            for e in exs:
+                o, sp = 0, []
+                for c, (sq, _) in enumerate(examples[e]):
+                    sp.append((c, o, len(sq) - P[e]))
+                    o += len(sq) - P[e]
+                spans.append(sp)
+            Lr = max(sp[-1][1] + sp[-1][2] for sp in spans)
+            cids = torch.zeros(B, Lr, dtype=torch.long)
+            cpos = torch.zeros(B, Lr, dtype=torch.long)
+            cls_of = torch.full((B, Lr), -1, dtype=torch.long)
+            for b, e in enumerate(exs):
+                for c, o, n in spans[b]:
+                    cids[b, o:o + n] = torch.tensor(examples[e][c][0][P[e]:])
+                    cpos[b, o:o + n] = torch.arange(P[e], P[e] + n).clamp(max=n_pos - 1)
+                    cls_of[b, o:o + n] = c
+            same = (cls_of[:, :, None] == cls_of[:, None, :]) & (cls_of[:, None, :] >= 0)
+            cown = same & torch.ones(Lr, Lr, dtype=torch.bool).tril()[None]
+            cown |= torch.eye(Lr, dtype=torch.bool)[None]  # padding rows see themselves (ignored)
+            cmask = torch.cat([torch.ones(B, Lr, S, dtype=torch.bool), valid[:, None, :].expand(B, Lr, Tm), cown], 2)[:, None]
+            hc, _ = forward(W, cids, cpos, shared + [kvp], cmask, fused=True)
+            fwd += B * Lr
             # the head where a class token is predicted: absolute position j predicts token j + 1
             hs, tgt, dest = [], [], []
-            for r, (b, e, c) in enumerate(rows):
-                s, n = examples[e][c]
-                for j in range(len(s) - n - 1, len(s) - 1):
-                    hs.append(hp[b, j - S] if j < P[e] else hc[r, j - P[e]])
-                    tgt.append(s[j + 1])
-                    dest.append((e, c))
+            for b, e in enumerate(exs):
+                for c, o, n in spans[b]:
+                    sq, k = examples[e][c]
+                    for j in range(len(sq) - k - 1, len(sq) - 1):
+                        hs.append(hp[b, j - S] if j < P[e] else hc[b, o + j - P[e]])
+                        tgt.append(sq[j + 1])
+                        dest.append((e, c))
             lp = torch.log_softmax(torch.stack(hs) @ head.T, -1).gather(1, torch.tensor(tgt)[:, None])[:, 0].tolist()
             for (e, c), x in zip(dest, lp):
                 out[e][c] += x
@@ -128,7 +135,10 @@ def main():
     ap.add_argument("--first", type=int, default=0)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--group", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: the cores)")
     a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
     W = load(a.dir, copy=a.mode == "prize")
     t1 = time.perf_counter()
