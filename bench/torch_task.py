@@ -134,7 +134,7 @@ def main():
     ap.add_argument("seqs")
     ap.add_argument("--first", type=int, default=0)
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--group", type=int, default=4)
+    ap.add_argument("--group", type=int, default=8)
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: the cores)")
     a = ap.parse_args()
     if a.threads:
