@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "engine/act.h"
 #include "engine/model_impl.h"
 
 typedef struct {
@@ -23,8 +24,6 @@ static void gpt2_free(void *p) {
   if (g) free(g->layers);
   free(g);
 }
-
-static float gelu_new(float x) { return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x))); }
 
 static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float *out) {
   const gpt2 *g = m->arch;
@@ -46,7 +45,7 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
     for (size_t i = 0; i < T * C; i++) x[i] += h[i];
     ivs_layernorm(h, x, y->ln2_w, y->ln2_b, T, C, g->eps);
     ivs_linear(fc, h, y->fc_w, y->fc_b, T, C, 4 * C, 0);
-    for (size_t i = 0; i < T * 4 * C; i++) fc[i] = gelu_new(fc[i]);
+    ivs_act_gelu_tanh(fc, T * 4 * C);
     ivs_linear(h, fc, y->fc2_w, y->fc2_b, T, 4 * C, C, 0);
     for (size_t i = 0; i < T * C; i++) x[i] += h[i];
   }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "engine/act.h"
 #include "engine/model_impl.h"
 
 typedef struct {
@@ -52,7 +53,7 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
     ivs_rmsnorm(h, x, y->ln2, T, C, g->eps);
     ivs_linear(gt, h, y->gate, NULL, T, C, I, 1);
     ivs_linear(up, h, y->up, NULL, T, C, I, 1);
-    for (size_t i = 0; i < T * I; i++) gt[i] = gt[i] / (1.0f + expf(-gt[i])) * up[i]; /* silu(gate) * up */
+    ivs_act_silu_mul(gt, up, T * I);
     ivs_linear(h, gt, y->down, NULL, T, I, C, 1);
     for (size_t i = 0; i < T * C; i++) x[i] += h[i];
   }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -535,3 +536,15 @@ int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, do
 
 void ivs_model_set_threads(size_t n) { openblas_set_num_threads(n ? (int)n : 1); }
 size_t ivs_model_threads(void) { return (size_t)openblas_get_num_threads(); }
+
+const char *ivs_model_blas_core_hint(void) {
+  const char *core = openblas_get_corename();
+  if (!core || strcasecmp(core, "prescott")) return NULL; /* OpenBLAS knew the CPU */
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512bf16")) return "Cooperlake";
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return NULL;
+}

@@ -69,4 +69,11 @@ int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, do
 void ivs_model_set_threads(size_t n);
 size_t ivs_model_threads(void);
 
+/* OpenBLAS chooses its kernels when it is loaded; a CPU newer than its
+ * tables (e.g. OpenBLAS 0.3.21 on Sapphire Rapids) gets the slowest
+ * generic ones ("Prescott", 4 to 20 times slower).  Then this names the core
+ * the CPU's features allow ("Cooperlake", "SkylakeX" or "Haswell"), for
+ * OPENBLAS_CORETYPE in a new process; NULL when OpenBLAS chose well. */
+const char *ivs_model_blas_core_hint(void);
+
 #endif

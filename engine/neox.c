@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "engine/act.h"
 #include "engine/model_impl.h"
 
 typedef struct {
@@ -27,8 +28,6 @@ static void neox_free(void *p) {
   if (g) free(g->layers);
   free(g);
 }
-
-static float gelu(float x) { return (float)(0.5 * x * (1.0 + erf(x / sqrt(2.0)))); }
 
 static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float *out) {
   const neox *g = m->arch;
@@ -63,7 +62,7 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
       ivs_layernorm(h, x, y->ln2_w, y->ln2_b, T, C, g->eps); /* from the same x as the attention */
     }
     ivs_linear(mid, h, y->up_w, y->up_b, T, C, I, 1);
-    for (size_t i = 0; i < T * I; i++) mid[i] = gelu(mid[i]);
+    ivs_act_gelu_erf(mid, T * I);
     ivs_linear(h, mid, y->down_w, y->down_b, T, I, C, 1);
     for (size_t i = 0; i < T * C; i++) x[i] += h[i] + (g->parallel ? a[i] : 0);
   }

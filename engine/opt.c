@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "engine/act.h"
 #include "engine/model_impl.h"
 
 typedef struct {
@@ -57,7 +58,7 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
     if (g->pre) ivs_layernorm(h, x, y->ln2_w, y->ln2_b, T, C, 1e-5);
     else memcpy(h, x, T * C * sizeof *h);
     ivs_linear(mid, h, y->fc1_w, y->fc1_b, T, C, F, 1);
-    for (size_t i = 0; i < T * F; i++) mid[i] = mid[i] > 0 ? mid[i] : 0;
+    ivs_act_relu(mid, T * F);
     ivs_linear(h, mid, y->fc2_w, y->fc2_b, T, F, C, 1);
     for (size_t i = 0; i < T * C; i++) x[i] += h[i];
     if (!g->pre) ivs_layernorm(x, x, y->ln2_w, y->ln2_b, T, C, 1e-5);
