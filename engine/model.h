@@ -20,6 +20,17 @@ typedef struct ivs_model_info {
   uint64_t converted_bytes;   /* float32 copies made of F16/BF16 weights */
   const char *dtype;          /* "F32", "F16" or "BF16" (of the first weight) */
   int32_t bos_id, eos_id;     /* config.json's bos_token_id and eos_token_id (the first of a list); -1: none */
+  size_t n_kv_head, head_dim; /* key/value heads (grouped-query attention: fewer than n_head), their size */
+  size_t n_ff;                /* the feed-forward width */
+  int tied;                   /* the head is the token embedding */
+  uint64_t kv_bytes_per_1000; /* the keys and values of 1000 tokens (float32) */
+  /* positions: learned (rope_type NULL; the row of position 0 is
+   * pos_offset) or rotary (rope_type "default", "linear" or "llama3") */
+  size_t pos_offset;
+  const char *rope_type;      /* static string, or NULL */
+  double rope_theta, rope_factor, rope_low_freq_factor, rope_high_freq_factor, rope_original_max;
+  size_t rope_dims;           /* rotated dimensions of each head */
+  const char *notes;          /* borrowed from the model: the settings read that shape the forward pass */
 } ivs_model_info;
 
 /* Opens the model in `dir`.  *out is owned by the caller (ivs_model_free).
