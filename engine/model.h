@@ -1,9 +1,10 @@
 /* A language model from a Hugging Face model directory (config.json and
- * model.safetensors), scored in float32 with OpenBLAS for every matrix
- * product.  This first version reads the `gpt2` architecture (Conv1D weights
- * stored [in, out], a tied head, gelu_new); any other model_type is an error
- * naming it.  F32 weights are used in place from the mapping; F16 and BF16
- * are converted to float32 once (ivs_model_info says how much that takes). */
+ * model.safetensors or its shards), scored in float32 with OpenBLAS for
+ * every matrix product.  model_type gpt2, gpt_neox, llama, qwen2 or opt (one
+ * file each); any other is an error naming it.  F32 weights are used in
+ * place from the mapping; F16 and BF16 are converted to float32 once
+ * (ivs_model_info says how much that takes).  Many sequences at once, with
+ * shared prefixes run once: engine/batch.h. */
 #ifndef IVS_ENGINE_MODEL_H
 #define IVS_ENGINE_MODEL_H
 
