@@ -52,7 +52,10 @@ struct ivs_tokscratch {
   size_t ncache;
   class_toks *cls;
   size_t clscap;
+  size_t cuts;
 };
+
+size_t ivs_tokscratch_cuts(const ivs_tokscratch *s) { return s->cuts; }
 
 int ivs_tokscratch_new(ivs_tokscratch **out) {
   *out = calloc(1, sizeof **out);
@@ -243,7 +246,7 @@ static int tail_matches(const ivs_tokrules *r, const prompt_toks *pt, size_t i, 
   return ok;
 }
 
-static int plan_cut(const ivs_tokrules *r, size_t line, prompt_toks *pt) {
+static int plan_cut(const ivs_tokrules *r, ivs_tokscratch *s, size_t line, prompt_toks *pt) {
   pt->k = pt->cut = 0;
   if (r->whole || pt->len < 2 * TAIL_BYTES || pt->n < 4) return 0;
   size_t end = pt->len, i = pt->n - 1, seen = 0;
@@ -261,7 +264,7 @@ static int plan_cut(const ivs_tokrules *r, size_t line, prompt_toks *pt) {
       size_t nt;
       int rc = enc(r, line, pt->p + end, pt->len - end, &t, &nt);
       if (rc) return rc;
-      if (same_ids(t, nt, pt->ids + i + 1, pt->n - i - 1)) pt->k = i + 1, pt->cut = end;
+      if (same_ids(t, nt, pt->ids + i + 1, pt->n - i - 1)) pt->k = i + 1, pt->cut = end, s->cuts++;
       free(t);
       return 0;
     }
@@ -422,7 +425,7 @@ int ivs_tokrules_check(const ivs_tokrules *r, ivs_tokscratch *s, const ivs_tok_e
   for (size_t f = 0; f < 2 && !rc; f++) {
     if (!ex->prompt[f]) continue;
     pt = (prompt_toks){ex->prompt[f], ex->prompt_len[f], NULL, 0, 0, 0};
-    if ((rc = enc(r, ex->line, pt.p, pt.len, &pt.ids, &pt.n)) || (rc = plan_cut(r, ex->line, &pt))) break;
+    if ((rc = enc(r, ex->line, pt.p, pt.len, &pt.ids, &pt.n)) || (rc = plan_cut(r, s, ex->line, &pt))) break;
     size_t top = 0, top_j = 0;
     for (size_t j = 0; j < nc && !rc; j++) {
       class_toks *c = &s->cls[j];

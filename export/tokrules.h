@@ -64,6 +64,9 @@ typedef struct ivs_tokscratch ivs_tokscratch;
 
 int ivs_tokscratch_new(ivs_tokscratch **out);
 void ivs_tokscratch_free(ivs_tokscratch *s); /* accepts NULL */
+/* How many prompts this scratch saw tokenized once, their tails re-tokenized
+ * with the classes (the others: whole texts).  For tests and benchmarks. */
+size_t ivs_tokscratch_cuts(const ivs_tokscratch *s);
 
 /* Called for each warning of an example, in a fixed order; d is borrowed for
  * the call; 0 to go on. */
