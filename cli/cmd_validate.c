@@ -218,8 +218,9 @@ int cmd_validate(int argc, char **argv, const char *db) {
       printf("  prompt length in characters: p50 %zu, p90 %zu, p99 %zu, max %zu\n", st.prompt_p50, st.prompt_p90,
              st.prompt_p99, st.prompt_max);
       if (st.tokenized)
-        printf("  longest prompt + class in tokens: p50 %zu, p90 %zu, p99 %zu, max %zu\n", st.tokens_p50, st.tokens_p90,
-               st.tokens_p99, st.tokens_max);
+        printf("  longest prompt + %s in tokens: p50 %zu, p90 %zu, p99 %zu, max %zu\n",
+               st.type == IVS_TYPE_SEQUENCE_PROB ? "completion" : "class", st.tokens_p50, st.tokens_p90, st.tokens_p99,
+               st.tokens_max);
     }
     free(o.kept);
   }

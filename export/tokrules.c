@@ -10,12 +10,17 @@
 #include "core/grow.h"
 #include "core/hash.h"
 
-/* The tail re-tokenized with each class starts at a word (a space, then an
- * ASCII letter, after a character that is not whitespace) at least TAIL_BYTES
- * before the prompt's end: more than the longest added token that could
- * reach from the prompt into the class, and past every pre-tokenizer's
- * lookahead.  No such word among the last TAIL_TOKENS tokens: whole texts. */
-#define TAIL_BYTES 64
+/* The tail re-tokenized with each class starts at a word: a space, then an
+ * ASCII letter, after a character that is not whitespace.  Every supported
+ * pre-tokenizer pattern (GPT-2's, Llama-3's) starts a piece there and looks
+ * at most one character past a piece; both characters are the prompt's, so
+ * the pieces before the cut are the same with any class after the prompt,
+ * NFC cannot compose across a space, and ByteLevel's add_prefix_space leaves
+ * a text that starts with a space alone.  What could still reach from before
+ * the cut into the class is an added token holding the whole tail: the tail
+ * is at least TAIL_BYTES long.  No such word among the last TAIL_TOKENS
+ * tokens: the texts are tokenized whole. */
+#define TAIL_BYTES 16
 #define TAIL_TOKENS 64
 #define SHOW_TOKENS 4 /* tokens listed in a message, then "..." */
 #define SHOW_TOKEN_BYTES 24
