@@ -196,8 +196,19 @@ static void test_bad(void **state) {
   assert_int_equal(ivs_tokenizer_load(&t, "/nonexistent/tokenizer.json"), IVS_EIO);
   assert_non_null(strstr(ivs_error_message(), "/nonexistent/tokenizer.json"));
   expect_bad("{\"model\": ", "invalid JSON");
-  expect_bad("{" MODEL ",\"pre_tokenizer\":{\"type\":\"Whitespace\"}}", "pre_tokenizer type 'Whitespace'");
-  expect_bad("{" MODEL ",\"normalizer\":{\"type\":\"Lowercase\"}}", "normalizer type 'Lowercase'");
+  expect_bad("{" MODEL ",\"pre_tokenizer\":{\"type\":\"UnicodeScripts\"}}", "pre_tokenizer type 'UnicodeScripts'");
+  expect_bad("{" MODEL ",\"normalizer\":{\"type\":\"BertNormalizer\"}}", "normalizer type 'BertNormalizer'");
+  expect_bad("{" MODEL ",\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFC\"},{\"type\":\"Precompiled\"}]}}",
+             "normalizer type 'Precompiled'");
+  expect_bad("{" MODEL ",\"decoder\":{\"type\":\"WordPiece\"}}", "decoder type 'WordPiece'");
+  expect_bad("{" MODEL ",\"post_processor\":{\"type\":\"Nope\"}}", "post_processor type 'Nope'");
+  expect_bad("{" MODEL ",\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(\"},\"behavior\":\"Isolated\"}}",
+             "does not compile");
+  expect_bad("{" MODEL ",\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"a\"},\"behavior\":\"Sideways\"}}",
+             "unknown 'behavior' Sideways");
+  expect_bad("{" MODEL ",\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"ab\"}}", "'replacement' is not one character");
+  expect_bad("{" MODEL ",\"added_tokens\":[{\"id\":7,\"content\":\"<x>\"}]}", "Hugging Face numbers it 3");
+  expect_bad("{\"model\":{\"type\":\"Unigram\",\"vocab\":[]}}", "model type 'Unigram'");
   expect_bad("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a c\"]}}", "not in the vocab");
   expect_bad("{\"model\":{\"type\":\"WordPiece\",\"vocab\":{}}}", "model type 'WordPiece'");
   /* a truncated real file */
@@ -238,20 +249,20 @@ static void encode_expect(const char *json, const char *text, size_t n, const in
   remove(p);
 }
 
-#define SMALL "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\" \":2,\"<\":4,\"m\":5,\">\":6},\"merges\":[]}"
+#define SMALL "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\" \":2,\"<\":4,\"m\":5,\">\":6,\"c\":3},\"merges\":[]}"
 
 /* lstrip/rstrip take the whitespace around an added token; single_word
  * refuses a match inside a word. */
 static void test_added_flags(void **state) {
   (void)state;
-  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":3,\"content\":\"<m>\",\"lstrip\":true,\"rstrip\":true,"
+  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":7,\"content\":\"<m>\",\"lstrip\":true,\"rstrip\":true,"
                 "\"special\":true,\"normalized\":false}]}",
-                "a  <m> b", 3, (const int32_t[]){0, 3, 1});
-  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":3,\"content\":\"<m>\",\"special\":true,\"normalized\":false}]}",
-                "a <m> b", 5, (const int32_t[]){0, 2, 3, 2, 1});
-  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":3,\"content\":\"<m>\",\"single_word\":true,\"special\":true,"
+                "a  <m> b", 3, (const int32_t[]){0, 7, 1});
+  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":7,\"content\":\"<m>\",\"special\":true,\"normalized\":false}]}",
+                "a <m> b", 5, (const int32_t[]){0, 2, 7, 2, 1});
+  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":7,\"content\":\"<m>\",\"single_word\":true,\"special\":true,"
                 "\"normalized\":false}]}",
-                "a<m>b <m>", 7, (const int32_t[]){0, 4, 5, 6, 1, 2, 3});
+                "a<m>b <m>", 7, (const int32_t[]){0, 4, 5, 6, 1, 2, 7});
 }
 
 int main(void) {

