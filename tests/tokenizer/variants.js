@@ -24,17 +24,38 @@ function addTokens(t, list) {
   return t;
 }
 
+// The first `keep` ids of a vocabulary and the merges among them (ranks in
+// their order): a smaller tokenizer of the same kind, quick to load for both
+// sides.  Added tokens outside are renumbered after it.
+function trim(t, keep, extra) {
+  const vocab = Object.create(null); // no prototype: a token may be spelled "valueOf"
+  for (const [k, v] of Object.entries(t.model.vocab)) if (v < keep) vocab[k] = v;
+  let next = keep;
+  for (const k of extra) if (k in t.model.vocab && !(k in vocab)) vocab[k] = next++;
+  const added = [];
+  for (const a of t.added_tokens) {
+    if (!(a.content in vocab)) vocab[a.content] = a.id < keep ? a.id : next++;
+    added.push({ ...a, id: vocab[a.content] });
+  }
+  const pair = (m) => (typeof m === 'string' ? [m.slice(0, m.indexOf(' ')), m.slice(m.indexOf(' ') + 1)] : m);
+  t.model.merges = t.model.merges.filter((m) => { const [a, b] = pair(m); return a in vocab && b in vocab && (a + b) in vocab; });
+  t.model.vocab = { ...vocab };
+  t.added_tokens = added;
+  return t;
+}
+
 function variants(real, dir) {
   fs.mkdirSync(dir, { recursive: true });
-  const gpt2 = JSON.parse(fs.readFileSync(real.gpt2, 'utf8'));
-  const llama2 = JSON.parse(fs.readFileSync(real.llama2, 'utf8'));
+  const gpt2 = trim(JSON.parse(fs.readFileSync(real.gpt2, 'utf8')), 4096, ['<|endoftext|>']);
+  const llama2 = trim(JSON.parse(fs.readFileSync(real.llama2, 'utf8')), 8000, []);
+  const EOT = gpt2.model.vocab['<|endoftext|>'];
   const out = [];
   const add = (name, base, edit) => {
     const t = clone(base);
     edit(t);
     const p = path.join(dir, `${name}.json`);
     fs.writeFileSync(p, JSON.stringify(t));
-    out.push([`variant/${name}`, p]);
+    out.push([`variant/${name}`, p, !!(t.post_processor && t.post_processor.type !== 'ByteLevel')]);
   };
   const gpt2Bl = (extra) => ({ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true, ...extra });
 
@@ -97,17 +118,17 @@ function variants(real, dir) {
       single: [{ SpecialToken: { id: '<|endoftext|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } },
         { SpecialToken: { id: '<|endoftext|>', type_id: 0 } }],
       pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
-      special_tokens: { '<|endoftext|>': { id: '<|endoftext|>', ids: [50256], tokens: ['<|endoftext|>'] } },
+      special_tokens: { '<|endoftext|>': { id: '<|endoftext|>', ids: [EOT], tokens: ['<|endoftext|>'] } },
     };
   });
   add('roberta', gpt2, (t) => {
-    t.post_processor = { type: 'RobertaProcessing', sep: ['<|endoftext|>', 50256], cls: ['!', 0], trim_offsets: true, add_prefix_space: false };
+    t.post_processor = { type: 'RobertaProcessing', sep: ['<|endoftext|>', EOT], cls: ['!', 0], trim_offsets: true, add_prefix_space: false };
   });
-  add('bert-processing', gpt2, (t) => { t.post_processor = { type: 'BertProcessing', sep: ['.', 13], cls: ['<|endoftext|>', 50256] }; });
+  add('bert-processing', gpt2, (t) => { t.post_processor = { type: 'BertProcessing', sep: ['.', 13], cls: ['<|endoftext|>', EOT] }; });
   add('processor-sequence', gpt2, (t) => {
     t.post_processor = { type: 'Sequence', processors: [{ type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
       { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<|endoftext|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-        pair: [{ Sequence: { id: 'A', type_id: 0 } }], special_tokens: { '<|endoftext|>': { id: '<|endoftext|>', ids: [50256], tokens: ['<|endoftext|>'] } } }] };
+        pair: [{ Sequence: { id: 'A', type_id: 0 } }], special_tokens: { '<|endoftext|>': { id: '<|endoftext|>', ids: [EOT], tokens: ['<|endoftext|>'] } } }] };
   });
 
   // decoders and the BPE options
