@@ -75,6 +75,8 @@ static int sl_end(strlist *l, size_t mark) {
   return 0;
 }
 
+static const char *sl_at(const strlist *l, size_t i) { return l->text.data ? l->text.data + l->v[i].off : ""; }
+
 static void sl_reset(strlist *l) {
   ivs_buf_clear(&l->text);
   l->n = 0;
@@ -141,7 +143,7 @@ static int step(const ivs_tokenizer *t, const tk_dec *d, strlist *in, strlist *o
   case D_BYTELEVEL: {
     ivs_buf_clear(tmp);
     for (size_t i = 0; i < in->n && !rc; i++) {
-      const char *s = in->text.data + in->v[i].off;
+      const char *s = sl_at(in, i);
       size_t n = in->v[i].len, m = tmp->len;
       int mapped = 1;
       for (size_t j = 0; j < n && mapped && !rc; j += adv) {
@@ -157,12 +159,12 @@ static int step(const ivs_tokenizer *t, const tk_dec *d, strlist *in, strlist *o
   }
   case D_FUSE:
     sl_begin(out, &mark);
-    for (size_t i = 0; i < in->n && !rc; i++) rc = ivs_buf_append(&out->text, in->text.data + in->v[i].off, in->v[i].len);
+    for (size_t i = 0; i < in->n && !rc; i++) rc = ivs_buf_append(&out->text, sl_at(in, i), in->v[i].len);
     return rc ? rc : sl_end(out, mark);
   case D_BYTE_FALLBACK: {
     ivs_buf_clear(tmp);
     for (size_t i = 0; i <= in->n && !rc; i++) {
-      const char *s = i < in->n ? in->text.data + in->v[i].off : NULL;
+      const char *s = i < in->n ? sl_at(in, i) : NULL;
       int b = s ? byte_token(s, in->v[i].len) : -1;
       if (b >= 0) {
         rc = ivs_buf_putc(tmp, (char)b);
@@ -180,7 +182,7 @@ static int step(const ivs_tokenizer *t, const tk_dec *d, strlist *in, strlist *o
   }
   case D_METASPACE:
     for (size_t i = 0; i < in->n && !rc; i++) {
-      const char *s = in->text.data + in->v[i].off;
+      const char *s = sl_at(in, i);
       size_t n = in->v[i].len;
       sl_begin(out, &mark);
       for (size_t j = 0; j < n && !rc; j += adv) {
@@ -193,13 +195,13 @@ static int step(const ivs_tokenizer *t, const tk_dec *d, strlist *in, strlist *o
     return rc;
   case D_REPLACE:
     for (size_t i = 0; i < in->n && !rc; i++) {
-      rc = tk_replace_all(d->re, d->content, d->content_len, in->text.data + in->v[i].off, in->v[i].len, tmp, md);
+      rc = tk_replace_all(d->re, d->content, d->content_len, sl_at(in, i), in->v[i].len, tmp, md);
       if (!rc) rc = sl_add(out, tmp->data, tmp->len);
     }
     return rc;
   case D_STRIP:
     for (size_t i = 0; i < in->n && !rc; i++) {
-      const char *s = in->text.data + in->v[i].off;
+      const char *s = sl_at(in, i);
       size_t n = in->v[i].len, a = 0, b = n, st;
       for (size_t k = 0; k < d->start && a < n; k++) {
         if ((uint32_t)tk_next(s + a, n - a, &adv) != d->ch) break;
@@ -239,7 +241,7 @@ int ivs_tokenizer_decode(const ivs_tokenizer *t, const int32_t *ids, size_t n, i
   }
   for (size_t i = 0; i < cur->n && !rc; i++) {
     if (i && !t->has_decoder) rc = ivs_buf_putc(&out, ' ');
-    if (!rc) rc = ivs_buf_append(&out, cur->text.data + cur->v[i].off, cur->v[i].len);
+    if (!rc) rc = ivs_buf_append(&out, sl_at(cur, i), cur->v[i].len);
   }
   if (!rc) rc = ivs_buf_reserve(&out, 1);
   sl_release(&a);

@@ -28,7 +28,7 @@ void tk_swap(tk_work *w) {
 
 /* ---- the word cache: one tokenizer's words at a time ---- */
 
-#define CACHE_BITS 15
+#define CACHE_BITS 16
 #define CACHE_SLOTS ((size_t)1 << CACHE_BITS)
 #define CACHE_MAX_WORD 64
 #define CACHE_MAX_IDS ((size_t)1 << 20)
@@ -154,12 +154,13 @@ static int model(const ivs_tokenizer *t, tk_work *w, int32_t **out, size_t *nout
     const centry *e = cache_get(c, h, word, pc->len);
     if (e) {
       if (*nout + e->nids > *cap && ivs_grow((void **)out, cap, *nout + e->nids, sizeof **out, 256)) return IVS_ENOMEM;
-      memcpy(*out + *nout, c->ids + e->ioff, e->nids * sizeof **out);
+      if (e->nids) memcpy(*out + *nout, c->ids + e->ioff, e->nids * sizeof **out);
       *nout += e->nids;
       continue;
     }
     size_t at = *nout;
-    if (!(rc = tk_bpe_word(t, word, pc->len, out, nout, cap))) cache_put(c, h, word, pc->len, *out + at, *nout - at);
+    if (!(rc = tk_bpe_word(t, word, pc->len, out, nout, cap)) && *nout > at)
+      cache_put(c, h, word, pc->len, *out + at, *nout - at); /* a word of dropped characters is not kept */
   }
   return rc;
 }

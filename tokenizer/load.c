@@ -151,46 +151,21 @@ static void byte_alphabet(ivs_tokenizer *t) {
 
 static atomic_uint_fast64_t serials = 1;
 
-int ivs_tokenizer_load(ivs_tokenizer **out, const char *path) {
-  *out = NULL;
-  ivs_buf file = IVS_BUF_INIT, p = IVS_BUF_INIT;
-  cJSON *root = NULL;
+/* Builds a tokenizer from a parsed tokenizer.json; `path` names it in errors. */
+static int from_json(ivs_tokenizer **out, const cJSON *root, const char *path) {
   ivs_tokenizer *t = NULL;
-  struct stat st;
-  int rc = ivs_buf_puts(&p, path);
-  if (!rc && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) rc = ivs_buf_puts(&p, "/tokenizer.json");
-  if (rc) goto done;
-  path = p.data;
-  if ((rc = ivs_file_read_all(path, IVS_TOK_MAX_FILE, &file))) goto done;
-  const char *end = NULL;
-  root = cJSON_ParseWithLengthOpts(file.data, file.len, &end, 0);
-  if (!root) {
-    rc = ivs_error_set(IVS_EPARSE, "%s: invalid JSON near byte %zu", path, end ? (size_t)(end - file.data) : (size_t)0);
-    goto done;
-  }
-  ivs_buf_release(&file);
-  if (!cJSON_IsObject(root)) {
-    rc = tk_fail(IVS_EPARSE, path, "not a JSON object");
-    goto done;
-  }
-  if (!(t = calloc(1, sizeof *t))) {
-    rc = ivs_error_set(IVS_ENOMEM, "out of memory");
-    goto done;
-  }
+  int rc = 0;
+  if (!cJSON_IsObject(root)) return tk_fail(IVS_EPARSE, path, "not a JSON object");
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
+  if (!cJSON_IsObject(m)) return tk_fail(IVS_EINVAL, path, "model: missing");
+  const cJSON *tr = cJSON_GetObjectItemCaseSensitive(root, "truncation");
+  const cJSON *pad = cJSON_GetObjectItemCaseSensitive(root, "padding");
+  if ((tr && !cJSON_IsNull(tr)) || (pad && !cJSON_IsNull(pad)))
+    return tk_fail(IVS_EINVAL, path, "truncation and padding are not supported");
+  if (!(t = calloc(1, sizeof *t))) return ivs_error_set(IVS_ENOMEM, "%s: out of memory", path);
   t->serial = atomic_fetch_add(&serials, 1);
   ivs_buf_init(&t->pool, 0);
   byte_alphabet(t);
-  const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
-  if (!cJSON_IsObject(m)) {
-    rc = tk_fail(IVS_EINVAL, path, "model: missing");
-    goto done;
-  }
-  const cJSON *tr = cJSON_GetObjectItemCaseSensitive(root, "truncation");
-  const cJSON *pad = cJSON_GetObjectItemCaseSensitive(root, "padding");
-  if ((tr && !cJSON_IsNull(tr)) || (pad && !cJSON_IsNull(pad))) {
-    rc = tk_fail(IVS_EINVAL, path, "truncation and padding are not supported");
-    goto done;
-  }
   if ((rc = tk_bpe_load(t, m, path)) || (rc = tk_added_load(t, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), path)) ||
       (rc = tk_normalizer_load(t, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), path, 0)) ||
       (rc = tk_added_build(t, path)) ||
@@ -209,10 +184,31 @@ int ivs_tokenizer_load(ivs_tokenizer **out, const char *path) {
   t = NULL;
 done:
   if (rc == IVS_ENOMEM) ivs_error_set(IVS_ENOMEM, "%s: out of memory", path);
+  ivs_tokenizer_free(t);
+  return rc;
+}
+
+int ivs_tokenizer_parse(ivs_tokenizer **out, const char *json, size_t len, const char *name) {
+  *out = NULL;
+  if (len > IVS_TOK_MAX_FILE) return ivs_error_set(IVS_ELIMIT, "%s: over %zu bytes", name, IVS_TOK_MAX_FILE);
+  const char *end = NULL;
+  cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+  if (!root) return ivs_error_set(IVS_EPARSE, "%s: invalid JSON near byte %zu", name, end ? (size_t)(end - json) : (size_t)0);
+  int rc = from_json(out, root, name);
   cJSON_Delete(root);
+  return rc;
+}
+
+int ivs_tokenizer_load(ivs_tokenizer **out, const char *path) {
+  *out = NULL;
+  ivs_buf file = IVS_BUF_INIT, p = IVS_BUF_INIT;
+  struct stat st;
+  int rc = ivs_buf_puts(&p, path);
+  if (!rc && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) rc = ivs_buf_puts(&p, "/tokenizer.json");
+  if (!rc) rc = ivs_file_read_all(p.data, IVS_TOK_MAX_FILE, &file);
+  if (!rc) rc = ivs_tokenizer_parse(out, file.data ? file.data : "", file.len, p.data);
   ivs_buf_release(&file);
   ivs_buf_release(&p);
-  ivs_tokenizer_free(t);
   return rc;
 }
 

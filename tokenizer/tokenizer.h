@@ -50,6 +50,10 @@ typedef struct ivs_tokenizer ivs_tokenizer;
  * names the file and the component.  *out is NULL after a failure. */
 int ivs_tokenizer_load(ivs_tokenizer **out, const char *path);
 
+/* The same from len bytes of tokenizer.json in memory (borrowed for the call);
+ * `name` stands for the file in error messages. */
+int ivs_tokenizer_parse(ivs_tokenizer **out, const char *json, size_t len, const char *name);
+
 /* Frees everything; accepts NULL. */
 void ivs_tokenizer_free(ivs_tokenizer *tok);
 
