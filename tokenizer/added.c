@@ -13,24 +13,27 @@
 
 /* ---- the trie ---- */
 
+static int32_t new_node(tk_trie *tr, char byte) {
+  if (tr->n == tr->cap && ivs_grow((void **)&tr->node, &tr->cap, tr->n + 1, sizeof *tr->node, 256)) return -1;
+  tr->node[tr->n] = (tk_node){-1, -1, -1, (uint8_t)byte};
+  return (int32_t)tr->n++;
+}
+
 static int trie_add(tk_trie *tr, const char *s, size_t n, int32_t token) {
-  int32_t *link = &tr->root[(unsigned char)s[0]];
-  for (size_t i = 0;; i++) {
-    int32_t at = *link;
-    if (at < 0) {
-      if (tr->n == tr->cap && ivs_grow((void **)&tr->node, &tr->cap, tr->n + 1, sizeof *tr->node, 256)) return IVS_ENOMEM;
-      at = (int32_t)tr->n++;
-      tr->node[at] = (tk_node){-1, -1, -1, (uint8_t)s[i]};
-      *link = at;
+  int32_t at = tr->root[(unsigned char)s[0]];
+  if (at < 0 && (at = tr->root[(unsigned char)s[0]] = new_node(tr, s[0])) < 0) return IVS_ENOMEM;
+  for (size_t i = 1; i < n; i++) {
+    int32_t c = tr->node[at].child, prev = -1;
+    while (c >= 0 && tr->node[c].byte != (uint8_t)s[i]) prev = c, c = tr->node[c].next;
+    if (c < 0) { /* indexes, not pointers: new_node may move the array */
+      if ((c = new_node(tr, s[i])) < 0) return IVS_ENOMEM;
+      if (prev < 0) tr->node[at].child = c;
+      else tr->node[prev].next = c;
     }
-    if (i + 1 == n) {
-      if (tr->node[at].token < 0) tr->node[at].token = token; /* the same string twice: the first one */
-      return 0;
-    }
-    unsigned char c = (unsigned char)s[i + 1];
-    link = &tr->node[at].child;
-    while (*link >= 0 && tr->node[*link].byte != c) link = &tr->node[*link].next;
+    at = c;
   }
+  if (tr->node[at].token < 0) tr->node[at].token = token; /* the same string twice: the first one */
+  return 0;
 }
 
 /* The longest token spelled at s[0..n), or -1; *len gets its length. */
