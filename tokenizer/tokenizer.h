@@ -26,6 +26,13 @@
  * Unicode tables are PCRE2's and utf8proc's.  Anything else (Unigram,
  * WordPiece, WordLevel, BertNormalizer, Precompiled, UnicodeScripts, ...) is
  * refused at load with IVS_EINVAL naming the component and its type.
+ * Stricter than HF, on purpose: added-token ids that HF would renumber, an id
+ * given to two vocabulary entries and a regex PCRE2 cannot compile are load
+ * errors; an unk_token missing from the vocabulary is an encode error when a
+ * character needs it; decoding an id without a token is an error (HF drops
+ * it).  Known gaps: inside a character class \S, \W and \H are PCRE2's, not
+ * Oniguruma's (no known tokenizer writes them), and characters assigned after
+ * Unicode 14 may be classed differently.
  *
  * A loaded tokenizer is immutable: every call below may run on several
  * threads at once.  Encoding keeps a workspace and a word cache per thread
