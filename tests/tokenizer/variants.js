@@ -96,6 +96,7 @@ function variants(real, dir) {
   // added tokens with every flag, normalized ones matched after a normalizer
   add('added-flags', gpt2, (t) => {
     t.normalizer = { type: 'Lowercase' };
+    t.pre_tokenizer = gpt2Bl({ add_prefix_space: true }); // the prefix space goes on every piece between tokens
     addTokens(t, [
       { content: '<m>', lstrip: true, rstrip: true, special: true, normalized: false },
       { content: '[X]', single_word: true, normalized: false },
@@ -146,6 +147,11 @@ function variants(real, dir) {
     t.pre_tokenizer = ms('first', false);
     t.decoder = dseq({ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' },
       { type: 'Strip', content: ' ', start: 1, stop: 0 });
+  });
+  add('llama2-split-metaspace-first', llama2, (t) => {
+    t.normalizer = null;
+    t.pre_tokenizer = seq(split({ Regex: '\\p{P}+' }, 'Isolated'), ms('first', true));
+    t.decoder = ms('first', true);
   });
   add('llama2-metaspace-never', llama2, (t) => { t.normalizer = null; t.pre_tokenizer = ms('never', true, true); t.decoder = ms('never', true, true); });
   add('llama2-metaspace-legacy', llama2, (t) => { t.normalizer = null; t.pre_tokenizer = ms('always', true, true); t.decoder = dseq({ type: 'ByteFallback' }, { type: 'Fuse' }, ms('always', true, true)); });
