@@ -18,7 +18,7 @@
 static const char help[] =
     "usage: invscale lm info DIR [--format text|json]\n"
     "       invscale lm score DIR [--no-argmax] < seqs.jsonl\n"
-    "       invscale lm tokenize DIR|tokenizer.json [--decode] < texts.jsonl\n\n"
+    "       invscale lm tokenize DIR|tokenizer.json [--special | --decode] < texts.jsonl\n\n"
     "A Hugging Face model directory (config.json, model.safetensors) run by invscale's own engine\n"
     "in float32 (model_type gpt2, gpt_neox, llama, qwen2 or opt).\n"
     "  info    architecture, sizes, positions (learned, or rotary with its rope settings), the settings\n"
@@ -28,7 +28,8 @@ static const char help[] =
     "          \"sum_logprob\", \"greedy\" (every continuation token the most likely one), \"argmax\": [...]}\n"
     "          (--no-argmax: the head runs only where a continuation token is predicted; no argmax)\n"
     "  tokenize  {\"text\": ...} -> {\"ids\": [...]} exactly as Hugging Face tokenizers encodes it (no special\n"
-    "          tokens added); --decode: {\"ids\": [...]} -> {\"text\": ...}\n";
+    "          tokens added; --special: with the post-processor's, e.g. a BOS, as add_special_tokens=True);\n"
+    "          --decode: {\"ids\": [...]} -> {\"text\": ...}\n";
 
 static void put_double(double v) {
   char b[IVS_DTOA_SIZE];
@@ -194,7 +195,26 @@ static int score(ivs_model *m, int want_argmax) {
   return rc < 0 ? report_error() : finish_stdout(EXIT_OK);
 }
 
-static int tokenize(const char *path, int decode) {
+/* Appends {"ids":[...]}\n without printf: this loop is the tokenizer benchmark's. */
+static int put_ids(ivs_buf *out, const int32_t *ids, size_t n) {
+  if (ivs_buf_reserve(out, 16 + 12 * n)) return IVS_ENOMEM;
+  char *o = out->data + out->len;
+  memcpy(o, "{\"ids\":[", 8), o += 8;
+  for (size_t i = 0; i < n; i++) {
+    if (i) *o++ = ',';
+    uint32_t v = (uint32_t)ids[i];
+    char d[10];
+    int k = 0;
+    do d[k++] = (char)('0' + v % 10), v /= 10;
+    while (v);
+    while (k) *o++ = d[--k];
+  }
+  memcpy(o, "]}\n", 3), o += 3;
+  out->len = (size_t)(o - out->data);
+  return 0;
+}
+
+static int tokenize(const char *path, int decode, int special) {
   ivs_tokenizer *tok;
   if (ivs_tokenizer_load(&tok, path)) return report_error();
   ivs_reader rd;
@@ -208,15 +228,14 @@ static int tokenize(const char *path, int decode) {
     if (!line.len) continue;
     cJSON *o = cJSON_ParseWithLength(line.data, line.len);
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, decode ? "ids" : "text"), *v;
-    ivs_buf_clear(&out);
     if (!decode) {
       int32_t *ids = NULL;
       size_t n = 0;
       if (!cJSON_IsString(f)) rc = ivs_error_set(IVS_EINVAL, "stdin:%zu: expected {\"text\": \"...\"}", lineno);
-      else if ((rc = ivs_tokenizer_encode(tok, f->valuestring, strlen(f->valuestring), &ids, &n)))
+      else if ((rc = (special ? ivs_tokenizer_encode_special : ivs_tokenizer_encode)(tok, f->valuestring,
+                                                                                     strlen(f->valuestring), &ids, &n)))
         ivs_error_prefix("stdin:%zu", lineno);
-      for (size_t i = 0; !rc && i < n; i++) printf(i ? ",%d" : "{\"ids\":[%d", ids[i]);
-      if (!rc) fputs(n ? "]}\n" : "{\"ids\":[]}\n", stdout);
+      if (!rc) rc = put_ids(&out, ids, n);
       free(ids);
     } else {
       size_t n = cJSON_IsArray(f) ? (size_t)cJSON_GetArraySize(f) : 0, i = 0, len;
@@ -228,11 +247,12 @@ static int tokenize(const char *path, int decode) {
       if (!rc && (rc = ivs_tokenizer_decode(tok, ids, n, 0, &text, &len))) ivs_error_prefix("stdin:%zu", lineno);
       if (!rc && !(rc = ivs_buf_puts(&out, "{\"text\":")) && !(rc = ivs_json_put_text(&out, text, len)))
         rc = ivs_buf_puts(&out, "}\n");
-      if (!rc) fwrite(out.data, 1, out.len, stdout);
       free(ids), free(text);
     }
     cJSON_Delete(o);
+    if (out.len >= ((size_t)1 << 16) || rc) fwrite(out.data, 1, out.len, stdout), ivs_buf_clear(&out);
   }
+  if (out.len) fwrite(out.data, 1, out.len, stdout);
   ivs_reader_close(&rd);
   ivs_buf_release(&line), ivs_buf_release(&out);
   ivs_tokenizer_free(tok);
@@ -243,9 +263,14 @@ int cmd_lm(int argc, char **argv, const char *db) {
   (void)db;
   if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) return fputs(help, stdout), finish_stdout(EXIT_OK);
   if (argc >= 3 && !strcmp(argv[1], "tokenize")) {
-    int decode = argc == 4 && !strcmp(argv[3], "--decode");
-    if (argc != 3 && !decode) return usage_error("lm", "expected 'lm tokenize DIR|tokenizer.json [--decode]'");
-    return tokenize(argv[2], decode);
+    int decode = 0, special = 0;
+    for (int i = 3; i < argc; i++) {
+      if (!strcmp(argv[i], "--decode")) decode = 1;
+      else if (!strcmp(argv[i], "--special")) special = 1;
+      else return usage_error("lm", "expected 'lm tokenize DIR|tokenizer.json [--special | --decode]'");
+    }
+    if (decode && special) return usage_error("lm", "--special adds tokens when encoding; it does not go with --decode");
+    return tokenize(argv[2], decode, special);
   }
   int no_argmax = argc == 4 && !strcmp(argv[1], "score") && !strcmp(argv[3], "--no-argmax"), json = 0;
   static const char *const forms[] = {"text", "json"};

@@ -476,7 +476,8 @@ static char *variant_path(void) {
     memset(sp, ' ', (size_t)k);
     sp[k] = 0;
     cJSON *a = cJSON_CreateObject();
-    cJSON_AddNumberToObject(a, "id", 2000 + k);
+    /* ids right after the vocabulary, where Hugging Face numbers them (invscale refuses others) */
+    cJSON_AddNumberToObject(a, "id", 1022 + k);
     cJSON_AddStringToObject(a, "content", sp);
     cJSON_AddBoolToObject(a, "single_word", 0);
     cJSON_AddBoolToObject(a, "lstrip", 0);
