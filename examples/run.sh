@@ -61,3 +61,17 @@ run eval "$out/classification.jsonl" --model toy-s=openai:$url@toy-s --model toy
 run eval "$out/classification.jsonl" --model toy-s=openai:$url@toy-s --model toy-m=openai:$url@toy-m \
   --model toy-l=openai:$url@toy-l --params toy-s=1e8 --params toy-m=1e9 --params toy-l=1e10 --out "$out/eval" --format json
 echo "eval wrote: $(cd "$out/eval" && ls | tr '\n' ' ')"
+# the same pilot on invscale's own engine (native:DIR, CPU, no server): a family of three small
+# GPT-2-shaped models that bench/make_model.py writes in a few seconds, with the real GPT-2
+# vocabulary and random weights from a counter-based hash (the same bytes on every machine).
+# Random weights know nothing: the verdict they give means nothing.  To score real models,
+# download a family from the hub and point --model at the folders (see the README).
+py=python3
+python3 -c 'import numpy' 2>/dev/null || py=/usr/bin/python3 # the models need numpy (Debian python3-numpy)
+echo "\$ python3 bench/make_model.py --family examples/out/models"
+"$py" ../bench/make_model.py --family "$out/models"
+echo
+run eval "$out/classification.jsonl" --model tiny-s=native:"$out/models/tiny-s" \
+  --model tiny-m=native:"$out/models/tiny-m" --model tiny-l=native:"$out/models/tiny-l" --out "$out/eval-native"
+echo "native: scored on random weights: the verdict above means nothing (it only shows the pipeline running)."
+echo "eval wrote: $(cd "$out/eval-native" && ls | tr '\n' ' ')"
