@@ -6,9 +6,9 @@
 
 /* e^x: x = k ln 2 + r with |r| <= ln 2 / 2, e^r by a polynomial, 2^k by
  * building the float's exponent.  x is clamped to where float is finite. */
-static inline float exp_poly(float x) {
-  x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-  float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+static inline float exp_poly(float v) {
+  float x = v > -87.0f ? (v < 88.0f ? v : 88.0f) : -87.0f; /* a NaN too, given back below */
+  float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest: -126 to 127 */
   float r = x - k * 0.693359375f + k * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -17,10 +17,10 @@ static inline float exp_poly(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  int32_t e = ((int32_t)k + 127) << 23;
+  uint32_t e = (uint32_t)((int32_t)k + 127) << 23;
   float s;
   memcpy(&s, &e, sizeof s);
-  return p * s;
+  return v == v ? p * s : v;
 }
 
 void ivs_act_gelu_tanh(float *x, size_t n) {
