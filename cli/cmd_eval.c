@@ -106,16 +106,24 @@ static void print_examples(const char *what, const ivs_eval_example *e, size_t n
   }
 }
 
+/* How many verdicts the run tested and at which level, ending the line. */
+static void print_tested(const ivs_eval_result *r) {
+  if (r->n_verdicts == 1) printf("; 1 verdict tested at the %g%% level\n", 100 * IVS_EVAL_TREND_LEVEL);
+  else printf("; %zu verdicts tested, each at the %g%% level\n", r->n_verdicts, 100 * IVS_EVAL_TREND_LEVEL);
+}
+
 static void print_result(const ivs_eval_result *r, const ivs_eval_opts *o, int json) {
   if (json) {
-    char nums[3][32];
-    double v[3] = {r->slope, r->lo, r->hi};
-    for (int k = 0; k < 3; k++) {
+    char nums[4][32];
+    double v[4] = {r->slope, r->lo, r->hi, r->detectable};
+    for (int k = 0; k < 4; k++) {
       if (isfinite(v[k])) snprintf(nums[k], sizeof nums[k], "%.17g", v[k]);
       else snprintf(nums[k], sizeof nums[k], "null");
     }
-    printf("{\"verdict\":\"%s\",\"slope_per_decade\":%s,\"ci95\":[%s,%s],\"models\":%zu,\"out\":",
-           ivs_verdict_name(r->verdict), nums[0], nums[1], nums[2], r->n_models);
+    printf("{\"verdict\":\"%s\",\"slope_per_decade\":%s,\"ci95\":[%s,%s],\"detectable_slope_per_decade\":%s,"
+           "\"level\":%g,\"power\":%g,\"verdicts_tested\":%zu,\"models\":%zu,\"out\":",
+           ivs_verdict_name(r->verdict), nums[0], nums[1], nums[2], nums[3], IVS_EVAL_TREND_LEVEL, IVS_EVAL_TREND_POWER,
+           r->n_verdicts, r->n_models);
     json_string(stdout, o->out_dir);
     if (r->why[0]) printf(",\"why\":"), json_string(stdout, r->why);
     if (isfinite(r->share_rising)) printf(",\"share_examples_rising\":%.17g", r->share_rising);
@@ -126,10 +134,28 @@ static void print_result(const ivs_eval_result *r, const ivs_eval_opts *o, int j
   } else if (r->verdict == IVS_VERDICT_UNDEFINED) {
     printf("UNDEFINED TREND: %s\n", r->why);
   } else {
+    /* the verdict, its slope and interval, and its power: a flat verdict
+     * leads with the largest trend it could have missed (docs/trend.md) */
     int acc = o->metric == IVS_EVAL_METRIC_ACC;
     const char *what = ivs_type_is_logodds(r->type) ? "log-odds difference" : acc ? "accuracy" : "loss";
-    printf("%s: %s %s %.2f%s per 10x parameters (95%% CI %.2f to %.2f) over %zu models\n", headline(r->verdict),
-           what, r->slope >= 0 ? "rises" : "falls", fabs(r->slope), acc ? "" : " nats", r->lo, r->hi, r->n_models);
+    const char *unit = acc ? "" : " nats";
+    printf("%s: ", headline(r->verdict));
+    if (r->verdict == IVS_VERDICT_FLAT) {
+      if (r->detectable == 0) printf("every example's own slope is 0; ");
+      else if (isfinite(r->detectable))
+        printf("no trend larger than %.3g%s per 10x parameters (%g%% power); ", r->detectable, unit,
+               100 * IVS_EVAL_TREND_POWER);
+      else printf("too few examples or resamples to detect any trend; ");
+    }
+    printf("%s %s %.3g%s per 10x parameters (95%% CI %.3g to %.3g) over %zu models", what,
+           r->slope >= 0 ? "rises" : "falls", fabs(r->slope), unit, r->lo, r->hi, r->n_models);
+    if (r->verdict != IVS_VERDICT_FLAT) {
+      if (r->detectable == 0) printf("; every example has this slope");
+      else if (isfinite(r->detectable))
+        printf("; detectable with %g%% power: %.3g%s", 100 * IVS_EVAL_TREND_POWER, r->detectable, unit);
+      else printf("; too few examples to state a detectable trend");
+    }
+    print_tested(r);
   }
   if (o->top) {
     const char *what = ivs_type_is_logodds(r->type) ? "log-odds difference" : o->metric == IVS_EVAL_METRIC_ACC ? "accuracy" : "loss";

@@ -8,15 +8,23 @@
 #include "core/parse.h"
 #include "core/error.h"
 #include "export/validate.h"
+#include "tokenizer/tokenizer.h"
 
 static const char help[] =
-    "usage: invscale validate FILE... [--type T] [--min-examples N] [--format text|json]\n\n"
+    "usage: invscale validate FILE... [--type T] [--min-examples N] [--format text|json]\n"
+    "                        [--tokenizer PATH [--max-tokens N] [--threads N]]\n\n"
     "Checks CSV or JSON Lines task files against every rule of the Inverse Scaling Prize format\n"
     "(see docs/invscale.md for the rule ids).  No project store is needed.\n\n"
     "  --type T           the task type (default: inferred from the first record, and said)\n"
     "  --min-examples N   the fewest examples accepted (default 300, the prize's minimum)\n"
     "  --max-line-size N  longest JSONL line / CSV field in bytes (default 16777216)\n"
-    "  --format json      one JSON object per file\n\n"
+    "  --format json      one JSON object per file\n"
+    "  --tokenizer PATH   a Hugging Face model folder or its tokenizer.json: also warn about classes\n"
+    "                     that merge with the prompt's last tokens, log-odds classes of more than\n"
+    "                     one token, classes with the same first token, and long inputs\n"
+    "  --max-tokens N     prompt + class longer than N tokens is warned about (default 1023, the\n"
+    "                     prize's limit for GPT-2)\n"
+    "  --threads N        threads that tokenize (default: one per core)\n\n"
     "Exit status: 0 every file valid, 1 some file invalid, 2 usage error or unreadable file.\n";
 
 #define TEXT_PER_RULE 20  /* diagnostics printed per rule in text mode */
@@ -99,17 +107,22 @@ static void json_diags(const out_state *o, int errors) {
 
 int cmd_validate(int argc, char **argv, const char *db) {
   (void)db;
-  enum { O_TYPE = 256, O_MIN, O_MAXL, O_FORMAT, O_HELP };
+  enum { O_TYPE = 256, O_MIN, O_MAXL, O_FORMAT, O_TOK, O_MAXT, O_THREADS, O_HELP };
   static const struct option opts[] = {{"type", required_argument, 0, O_TYPE},
                                        {"min-examples", required_argument, 0, O_MIN},
                                        {"max-line-size", required_argument, 0, O_MAXL},
                                        {"format", required_argument, 0, O_FORMAT},
+                                       {"tokenizer", required_argument, 0, O_TOK},
+                                       {"max-tokens", required_argument, 0, O_MAXT},
+                                       {"threads", required_argument, 0, O_THREADS},
                                        {"help", no_argument, 0, O_HELP},
                                        {0, 0, 0, 0}};
   ivs_validate_file_opts vo = IVS_VALIDATE_FILE_OPTS_INIT;
   vo.on_diag = on_diag, vo.one_pass = getenv("INVSCALE_ONE_PASS") != NULL;
   static const char *const forms[] = {"text", "json"};
   int json = 0, c;
+  const char *tok_path = NULL;
+  size_t threads = 0;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
@@ -125,19 +138,36 @@ int cmd_validate(int argc, char **argv, const char *db) {
     case O_FORMAT:
       if (ivs_parse_enum("--format", optarg, forms, 2, &json)) return usage_error("validate", "--format: text or json");
       break;
+    case O_TOK: tok_path = optarg; break;
+    case O_MAXT:
+      if (ivs_parse_size("--max-tokens", optarg, 1, (size_t)1 << 30, &vo.max_tokens)) return usage_from_error("validate");
+      break;
+    case O_THREADS:
+      if (ivs_parse_size("--threads", optarg, 1, 64, &threads)) return usage_from_error("validate");
+      break;
     case O_HELP:
     case 'h': fputs(help, stdout); return finish_stdout(EXIT_OK);
     default: return usage_error("validate", "unknown option");
     }
   }
   if (optind >= argc) return usage_error("validate", "expected one or more files");
+  if (!tok_path && (vo.max_tokens || threads)) return usage_error("validate", "--max-tokens and --threads need --tokenizer");
+  ivs_tokenizer *tok = NULL;
+  if (tok_path && ivs_tokenizer_load(&tok, tok_path)) {
+    fprintf(stderr, "invscale: error: --tokenizer: %s\n", ivs_error_message());
+    return EXIT_USAGE;
+  }
+  vo.tokenizer = tok, vo.threads = (unsigned)threads;
   int code = EXIT_OK;
   for (int i = optind; i < argc; i++) {
     out_state o;
     memset(&o, 0, sizeof o);
     o.path = argv[i];
     o.json = json;
-    if (json && !(o.kept = malloc(JSON_MAX * sizeof *o.kept))) return report_error();
+    if (json && !(o.kept = malloc(JSON_MAX * sizeof *o.kept))) {
+      ivs_tokenizer_free(tok);
+      return report_error();
+    }
     vo.ud = &o;
     ivs_validate_stats st;
     ivs_file_kind kind;
@@ -170,8 +200,12 @@ int cmd_validate(int argc, char **argv, const char *db) {
              o.dropped);
       json_hist("class_counts", st.class_counts);
       json_hist("answer_index", st.answer_counts);
-      printf(",\"prompt_chars\":{\"p50\":%zu,\"p90\":%zu,\"p99\":%zu,\"max\":%zu}}}\n", st.prompt_p50, st.prompt_p90,
+      printf(",\"prompt_chars\":{\"p50\":%zu,\"p90\":%zu,\"p99\":%zu,\"max\":%zu}", st.prompt_p50, st.prompt_p90,
              st.prompt_p99, st.prompt_max);
+      if (st.tokenized)
+        printf(",\"longest_input_tokens\":{\"p50\":%zu,\"p90\":%zu,\"p99\":%zu,\"max\":%zu}", st.tokens_p50,
+               st.tokens_p90, st.tokens_p99, st.tokens_max);
+      printf("}}\n");
     } else {
       for (size_t r = 0; r < o.nrules; r++)
         if (o.suppressed[r]) printf("%s: ... and %zu more [%s]\n", argv[i], o.suppressed[r], o.rules[r]);
@@ -183,8 +217,13 @@ int cmd_validate(int argc, char **argv, const char *db) {
       print_hist("answer_index", st.answer_counts);
       printf("  prompt length in characters: p50 %zu, p90 %zu, p99 %zu, max %zu\n", st.prompt_p50, st.prompt_p90,
              st.prompt_p99, st.prompt_max);
+      if (st.tokenized)
+        printf("  longest prompt + %s in tokens: p50 %zu, p90 %zu, p99 %zu, max %zu\n",
+               st.type == IVS_TYPE_SEQUENCE_PROB ? "completion" : "class", st.tokens_p50, st.tokens_p90, st.tokens_p99,
+               st.tokens_max);
     }
     free(o.kept);
   }
+  ivs_tokenizer_free(tok);
   return finish_stdout(code);
 }

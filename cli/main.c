@@ -1,8 +1,11 @@
 /* invscale: build, label, check and score Inverse Scaling Prize datasets. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "engine/model.h"
 
 static const struct {
   const char *name;
@@ -36,6 +39,18 @@ static int usage(FILE *f, int code) {
   return code;
 }
 
+/* OpenBLAS picks its kernels when it is loaded: when it fell back to its
+ * generic ones on a CPU newer than its tables, the engine's commands run
+ * again with the core the CPU allows (OPENBLAS_CORETYPE, which a user may
+ * also set).  If that cannot be done they go on as they are. */
+static void blas_reexec(char **argv) {
+  if (getenv("OPENBLAS_CORETYPE")) return;
+  const char *core = ivs_model_blas_core_hint();
+  if (!core || setenv("OPENBLAS_CORETYPE", core, 1) != 0) return;
+  execv("/proc/self/exe", argv);
+  unsetenv("OPENBLAS_CORETYPE");
+}
+
 int main(int argc, char **argv) {
   const char *db = NULL;
   int i = 1;
@@ -57,7 +72,10 @@ int main(int argc, char **argv) {
   }
   if (i >= argc) return usage(stderr, EXIT_USAGE);
   for (size_t k = 0; k < sizeof commands / sizeof *commands; k++)
-    if (!strcmp(argv[i], commands[k].name)) return commands[k].fn(argc - i, argv + i, db);
+    if (!strcmp(argv[i], commands[k].name)) {
+      if (!strcmp(argv[i], "lm") || !strcmp(argv[i], "eval")) blas_reexec(argv);
+      return commands[k].fn(argc - i, argv + i, db);
+    }
   fprintf(stderr, "invscale: '%s' is not a command\n", argv[i]);
   return usage(stderr, EXIT_USAGE);
 }

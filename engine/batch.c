@@ -109,7 +109,8 @@ static int run_head(const ivs_model *m, const float *hidden, size_t nrows, entry
       for (size_t v = 0; v < V; v++) sum += exp((double)z[v] - mx);
       size_t row = uniq[u0 + u];
       if (!isfinite(sum) || !isfinite(mx)) {
-        rc = ivs_error_set(IVS_EINVAL, "request %zu: a logit is not finite", es[order[start[row]]].req);
+        rc = ivs_model_nonfinite_error(m);
+        ivs_error_prefix("request %zu", es[order[start[row]]].req);
         break;
       }
       double lse = log(sum);

@@ -1,11 +1,22 @@
 /* GPT-2: learned positions, pre-LayerNorm blocks, Conv1D weights stored
- * [in, out], fused q/k/v, gelu_new, a head tied to the embedding. */
+ * [in, out], fused q/k/v, gelu_new, a head tied to the embedding unless
+ * tie_word_embeddings says otherwise.
+ *
+ * config.json keys read: n_layer, n_embd, n_head, vocab_size, n_positions,
+ * n_inner (null or 4 x n_embd), activation_function (gelu_new or
+ * gelu_pytorch_tanh, one formula), layer_norm_epsilon, scale_attn_weights
+ * (true only), scale_attn_by_inverse_layer_idx and add_cross_attention (false
+ * only), tie_word_embeddings.  reorder_and_upcast_attn only changes the
+ * precision of half-precision runs (the same products in float32) and is not
+ * read. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "engine/act.h"
+#include "engine/config.h"
 #include "engine/model_impl.h"
 
 typedef struct {
@@ -23,8 +34,6 @@ static void gpt2_free(void *p) {
   if (g) free(g->layers);
   free(g);
 }
-
-static float gelu_new(float x) { return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x))); }
 
 static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float *out) {
   const gpt2 *g = m->arch;
@@ -46,7 +55,7 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
     for (size_t i = 0; i < T * C; i++) x[i] += h[i];
     ivs_layernorm(h, x, y->ln2_w, y->ln2_b, T, C, g->eps);
     ivs_linear(fc, h, y->fc_w, y->fc_b, T, C, 4 * C, 0);
-    for (size_t i = 0; i < T * 4 * C; i++) fc[i] = gelu_new(fc[i]);
+    ivs_act_gelu_tanh(fc, T * 4 * C);
     ivs_linear(h, fc, y->fc2_w, y->fc2_b, T, 4 * C, C, 0);
     for (size_t i = 0; i < T * C; i++) x[i] += h[i];
   }
@@ -64,28 +73,38 @@ int ivs_gpt2_load(ivs_model *m, const cJSON *cfg) {
   if (!rc) rc = ivs_model_config_size(m, cfg, "n_positions", -1, 1, 1 << 20, &m->T);
   if (rc) return rc;
   if (m->C % m->H) return ivs_error_set(IVS_EINVAL, "%s: n_embd %zu is not a multiple of n_head %zu", cpath, m->C, m->H);
-  m->KV = m->H, m->hd = m->C / m->H;
+  m->KV = m->H, m->hd = m->C / m->H, m->F = 4 * m->C;
   const cJSON *inner = cJSON_GetObjectItemCaseSensitive(cfg, "n_inner");
   if (inner && !cJSON_IsNull(inner) && !(cJSON_IsNumber(inner) && inner->valuedouble == 4.0 * (double)m->C))
-    return ivs_error_set(IVS_EINVAL, "%s: 'n_inner' %g is not supported (only 4 x n_embd)", cpath, inner->valuedouble);
-  const cJSON *act = cJSON_GetObjectItemCaseSensitive(cfg, "activation_function");
-  if (act && !(cJSON_IsString(act) && !strcmp(act->valuestring, "gelu_new")))
-    return ivs_error_set(IVS_EINVAL, "%s: 'activation_function' %s is not supported (gelu_new)", cpath,
-                         cJSON_IsString(act) ? act->valuestring : "(not a string)");
-  static const char *const off[] = {"scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn", "add_cross_attention"};
-  for (int k = 0; k < 3; k++)
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, off[k])))
-      return ivs_error_set(IVS_EINVAL, "%s: '%s' true is not supported", cpath, off[k]);
+    return ivs_error_set(IVS_EINVAL, "%s: 'n_inner' %g is not supported (only 4 x n_embd)", cpath,
+                         cJSON_IsNumber(inner) ? inner->valuedouble : NAN);
+  static const char *const acts[] = {"gelu_new", "gelu_pytorch_tanh"};
+  const char *act;
+  double eps;
+  int scale;
+  rc = ivs_cfg_choice(m, cfg, "", "activation_function", acts, 2, &act);
+  if (!rc) rc = ivs_cfg_number(m, cfg, "", "layer_norm_epsilon", 1e-5, &eps, NULL);
+  if (!rc && !(eps > 0 && eps < 1)) rc = ivs_error_set(IVS_EINVAL, "%s: 'layer_norm_epsilon' %g must be in (0, 1)", cpath, eps);
+  if (!rc) rc = ivs_cfg_bool(m, cfg, "scale_attn_weights", 1, &scale);
+  if (!rc && !scale)
+    rc = ivs_error_set(IVS_EINVAL, "%s: 'scale_attn_weights' false is not supported (scores divided by sqrt(head size))",
+                       cpath);
+  static const char *const off[] = {"scale_attn_by_inverse_layer_idx", "add_cross_attention"};
+  for (int k = 0, on; k < 2 && !rc; k++)
+    if (!(rc = ivs_cfg_bool(m, cfg, off[k], 0, &on)) && on)
+      rc = ivs_error_set(IVS_EINVAL, "%s: '%s' true is not supported", cpath, off[k]);
+  if (rc) return rc;
   gpt2 *g = calloc(1, sizeof *g);
   if (!g || !(g->layers = calloc(m->L, sizeof *g->layers))) {
     gpt2_free(g);
     return ivs_error_set(IVS_ENOMEM, "out of memory");
   }
   m->arch = g, m->arch_free = gpt2_free, m->forward = forward;
-  g->eps = ivs_model_config_number(cfg, "layer_norm_epsilon", 1e-5);
+  g->eps = eps;
   size_t C = m->C, vc[2] = {m->V, C}, pc[2] = {m->T, C}, c1[1] = {C};
   /* checkpoints name tensors with or without the "transformer." prefix */
-  const char *pre = ivs_model_tensor(m, "transformer.wte.weight") ? "transformer." : "";
+  static const char *const prefixes[] = {"transformer.", ""};
+  const char *pre = ivs_cfg_prefix(m, prefixes, 2, "wte.weight");
   char n[128];
 #define W(field, shp, nd, fmt, ...) \
   if (!rc) snprintf(n, sizeof n, "%s" fmt, pre, __VA_ARGS__), rc = ivs_model_weight(m, n, nd, shp, 0, &field)
@@ -110,6 +129,7 @@ int ivs_gpt2_load(ivs_model *m, const cJSON *cfg) {
     W(y->fc2_b, c1, 1, "h.%zu.mlp.c_proj.bias", l);
   }
 #undef W
-  m->head = g->wte; /* tied */
+  if (!rc) rc = ivs_cfg_head(m, cfg, 1, "lm_head.weight", g->wte, m->V, C);
+  if (!rc) snprintf(m->notes, sizeof m->notes, "layernorm eps %g, gelu_new, %s head", eps, m->tied ? "tied" : "untied");
   return rc;
 }

@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/fileio.h"
 #include "engine/model_impl.h"
+#include "engine/rope.h"
 
 #define MAX_CONFIG ((size_t)1 << 20)
 
@@ -231,6 +233,17 @@ void ivs_model_get_info(const ivs_model *m, ivs_model_info *info) {
   info->converted_bytes = m->converted;
   info->dtype = m->dtype;
   info->bos_id = m->bos_id, info->eos_id = m->eos_id;
+  info->n_kv_head = m->KV, info->head_dim = m->hd, info->n_ff = m->F, info->tied = m->tied;
+  info->kv_bytes_per_1000 = (uint64_t)2 * m->L * m->KV * m->hd * sizeof(float) * 1000;
+  info->pos_offset = m->pos_offset;
+  if (m->rope) {
+    const ivs_rope_cfg *r = m->rope;
+    info->rope_type = ivs_rope_type_name(r->type);
+    info->rope_theta = r->theta, info->rope_factor = r->factor, info->rope_dims = r->rot;
+    info->rope_low_freq_factor = r->low_freq_factor, info->rope_high_freq_factor = r->high_freq_factor;
+    info->rope_original_max = r->original_max;
+  }
+  info->notes = m->notes;
 }
 
 /* ---- shared pieces of the forward passes ---- */
@@ -393,10 +406,11 @@ int ivs_attention(float *out, const float *q, size_t q_stride, const ivs_kv *kv,
   return 0;
 }
 
-void ivs_rope(float *x, size_t T, const size_t *pos, size_t heads, size_t hd, size_t stride, size_t rot, double theta) {
+void ivs_rope(float *x, size_t T, const size_t *pos, size_t heads, size_t hd, size_t stride, size_t rot,
+              const double *inv_freq) {
   size_t half = rot / 2;
   for (size_t i = 0; i < half; i++) {
-    double inv = pow(theta, -(double)(2 * i) / (double)rot);
+    double inv = inv_freq[i];
     for (size_t t = 0; t < T; t++) {
       double p = (double)pos[t];
       float c = (float)cos(p * inv), s = (float)sin(p * inv);
@@ -483,6 +497,53 @@ int ivs_model_extend(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t n, flo
   return rc;
 }
 
+/* Element e of data in dtype dt is NaN or infinite (all exponent bits set);
+ * *nan tells which. */
+static int nonfinite_at(ivs_dtype dt, const unsigned char *data, uint64_t e, int *nan) {
+  uint32_t exp, man, all;
+  if (dt == IVS_DTYPE_F32) {
+    uint32_t u;
+    memcpy(&u, data + e * 4, 4);
+    exp = u & 0x7f800000u, man = u & 0x7fffffu, all = 0x7f800000u;
+  } else {
+    uint16_t h;
+    memcpy(&h, data + e * 2, 2);
+    if (dt == IVS_DTYPE_F16) exp = h & 0x7c00u, man = h & 0x3ffu, all = 0x7c00u;
+    else exp = h & 0x7f80u, man = h & 0x7fu, all = 0x7f80u;
+  }
+  *nan = man != 0;
+  return exp == all;
+}
+
+/* The first weight (by file, then name) with an element that is NaN or
+ * infinite, and where: NULL when every weight is finite. */
+static const ivs_st_tensor *nonfinite_weight(const ivs_model *m, uint64_t *at, int *nan) {
+  for (size_t i = 0; i < m->nfiles; i++)
+    for (size_t k = 0; k < m->files[i].n; k++) {
+      const ivs_st_tensor *t = &m->files[i].tensors[k];
+      for (uint64_t e = 0; e < t->count; e++)
+        if (nonfinite_at(t->dtype, t->data, e, nan)) {
+          *at = e;
+          return t;
+        }
+    }
+  return NULL;
+}
+
+int ivs_model_nonfinite_error(const ivs_model *m) {
+  uint64_t at = 0;
+  int nan = 0;
+  const ivs_st_tensor *t = nonfinite_weight(m, &at, &nan);
+  if (!t) return ivs_error_set(IVS_EINVAL, "a logit is not finite (the weights are all finite: the activations overflowed)");
+  uint64_t ix[IVS_ST_MAX_DIMS], rest = at; /* the element's index in each dimension */
+  for (size_t k = t->ndim; k-- > 0;) ix[k] = rest % t->shape[k], rest /= t->shape[k];
+  char idx[IVS_ST_MAX_DIMS * 24] = "";
+  for (size_t k = 0, n = 0; k < t->ndim; k++)
+    n += (size_t)snprintf(idx + n, sizeof idx - n, k ? ", %llu" : "%llu", (unsigned long long)ix[k]);
+  return ivs_error_set(IVS_EINVAL, "a logit is not finite: tensor '%s' holds %s at [%s]", t->name,
+                       nan ? "NaN" : "an infinity", idx);
+}
+
 static int next_from_logits(const ivs_model *m, const float *logits, int32_t next, double *lp, int32_t *argmax) {
   size_t best = 0;
   for (size_t v = 1; v < m->V; v++)
@@ -491,7 +552,7 @@ static int next_from_logits(const ivs_model *m, const float *logits, int32_t nex
   if (!lp) return 0;
   double mx = logits[best], sum = 0;
   for (size_t v = 0; v < m->V; v++) sum += exp((double)logits[v] - mx);
-  if (!isfinite(sum) || !isfinite(mx)) return ivs_error_set(IVS_EINVAL, "a logit is not finite");
+  if (!isfinite(sum) || !isfinite(mx)) return ivs_model_nonfinite_error(m);
   *lp = (double)logits[next] - mx - log(sum);
   return 0;
 }
@@ -535,3 +596,15 @@ int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, do
 
 void ivs_model_set_threads(size_t n) { openblas_set_num_threads(n ? (int)n : 1); }
 size_t ivs_model_threads(void) { return (size_t)openblas_get_num_threads(); }
+
+const char *ivs_model_blas_core_hint(void) {
+  const char *core = openblas_get_corename();
+  if (!core || strcasecmp(core, "prescott")) return NULL; /* OpenBLAS knew the CPU */
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512bf16")) return "Cooperlake";
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return NULL;
+}

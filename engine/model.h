@@ -1,9 +1,10 @@
 /* A language model from a Hugging Face model directory (config.json and
- * model.safetensors), scored in float32 with OpenBLAS for every matrix
- * product.  This first version reads the `gpt2` architecture (Conv1D weights
- * stored [in, out], a tied head, gelu_new); any other model_type is an error
- * naming it.  F32 weights are used in place from the mapping; F16 and BF16
- * are converted to float32 once (ivs_model_info says how much that takes). */
+ * model.safetensors or its shards), scored in float32 with OpenBLAS for
+ * every matrix product.  model_type gpt2, gpt_neox, llama, qwen2 or opt (one
+ * file each); any other is an error naming it.  F32 weights are used in
+ * place from the mapping; F16 and BF16 are converted to float32 once
+ * (ivs_model_info says how much that takes).  Many sequences at once, with
+ * shared prefixes run once: engine/batch.h. */
 #ifndef IVS_ENGINE_MODEL_H
 #define IVS_ENGINE_MODEL_H
 
@@ -20,6 +21,17 @@ typedef struct ivs_model_info {
   uint64_t converted_bytes;   /* float32 copies made of F16/BF16 weights */
   const char *dtype;          /* "F32", "F16" or "BF16" (of the first weight) */
   int32_t bos_id, eos_id;     /* config.json's bos_token_id and eos_token_id (the first of a list); -1: none */
+  size_t n_kv_head, head_dim; /* key/value heads (grouped-query attention: fewer than n_head), their size */
+  size_t n_ff;                /* the feed-forward width */
+  int tied;                   /* the head is the token embedding */
+  uint64_t kv_bytes_per_1000; /* the keys and values of 1000 tokens (float32) */
+  /* positions: learned (rope_type NULL; the row of position 0 is
+   * pos_offset) or rotary (rope_type "default", "linear" or "llama3") */
+  size_t pos_offset;
+  const char *rope_type;      /* static string, or NULL */
+  double rope_theta, rope_factor, rope_low_freq_factor, rope_high_freq_factor, rope_original_max;
+  size_t rope_dims;           /* rotated dimensions of each head */
+  const char *notes;          /* borrowed from the model: the settings read that shape the forward pass */
 } ivs_model_info;
 
 /* Opens the model in `dir`.  *out is owned by the caller (ivs_model_free).
@@ -68,5 +80,12 @@ int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, do
  * of its own), for the whole process. */
 void ivs_model_set_threads(size_t n);
 size_t ivs_model_threads(void);
+
+/* OpenBLAS chooses its kernels when it is loaded; a CPU newer than its
+ * tables (e.g. OpenBLAS 0.3.21 on Sapphire Rapids) gets the slowest
+ * generic ones ("Prescott", 4 to 20 times slower).  Then this names the core
+ * the CPU's features allow ("Cooperlake", "SkylakeX" or "Haswell"), for
+ * OPENBLAS_CORETYPE in a new process; NULL when OpenBLAS chose well. */
+const char *ivs_model_blas_core_hint(void);
 
 #endif

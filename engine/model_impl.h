@@ -10,6 +10,8 @@
 #include "engine/model.h"
 #include "engine/safetensors.h"
 
+typedef struct ivs_rope_cfg ivs_rope_cfg; /* engine/rope.h */
+
 struct ivs_model {
   char model_type[32];
   char config_path[4096];
@@ -25,6 +27,11 @@ struct ivs_model {
   int32_t bos_id, eos_id;        /* from config.json; -1 when absent */
   const float *head;             /* [V x E]: the LM head (the embedding when tied) */
   size_t E;                      /* the head's input width: C, or OPT's word_embed_proj_dim */
+  int tied;                      /* the head is the token embedding */
+  size_t F;                      /* the feed-forward width (for lm info) */
+  const ivs_rope_cfg *rope;      /* rotary positions (owned by the architecture), or NULL: learned positions */
+  size_t pos_offset;             /* learned positions: the row of position 0 (OPT: 2) */
+  char notes[256];               /* the settings read that shape the forward pass, for lm info */
   void *arch;                    /* owned by the architecture */
   void (*arch_free)(void *arch);
   /* Runs ids[0..n) at positions kv->len.. (their keys and values appended to
@@ -73,6 +80,12 @@ int ivs_model_config_size(const ivs_model *m, const cJSON *cfg, const char *key,
                           size_t *out);
 double ivs_model_config_number(const cJSON *cfg, const char *key, double dflt);
 
+/* IVS_EINVAL, "a logit is not finite", naming the first weight that holds
+ * NaN or an infinity and where (or saying that every weight is finite): for
+ * the scoring paths to call where a logit is found not finite (a scan of the
+ * weights, only then). */
+int ivs_model_nonfinite_error(const ivs_model *m);
+
 /* out[T x N] = in[T x K] . W + b, W stored [K x N] (GPT-2's Conv1D) or, with
  * out_in, [N x K] (torch's Linear); b may be NULL. */
 void ivs_linear(float *out, const float *in, const float *w, const float *b, size_t T, size_t K, size_t N, int out_in);
@@ -86,10 +99,11 @@ int ivs_attention(float *out, const float *q, size_t q_stride, const ivs_kv *kv,
                   size_t hd);
 
 /* Rotary positions on the first `rot` dimensions of each head of x[T x
- * heads*hd] (row stride `stride`): pairs (i, i + rot/2), frequencies
- * theta^(-2i/rot), row t at position pos[t] (the rotate-half layout of Llama
- * and GPT-NeoX). */
-void ivs_rope(float *x, size_t T, const size_t *pos, size_t heads, size_t hd, size_t stride, size_t rot, double theta);
+ * heads*hd] (row stride `stride`): pairs (i, i + rot/2) turned by pos[t] *
+ * inv_freq[i] for row t (the rotate-half layout of Llama and GPT-NeoX).
+ * inv_freq: rot/2 inverse frequencies, computed once at load (engine/rope.h). */
+void ivs_rope(float *x, size_t T, const size_t *pos, size_t heads, size_t hd, size_t stride, size_t rot,
+              const double *inv_freq);
 
 int ivs_gpt2_load(ivs_model *m, const cJSON *cfg);
 int ivs_llama_load(ivs_model *m, const cJSON *cfg); /* llama, qwen2 */

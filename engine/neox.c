@@ -1,14 +1,24 @@
 /* GPT-NeoX (Pythia): LayerNorm, q/k/v fused and interleaved per head,
- * partial rotary positions (rotary_pct / partial_rotary_factor) in the
- * rotate-half layout, exact GELU, the parallel residual or not as
- * use_parallel_residual says, an untied head (embed_out). */
+ * partial rotary positions in the rotate-half layout (engine/rope.h), exact
+ * GELU, the parallel residual or not as use_parallel_residual says, an untied
+ * head (embed_out) unless tie_word_embeddings says otherwise.
+ *
+ * config.json keys read: num_hidden_layers, hidden_size,
+ * num_attention_heads, vocab_size, max_position_embeddings,
+ * intermediate_size, hidden_act (gelu), layer_norm_eps,
+ * use_parallel_residual, attention_bias (the q/k/v and dense biases), the rope
+ * keys (rotary_pct or partial_rotary_factor, rotary_emb_base or rope_theta,
+ * rope_parameters, rope_scaling), tie_word_embeddings. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "engine/act.h"
+#include "engine/config.h"
 #include "engine/model_impl.h"
+#include "engine/rope.h"
 
 typedef struct {
   const float *ln1_w, *ln1_b, *qkv_w, *qkv_b, *dense_w, *dense_b, *ln2_w, *ln2_b, *up_w, *up_b, *down_w, *down_b;
@@ -16,19 +26,18 @@ typedef struct {
 
 typedef struct {
   const float *embed, *lnf_w, *lnf_b;
-  double eps, theta;
-  size_t I, rot;
+  double eps;
+  ivs_rope_cfg rope;
+  size_t I;
   int parallel;
   layer *layers;
 } neox;
 
 static void neox_free(void *p) {
   neox *g = p;
-  if (g) free(g->layers);
+  if (g) free(g->layers), ivs_rope_release(&g->rope);
   free(g);
 }
-
-static float gelu(float x) { return (float)(0.5 * x * (1.0 + erf(x / sqrt(2.0)))); }
 
 static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float *out) {
   const neox *g = m->arch;
@@ -51,8 +60,8 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
         memcpy(k + t * C + hh * hd, src + hd, hd * sizeof *k);
         memcpy(v + t * C + hh * hd, src + 2 * hd, hd * sizeof *v);
       }
-    ivs_rope(q, T, pos, H, hd, C, g->rot, g->theta);
-    ivs_rope(k, T, pos, H, hd, C, g->rot, g->theta);
+    ivs_rope(q, T, pos, H, hd, C, g->rope.rot, g->rope.inv_freq);
+    ivs_rope(k, T, pos, H, hd, C, g->rope.rot, g->rope.inv_freq);
     ivs_kv_put(kv, l, k, v, C, T);
     if (!rc) rc = ivs_attention(att, q, C, kv, l, T, H, hd);
     ivs_linear(a, att, y->dense_w, y->dense_b, T, C, C, 1);
@@ -63,7 +72,7 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
       ivs_layernorm(h, x, y->ln2_w, y->ln2_b, T, C, g->eps); /* from the same x as the attention */
     }
     ivs_linear(mid, h, y->up_w, y->up_b, T, C, I, 1);
-    for (size_t i = 0; i < T * I; i++) mid[i] = gelu(mid[i]);
+    ivs_act_gelu_erf(mid, T * I);
     ivs_linear(h, mid, y->down_w, y->down_b, T, I, C, 1);
     for (size_t i = 0; i < T * C; i++) x[i] += h[i] + (g->parallel ? a[i] : 0);
   }
@@ -84,52 +93,56 @@ int ivs_neox_load(ivs_model *m, const cJSON *cfg) {
   if (rc) return rc;
   if (m->C % m->H) return ivs_error_set(IVS_EINVAL, "%s: hidden_size %zu is not a multiple of %zu heads", cpath, m->C, m->H);
   m->KV = m->H, m->hd = m->C / m->H;
-  const cJSON *act = cJSON_GetObjectItemCaseSensitive(cfg, "hidden_act");
-  if (act && !(cJSON_IsString(act) && !strcmp(act->valuestring, "gelu")))
-    return ivs_error_set(IVS_EINVAL, "%s: 'hidden_act' %s is not supported (gelu)", cpath,
-                         cJSON_IsString(act) ? act->valuestring : "(not a string)");
-  /* transformers 5 writes rope_parameters; hub checkpoints rotary_pct and rotary_emb_base */
-  const cJSON *rp = cJSON_GetObjectItemCaseSensitive(cfg, "rope_parameters");
-  double pct = ivs_model_config_number(rp, "partial_rotary_factor", ivs_model_config_number(cfg, "rotary_pct", 0.25));
-  double theta = ivs_model_config_number(rp, "rope_theta", ivs_model_config_number(cfg, "rotary_emb_base", 10000.0));
-  const cJSON *rt = cJSON_GetObjectItemCaseSensitive(rp, "rope_type"), *rs = cJSON_GetObjectItemCaseSensitive(cfg, "rope_scaling");
-  if ((rt && !(cJSON_IsString(rt) && !strcmp(rt->valuestring, "default"))) || (rs && !cJSON_IsNull(rs)))
-    return ivs_error_set(IVS_EINVAL, "%s: rope scaling is not supported for gpt_neox", cpath);
-  if (!(pct > 0 && pct <= 1)) return ivs_error_set(IVS_EINVAL, "%s: 'rotary_pct' %g must be in (0, 1]", cpath, pct);
+  static const char *const acts[] = {"gelu"};
+  const char *act;
+  double eps;
+  int parallel, bias;
+  rc = ivs_cfg_choice(m, cfg, "", "hidden_act", acts, 1, &act);
+  if (!rc) rc = ivs_cfg_number(m, cfg, "", "layer_norm_eps", 1e-5, &eps, NULL);
+  if (!rc && !(eps > 0 && eps < 1)) rc = ivs_error_set(IVS_EINVAL, "%s: 'layer_norm_eps' %g must be in (0, 1)", cpath, eps);
+  if (!rc) rc = ivs_cfg_bool(m, cfg, "use_parallel_residual", 1, &parallel);
+  if (!rc) rc = ivs_cfg_bool(m, cfg, "attention_bias", 1, &bias);
+  if (rc) return rc;
   neox *g = calloc(1, sizeof *g);
   if (!g || !(g->layers = calloc(m->L, sizeof *g->layers))) {
     neox_free(g);
     return ivs_error_set(IVS_ENOMEM, "out of memory");
   }
   m->arch = g, m->arch_free = neox_free, m->forward = forward;
-  g->eps = ivs_model_config_number(cfg, "layer_norm_eps", 1e-5), g->theta = theta, g->I = I;
-  g->rot = (size_t)((double)m->hd * pct) & ~(size_t)1;
-  const cJSON *par = cJSON_GetObjectItemCaseSensitive(cfg, "use_parallel_residual");
-  g->parallel = !par || cJSON_IsTrue(par);
+  g->eps = eps, g->I = I, g->parallel = parallel, m->F = I;
+  /* transformers 5 writes rope_parameters; hub checkpoints rotary_pct and rotary_emb_base */
+  static const ivs_rope_spec spec = {"rotary_emb_base", "rotary_pct", 0.25, 1};
+  if ((rc = ivs_rope_read(&g->rope, m, cfg, m->hd, &spec))) return rc;
+  m->rope = &g->rope;
+  static const char *const prefixes[] = {"gpt_neox.", ""};
+  const char *pre = ivs_cfg_prefix(m, prefixes, 2, "embed_in.weight");
   size_t C = m->C, vc[2] = {m->V, C}, c1[1] = {C}, c3[1] = {3 * C}, q2[2] = {3 * C, C}, cc[2] = {C, C}, i1[1] = {I},
          i2[2] = {I, C}, d2[2] = {C, I};
   char n[160];
-#define W(field, shp, nd, ...) \
-  if (!rc) snprintf(n, sizeof n, __VA_ARGS__), rc = ivs_model_weight(m, n, nd, shp, 0, &field)
-  W(g->embed, vc, 2, "gpt_neox.embed_in.weight");
-  W(g->lnf_w, c1, 1, "gpt_neox.final_layer_norm.weight");
-  W(g->lnf_b, c1, 1, "gpt_neox.final_layer_norm.bias");
+#define W(on, field, shp, nd, fmt, ...) \
+  if (!rc && (on)) snprintf(n, sizeof n, "%s" fmt, pre, __VA_ARGS__), rc = ivs_model_weight(m, n, nd, shp, 0, &field)
+  W(1, g->embed, vc, 2, "%s", "embed_in.weight");
+  W(1, g->lnf_w, c1, 1, "%s", "final_layer_norm.weight");
+  W(1, g->lnf_b, c1, 1, "%s", "final_layer_norm.bias");
   for (size_t l = 0; l < m->L && !rc; l++) {
     layer *y = &g->layers[l];
-    W(y->ln1_w, c1, 1, "gpt_neox.layers.%zu.input_layernorm.weight", l);
-    W(y->ln1_b, c1, 1, "gpt_neox.layers.%zu.input_layernorm.bias", l);
-    W(y->qkv_w, q2, 2, "gpt_neox.layers.%zu.attention.query_key_value.weight", l);
-    W(y->qkv_b, c3, 1, "gpt_neox.layers.%zu.attention.query_key_value.bias", l);
-    W(y->dense_w, cc, 2, "gpt_neox.layers.%zu.attention.dense.weight", l);
-    W(y->dense_b, c1, 1, "gpt_neox.layers.%zu.attention.dense.bias", l);
-    W(y->ln2_w, c1, 1, "gpt_neox.layers.%zu.post_attention_layernorm.weight", l);
-    W(y->ln2_b, c1, 1, "gpt_neox.layers.%zu.post_attention_layernorm.bias", l);
-    W(y->up_w, i2, 2, "gpt_neox.layers.%zu.mlp.dense_h_to_4h.weight", l);
-    W(y->up_b, i1, 1, "gpt_neox.layers.%zu.mlp.dense_h_to_4h.bias", l);
-    W(y->down_w, d2, 2, "gpt_neox.layers.%zu.mlp.dense_4h_to_h.weight", l);
-    W(y->down_b, c1, 1, "gpt_neox.layers.%zu.mlp.dense_4h_to_h.bias", l);
+    W(1, y->ln1_w, c1, 1, "layers.%zu.input_layernorm.weight", l);
+    W(1, y->ln1_b, c1, 1, "layers.%zu.input_layernorm.bias", l);
+    W(1, y->qkv_w, q2, 2, "layers.%zu.attention.query_key_value.weight", l);
+    W(bias, y->qkv_b, c3, 1, "layers.%zu.attention.query_key_value.bias", l);
+    W(1, y->dense_w, cc, 2, "layers.%zu.attention.dense.weight", l);
+    W(bias, y->dense_b, c1, 1, "layers.%zu.attention.dense.bias", l);
+    W(1, y->ln2_w, c1, 1, "layers.%zu.post_attention_layernorm.weight", l);
+    W(1, y->ln2_b, c1, 1, "layers.%zu.post_attention_layernorm.bias", l);
+    W(1, y->up_w, i2, 2, "layers.%zu.mlp.dense_h_to_4h.weight", l);
+    W(1, y->up_b, i1, 1, "layers.%zu.mlp.dense_h_to_4h.bias", l);
+    W(1, y->down_w, d2, 2, "layers.%zu.mlp.dense_4h_to_h.weight", l);
+    W(1, y->down_b, c1, 1, "layers.%zu.mlp.dense_4h_to_h.bias", l);
   }
-  W(m->head, vc, 2, "embed_out.weight");
 #undef W
+  if (!rc) rc = ivs_cfg_head(m, cfg, 0, "embed_out.weight", g->embed, m->V, C);
+  if (!rc)
+    snprintf(m->notes, sizeof m->notes, "layernorm eps %g, gelu, %s residual, attention biases %s, %s head", eps,
+             parallel ? "parallel" : "sequential", bias ? "yes" : "no", m->tied ? "tied" : "untied");
   return rc;
 }

@@ -1,13 +1,25 @@
 /* OPT: learned positions offset by 2, LayerNorm before (do_layer_norm_before)
- * or after each block, ReLU, q/k/v/out with biases, project_in/project_out
- * when word_embed_proj_dim differs from hidden_size (OPT-350m), a head tied to
- * the token embedding.  Its sequences start with </s> (the caller's ids). */
+ * or after each block (OPT-350m), ReLU, q/k/v/out and fc1/fc2 with biases
+ * (enable_bias), project_in/project_out when word_embed_proj_dim differs
+ * from hidden_size (OPT-350m), a final LayerNorm only before-LN and without
+ * _remove_final_layer_norm, a head tied to the token embedding unless
+ * tie_word_embeddings says otherwise.  Its sequences start with </s> (the
+ * caller's ids).
+ *
+ * config.json keys read: num_hidden_layers, hidden_size,
+ * num_attention_heads, vocab_size, max_position_embeddings, ffn_dim,
+ * word_embed_proj_dim, activation_function (relu), do_layer_norm_before,
+ * _remove_final_layer_norm, enable_bias, layer_norm_elementwise_affine (true
+ * only), tie_word_embeddings.  LayerNorm eps is torch's 1e-5, as in
+ * transformers. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "engine/act.h"
+#include "engine/config.h"
 #include "engine/model_impl.h"
 
 typedef struct {
@@ -57,7 +69,7 @@ static int forward(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t T, float
     if (g->pre) ivs_layernorm(h, x, y->ln2_w, y->ln2_b, T, C, 1e-5);
     else memcpy(h, x, T * C * sizeof *h);
     ivs_linear(mid, h, y->fc1_w, y->fc1_b, T, C, F, 1);
-    for (size_t i = 0; i < T * F; i++) mid[i] = mid[i] > 0 ? mid[i] : 0;
+    ivs_act_relu(mid, T * F);
     ivs_linear(h, mid, y->fc2_w, y->fc2_b, T, F, C, 1);
     for (size_t i = 0; i < T * C; i++) x[i] += h[i];
     if (!g->pre) ivs_layernorm(x, x, y->ln2_w, y->ln2_b, T, C, 1e-5);
@@ -81,63 +93,69 @@ int ivs_opt_load(ivs_model *m, const cJSON *cfg) {
   if (!rc) rc = ivs_model_config_size(m, cfg, "word_embed_proj_dim", (long)C, 1, 1 << 16, &D);
   if (rc) return rc;
   if (C % m->H) return ivs_error_set(IVS_EINVAL, "%s: hidden_size %zu is not a multiple of %zu heads", cpath, C, m->H);
-  const cJSON *act = cJSON_GetObjectItemCaseSensitive(cfg, "activation_function");
-  if (act && !(cJSON_IsString(act) && !strcmp(act->valuestring, "relu")))
-    return ivs_error_set(IVS_EINVAL, "%s: 'activation_function' %s is not supported (relu)", cpath,
-                         cJSON_IsString(act) ? act->valuestring : "(not a string)");
-  const cJSON *aff = cJSON_GetObjectItemCaseSensitive(cfg, "layer_norm_elementwise_affine");
-  if (aff && !cJSON_IsTrue(aff))
-    return ivs_error_set(IVS_EINVAL, "%s: 'layer_norm_elementwise_affine' false is not supported", cpath);
-  m->C = C, m->KV = m->H, m->hd = C / m->H, m->T = P;
+  static const char *const acts[] = {"relu"};
+  const char *act;
+  int pre, remove_final, bias, affine;
+  rc = ivs_cfg_choice(m, cfg, "", "activation_function", acts, 1, &act);
+  if (!rc) rc = ivs_cfg_bool(m, cfg, "do_layer_norm_before", 1, &pre);
+  if (!rc) rc = ivs_cfg_bool(m, cfg, "_remove_final_layer_norm", 0, &remove_final);
+  if (!rc) rc = ivs_cfg_bool(m, cfg, "enable_bias", 1, &bias);
+  if (!rc) rc = ivs_cfg_bool(m, cfg, "layer_norm_elementwise_affine", 1, &affine);
+  if (!rc && !affine)
+    rc = ivs_error_set(IVS_EINVAL, "%s: 'layer_norm_elementwise_affine' false is not supported", cpath);
+  if (rc) return rc;
+  m->C = C, m->KV = m->H, m->hd = C / m->H, m->T = P, m->F = F, m->pos_offset = 2;
   opt *g = calloc(1, sizeof *g);
   if (!g || !(g->layers = calloc(m->L, sizeof *g->layers))) {
     opt_free(g);
     return ivs_error_set(IVS_ENOMEM, "out of memory");
   }
   m->arch = g, m->arch_free = opt_free, m->forward = forward;
-  g->D = D, g->F = F;
-  const cJSON *pre = cJSON_GetObjectItemCaseSensitive(cfg, "do_layer_norm_before");
-  g->pre = !pre || cJSON_IsTrue(pre);
-  int final_norm = g->pre && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "_remove_final_layer_norm"));
+  g->D = D, g->F = F, g->pre = pre;
+  int final_norm = pre && !remove_final; /* transformers: none after-LN */
+  /* hub checkpoints saved from OPTModel name the tensors without "model." */
+  static const char *const prefixes[] = {"model.decoder.", "decoder."};
+  const char *p = ivs_cfg_prefix(m, prefixes, 2, "embed_tokens.weight");
   size_t vd[2] = {m->V, D}, pc[2] = {P + 2, C}, c1[1] = {C}, cc[2] = {C, C}, f1[1] = {F}, f2[2] = {F, C}, g2[2] = {C, F},
          cd[2] = {C, D}, dc[2] = {D, C};
   char n[160];
-#define W(field, shp, nd, opt_, ...) \
-  if (!rc) snprintf(n, sizeof n, __VA_ARGS__), rc = ivs_model_weight(m, n, nd, shp, opt_, &field)
-  W(g->embed, vd, 2, 0, "model.decoder.embed_tokens.weight");
-  W(g->pos, pc, 2, 0, "model.decoder.embed_positions.weight");
-  if (final_norm) {
-    W(g->lnf_w, c1, 1, 0, "model.decoder.final_layer_norm.weight");
-    W(g->lnf_b, c1, 1, 0, "model.decoder.final_layer_norm.bias");
-  }
-  if (D != C) {
-    W(g->proj_in, cd, 2, 0, "model.decoder.project_in.weight");
-    W(g->proj_out, dc, 2, 0, "model.decoder.project_out.weight");
-  }
+#define W(on, field, shp, nd, fmt, ...) \
+  if (!rc && (on)) snprintf(n, sizeof n, "%s" fmt, p, __VA_ARGS__), rc = ivs_model_weight(m, n, nd, shp, 0, &field)
+  W(1, g->embed, vd, 2, "%s", "embed_tokens.weight");
+  W(1, g->pos, pc, 2, "%s", "embed_positions.weight");
+  W(final_norm, g->lnf_w, c1, 1, "%s", "final_layer_norm.weight");
+  W(final_norm, g->lnf_b, c1, 1, "%s", "final_layer_norm.bias");
+  W(D != C, g->proj_in, cd, 2, "%s", "project_in.weight");
+  W(D != C, g->proj_out, dc, 2, "%s", "project_out.weight");
   for (size_t l = 0; l < m->L && !rc; l++) {
     layer *y = &g->layers[l];
-    const char *p = "model.decoder.layers";
-    W(y->ln1_w, c1, 1, 0, "%s.%zu.self_attn_layer_norm.weight", p, l);
-    W(y->ln1_b, c1, 1, 0, "%s.%zu.self_attn_layer_norm.bias", p, l);
-    W(y->q_w, cc, 2, 0, "%s.%zu.self_attn.q_proj.weight", p, l);
-    W(y->q_b, c1, 1, 0, "%s.%zu.self_attn.q_proj.bias", p, l);
-    W(y->k_w, cc, 2, 0, "%s.%zu.self_attn.k_proj.weight", p, l);
-    W(y->k_b, c1, 1, 0, "%s.%zu.self_attn.k_proj.bias", p, l);
-    W(y->v_w, cc, 2, 0, "%s.%zu.self_attn.v_proj.weight", p, l);
-    W(y->v_b, c1, 1, 0, "%s.%zu.self_attn.v_proj.bias", p, l);
-    W(y->o_w, cc, 2, 0, "%s.%zu.self_attn.out_proj.weight", p, l);
-    W(y->o_b, c1, 1, 0, "%s.%zu.self_attn.out_proj.bias", p, l);
-    W(y->ln2_w, c1, 1, 0, "%s.%zu.final_layer_norm.weight", p, l);
-    W(y->ln2_b, c1, 1, 0, "%s.%zu.final_layer_norm.bias", p, l);
-    W(y->fc1_w, f2, 2, 0, "%s.%zu.fc1.weight", p, l);
-    W(y->fc1_b, f1, 1, 0, "%s.%zu.fc1.bias", p, l);
-    W(y->fc2_w, g2, 2, 0, "%s.%zu.fc2.weight", p, l);
-    W(y->fc2_b, c1, 1, 0, "%s.%zu.fc2.bias", p, l);
+    W(1, y->ln1_w, c1, 1, "layers.%zu.self_attn_layer_norm.weight", l);
+    W(1, y->ln1_b, c1, 1, "layers.%zu.self_attn_layer_norm.bias", l);
+    W(1, y->q_w, cc, 2, "layers.%zu.self_attn.q_proj.weight", l);
+    W(bias, y->q_b, c1, 1, "layers.%zu.self_attn.q_proj.bias", l);
+    W(1, y->k_w, cc, 2, "layers.%zu.self_attn.k_proj.weight", l);
+    W(bias, y->k_b, c1, 1, "layers.%zu.self_attn.k_proj.bias", l);
+    W(1, y->v_w, cc, 2, "layers.%zu.self_attn.v_proj.weight", l);
+    W(bias, y->v_b, c1, 1, "layers.%zu.self_attn.v_proj.bias", l);
+    W(1, y->o_w, cc, 2, "layers.%zu.self_attn.out_proj.weight", l);
+    W(bias, y->o_b, c1, 1, "layers.%zu.self_attn.out_proj.bias", l);
+    W(1, y->ln2_w, c1, 1, "layers.%zu.final_layer_norm.weight", l);
+    W(1, y->ln2_b, c1, 1, "layers.%zu.final_layer_norm.bias", l);
+    W(1, y->fc1_w, f2, 2, "layers.%zu.fc1.weight", l);
+    W(bias, y->fc1_b, f1, 1, "layers.%zu.fc1.bias", l);
+    W(1, y->fc2_w, g2, 2, "layers.%zu.fc2.weight", l);
+    W(bias, y->fc2_b, c1, 1, "layers.%zu.fc2.bias", l);
   }
-  const float *head = NULL;
-  W(head, vd, 2, 1, "lm_head.weight");
 #undef W
-  m->head = head ? head : g->embed;
+  if (!rc) rc = ivs_cfg_head(m, cfg, 1, "lm_head.weight", g->embed, m->V, D);
   m->E = D; /* the head works on the word-embedding width, after project_out */
+  if (!rc) {
+    int k = snprintf(m->notes, sizeof m->notes, "layernorm %s each block%s, relu, biases %s", pre ? "before" : "after",
+                     final_norm ? " and at the end" : "", bias ? "yes" : "no");
+    if (D != C && k > 0 && (size_t)k < sizeof m->notes)
+      k += snprintf(m->notes + k, sizeof m->notes - (size_t)k, ", project_in/out %zu <-> %zu", D, C);
+    if (k > 0 && (size_t)k < sizeof m->notes)
+      snprintf(m->notes + k, sizeof m->notes - (size_t)k, ", %s head", m->tied ? "tied" : "untied");
+  }
   return rc;
 }

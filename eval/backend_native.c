@@ -84,7 +84,7 @@ static int put_ids(id_buf *b, const int32_t *ids, size_t n) {
     if (!p) return ivs_error_set(IVS_ENOMEM, "out of memory");
     b->ids = p, b->cap = cap;
   }
-  memcpy(b->ids + b->len, ids, n * sizeof *ids);
+  if (n) memcpy(b->ids + b->len, ids, n * sizeof *ids);
   b->len += n;
   return 0;
 }

@@ -196,7 +196,7 @@ void ivs_eval_result_release(ivs_eval_result *r) {
   free(r->models);
   ivs_eval_examples_release(r);
   memset(r, 0, sizeof *r);
-  r->baseline = r->slope = r->lo = r->hi = r->share_rising = NAN;
+  r->baseline = r->slope = r->lo = r->hi = r->share_rising = r->detectable = NAN;
 }
 
 /* The result handed to the caller: models by size, names copied. */
@@ -341,6 +341,7 @@ int ivs_eval_run(const ivs_eval_opts *opts, ivs_eval_result *out) {
   }
   if (undefined) out->verdict = IVS_VERDICT_UNDEFINED, out->slope = out->lo = out->hi = NAN, out->n_boot = 0;
   else out->verdict = tj.tr.verdict, out->slope = tj.tr.slope, out->lo = tj.tr.lo, out->hi = tj.tr.hi, out->n_boot = tj.tr.n_boot;
+  out->detectable = undefined ? NAN : tj.tr.detectable, out->n_verdicts = undefined ? 0 : tj.tr.n_tested;
   if ((rc = ivs_eval_examples_pick(slope, &t, o.top, out))) goto done;
   rc = ivs_eval_summary_write(o.out_dir, out, o.metric, o.invert, o.task_path);
 done:

@@ -54,6 +54,12 @@ static cJSON *summary_json(const ivs_eval_result *r, ivs_eval_metric metric, int
   push(ci, cJSON_CreateNumber(r->lo));
   push(ci, cJSON_CreateNumber(r->hi));
   cJSON_AddNumberToObject(tj, "n_boot", (double)r->n_boot);
+  /* the test's level and power (docs/trend.md): the slope found 80% of the
+   * time at the 5% level, null when none can be (or the trend is undefined) */
+  cJSON_AddNumberToObject(tj, "level", IVS_EVAL_TREND_LEVEL);
+  cJSON_AddNumberToObject(tj, "detectable_slope_per_decade", r->detectable);
+  cJSON_AddNumberToObject(tj, "power", IVS_EVAL_TREND_POWER);
+  cJSON_AddNumberToObject(tj, "verdicts_tested", (double)r->n_verdicts);
   /* the examples' own slopes (labelled_data.jsonl's slope_per_decade) */
   if (isfinite(r->share_rising)) cJSON_AddNumberToObject(tj, "share_examples_rising", r->share_rising);
   else cJSON_AddNullToObject(tj, "share_examples_rising");
@@ -94,9 +100,12 @@ int ivs_eval_summary_write(const char *dir, const ivs_eval_result *r, ivs_eval_m
   if (r->verdict == IVS_VERDICT_UNDEFINED) {
     snprintf(subtitle, sizeof subtitle, "undefined trend: %.100s%s", r->why, strlen(r->why) > 100 ? "..." : "");
   } else {
-    snprintf(subtitle, sizeof subtitle, "%s: %s %s %.3g%s per 10x parameters (95%% CI %.3g to %.3g), %zu examples",
+    char power[80];
+    if (isfinite(r->detectable)) snprintf(power, sizeof power, "; detectable %.3g", r->detectable);
+    else snprintf(power, sizeof power, "; too few examples to detect a trend");
+    snprintf(subtitle, sizeof subtitle, "%s: %s %s %.3g%s per 10x parameters (95%% CI %.3g to %.3g), %zu examples%s",
              ivs_verdict_name(r->verdict), what, r->slope >= 0 ? "rises" : "falls", fabs(r->slope), acc ? "" : " nats",
-             r->lo, r->hi, r->n_examples);
+             r->lo, r->hi, r->n_examples, power);
   }
   const char *base = strrchr(task_path, '/');
   snprintf(path, sizeof path, "%s/loss_plot.svg", dir);

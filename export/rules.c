@@ -14,6 +14,7 @@
 #include "core/grow.h"
 #include "core/hash.h"
 #include "core/mem.h"
+#include "export/tokqueue.h"
 
 static uint64_t hash_str(uint64_t h, const char *s) { return ivs_hash_bytes(h, s, strlen(s)); }
 #include "core/utf8.h"
@@ -74,6 +75,34 @@ static slot *table_get(table *t, uint64_t h, int *found) {
   return &t->s[j];
 }
 
+/* ---- lengths for percentiles: a count per length below LEN_HIST, longer
+ * ones listed ---- */
+
+#define LEN_HIST 65536
+
+typedef struct {
+  size_t *hist, n;
+  uint32_t *longs;
+  size_t nlong, caplong;
+} lengths;
+
+static int lengths_add(lengths *l, size_t x) {
+  if (!l->hist && !(l->hist = calloc(LEN_HIST, sizeof *l->hist))) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  if (x < LEN_HIST) {
+    l->hist[x]++;
+  } else {
+    if (ivs_grow((void **)&l->longs, &l->caplong, l->nlong + 1, sizeof *l->longs, 64)) return IVS_ENOMEM;
+    l->longs[l->nlong++] = x > UINT32_MAX ? UINT32_MAX : (uint32_t)x;
+  }
+  l->n++;
+  return 0;
+}
+
+static void lengths_release(lengths *l) {
+  free(l->hist);
+  free(l->longs);
+}
+
 /* ---- the validator ---- */
 
 struct ivs_validator {
@@ -81,14 +110,18 @@ struct ivs_validator {
   ivs_validate_stats st;
   int type_known;
   table dups, prompts;
-  /* prompt lengths for the percentiles: a count per length below LEN_HIST,
-   * longer ones listed */
-  size_t *len_hist, nlens;
-  uint32_t *long_lens;
-  size_t nlong, caplong;
+  lengths lens; /* prompt lengths in characters */
+  /* with a tokenizer: its rules on worker threads, every diagnostic through
+   * it (to keep the order); the longest prompt + class in tokens */
+  ivs_tokqueue *tq;
+  lengths toks;
 };
 
-#define LEN_HIST 65536
+static int deliver(const ivs_vdiag *d, void *ud);
+static void on_tokens(size_t n, void *ud) {
+  ivs_validator *v = ud;
+  (void)lengths_add(&v->toks, n); /* out of memory: that example is left out of the percentiles */
+}
 
 int ivs_validator_new(ivs_validator **out, const ivs_validate_opts *opts) {
   ivs_validator *v = calloc(1, sizeof *v);
@@ -102,6 +135,15 @@ int ivs_validator_new(ivs_validator **out, const ivs_validate_opts *opts) {
     v->prompts.cap = v->prompts.s ? cap : 0;
   }
   v->type_known = opts->type != IVS_TYPE_AUTO;
+  if (opts->tokenizer) {
+    ivs_tokrules tr = {opts->tokenizer, opts->max_tokens, 0};
+    int rc = ivs_tokqueue_new(&v->tq, &tr, opts->threads, deliver, on_tokens, v);
+    if (rc) {
+      ivs_validator_free(v);
+      return rc;
+    }
+    v->st.tokenized = 1;
+  }
   *out = v;
   return 0;
 }
@@ -110,8 +152,9 @@ void ivs_validator_free(ivs_validator *v) {
   if (!v) return;
   slots_free(v->dups.s, v->dups.cap);
   slots_free(v->prompts.s, v->prompts.cap);
-  free(v->len_hist);
-  free(v->long_lens);
+  ivs_tokqueue_free(v->tq);
+  lengths_release(&v->lens);
+  lengths_release(&v->toks);
   free(v);
 }
 
@@ -132,9 +175,27 @@ static int emit(ivs_validator *v, int is_error, size_t line, size_t column, cons
   vsnprintf(d.message, sizeof d.message, fmt, ap);
   va_end(ap);
   ivs_nul_visible(d.message);
-  if (is_error) v->st.errors++;
+  if (v->tq) return ivs_tokqueue_diag(v->tq, &d);
+  return deliver(&d, v);
+}
+
+/* Counts d and hands it to the caller. */
+static int deliver(const ivs_vdiag *d, void *ud) {
+  ivs_validator *v = ud;
+  if (d->is_error) v->st.errors++;
   else v->st.warnings++;
-  return v->o.on_diag ? v->o.on_diag(&d, v->o.ud) : 0;
+  return v->o.on_diag ? v->o.on_diag(d, v->o.ud) : 0;
+}
+
+/* Hands an example that passed the rules the tokenizer needs (non-empty
+ * prompts and classes) to the tokenizer rules. */
+static int tokenize_example(ivs_validator *v, size_t line, const char *prompt, size_t pcol, const char *other,
+                            const char *oname, size_t ocol, const char *const *classes, size_t ncl, size_t ccol) {
+  ivs_tok_example ex = {.type = v->st.type, .line = line, .classes = classes, .nclasses = ncl, .classes_column = ccol};
+  ex.prompt[0] = prompt, ex.prompt_len[0] = strlen(prompt), ex.prompt_column[0] = pcol, ex.prompt_field[0] = "prompt";
+  if (other && *other)
+    ex.prompt[1] = other, ex.prompt_len[1] = strlen(other), ex.prompt_column[1] = ocol, ex.prompt_field[1] = oname;
+  return ivs_tokqueue_example(v->tq, &ex);
 }
 
 int ivs_validator_report(ivs_validator *v, int is_error, size_t line, size_t column, const char *rule,
@@ -298,16 +359,7 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
      * now, so that the checks in between hide the cache miss */
     hp = hash_str(11, prompt);
     if (v->prompts.cap) __builtin_prefetch(&v->prompts.s[(hp ? hp : 1) & (v->prompts.cap - 1)]);
-    size_t chars = ivs_utf8_count(prompt, strlen(prompt));
-    if (!v->len_hist && !(v->len_hist = calloc(LEN_HIST, sizeof *v->len_hist)))
-      return ivs_error_set(IVS_ENOMEM, "out of memory");
-    if (chars < LEN_HIST) {
-      v->len_hist[chars]++;
-    } else {
-      if (ivs_grow((void **)&v->long_lens, &v->caplong, v->nlong + 1, sizeof *v->long_lens, 64)) return IVS_ENOMEM;
-      v->long_lens[v->nlong++] = chars > UINT32_MAX ? UINT32_MAX : (uint32_t)chars;
-    }
-    v->nlens++;
+    if (lengths_add(&v->lens, ivs_utf8_count(prompt, strlen(prompt)))) return IVS_ENOMEM;
   }
 
   /* sequence_prob: completion */
@@ -327,10 +379,14 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
       if (found) emit(v, 0, line, 0, "duplicate", "", "same prompt and completion as line %u", s->line);
       else s->line = (uint32_t)line;
     }
+    if (v->tq && prompt && *prompt && c && *c)
+      return tokenize_example(v, line, prompt, fp->column, NULL, NULL, 0, &c, 1, fc->column);
     return 0;
   }
 
   /* other_prompt */
+  const char *o = NULL, *oname = "other_prompt";
+  size_t ocol = 0;
   if (logodds) {
     const ivs_field *fo = fs.present[K_OTHER];
     const char *name = "other_prompt";
@@ -338,7 +394,8 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
       name = "biased_prompt";
       emit(v, 0, line, fo->column, "old-name", name, "old field name 'biased_prompt': write 'other_prompt'");
     }
-    const char *o;
+    oname = name;
+    ocol = fo ? fo->column : 0;
     if (!fo) emit(v, 1, line, 0, "required-field", "other_prompt", "missing or empty field 'other_prompt'");
     else if ((o = string_of(v, rec, fo, name)) && !*o)
       emit(v, 1, line, fo->column, "empty", name, "empty %s", name);
@@ -391,12 +448,13 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
     }
   }
   if (classes_ok && !items) items = (const char *const *)cl.items, ncl = cl.n;
+  int empty = 0;
   if (classes_ok) {
     if (logodds && ncl != 2)
       emit(v, 1, line, fk->column, "classes", "classes", "log-odds tasks need exactly 2 classes, found %zu", ncl);
     else if (ncl < 2)
       emit(v, 1, line, fk->column, "classes", "classes", "at least 2 classes are needed, found %zu", ncl);
-    int empty = 0, nospace = -1, similar = -1;
+    int nospace = -1, similar = -1;
     for (size_t i = 0; i < ncl; i++) {
       if (!items[i][0]) empty = 1;
       else if (items[i][0] != ' ' && nospace < 0) nospace = (int)i;
@@ -498,6 +556,8 @@ int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *ra
       }
     }
   }
+  if (v->tq && prompt && *prompt && classes_ok && ncl && !empty)
+    rc = tokenize_example(v, line, prompt, fp->column, o, oname, ocol, items, ncl, fk->column);
 done:
   ivs_strlist_release(&cl);
   free(heap);
@@ -530,13 +590,14 @@ int ivs_validator_absorb(ivs_validator *first, const ivs_validator *second) {
   if (second->st.errors || second->st.warnings || shares_keys(&first->prompts, &second->prompts) ||
       shares_keys(&first->dups, &second->dups))
     return 0;
-  if (ivs_grow((void **)&first->long_lens, &first->caplong, second->nlong + first->nlong, sizeof *first->long_lens, 64))
-    return 0;
-  if (second->len_hist && !first->len_hist && !(first->len_hist = calloc(LEN_HIST, sizeof *first->len_hist))) return 0;
-  for (size_t i = 0; second->len_hist && i < LEN_HIST; i++) first->len_hist[i] += second->len_hist[i];
-  if (second->nlong) memcpy(first->long_lens + first->nlong, second->long_lens, second->nlong * sizeof *second->long_lens);
-  first->nlong += second->nlong;
-  first->nlens += second->nlens;
+  lengths *a = &first->lens;
+  const lengths *b = &second->lens;
+  if (ivs_grow((void **)&a->longs, &a->caplong, b->nlong + a->nlong, sizeof *a->longs, 64)) return 0;
+  if (b->hist && !a->hist && !(a->hist = calloc(LEN_HIST, sizeof *a->hist))) return 0;
+  for (size_t i = 0; b->hist && i < LEN_HIST; i++) a->hist[i] += b->hist[i];
+  if (b->nlong) memcpy(a->longs + a->nlong, b->longs, b->nlong * sizeof *b->longs);
+  a->nlong += b->nlong;
+  a->n += b->n;
   first->st.examples += second->st.examples;
   for (size_t i = 0; i < IVS_STAT_BUCKETS; i++) {
     first->st.class_counts[i] += second->st.class_counts[i];
@@ -545,16 +606,32 @@ int ivs_validator_absorb(ivs_validator *first, const ivs_validator *second) {
   return 1;
 }
 
-/* The k-th smallest prompt length (0-based); long_lens must be sorted. */
-static size_t nth_len(const ivs_validator *v, size_t k) {
+/* The k-th smallest length (0-based); longs must be sorted. */
+static size_t nth_len(const lengths *l, size_t k) {
   for (size_t len = 0; len < LEN_HIST; len++) {
-    if (k < v->len_hist[len]) return len;
-    k -= v->len_hist[len];
+    if (k < l->hist[len]) return len;
+    k -= l->hist[len];
   }
-  return v->long_lens[k];
+  return l->longs[k];
+}
+
+/* p50, p90, p99 and max. */
+static void percentiles(lengths *l, size_t out[4]) {
+  if (!l->n) return;
+  if (l->nlong) qsort(l->longs, l->nlong, sizeof *l->longs, cmp_u32);
+  out[0] = nth_len(l, (l->n - 1) * 50 / 100);
+  out[1] = nth_len(l, (l->n - 1) * 90 / 100);
+  out[2] = nth_len(l, (l->n - 1) * 99 / 100);
+  out[3] = nth_len(l, l->n - 1);
 }
 
 int ivs_validator_finish(ivs_validator *v) {
+  if (v->tq) { /* everything in order; the file-level rules then go straight out */
+    int rc = ivs_tokqueue_flush(v->tq);
+    ivs_tokqueue_free(v->tq);
+    v->tq = NULL;
+    if (rc) return rc;
+  }
   size_t n = v->st.examples;
   if (n < v->o.min_examples)
     emit(v, 1, 0, 0, "min-examples", "", "%zu examples; the prize needs at least %zu", n, v->o.min_examples);
@@ -571,12 +648,13 @@ int ivs_validator_finish(ivs_validator *v) {
   else if (labelled >= 20 && (double)top > 0.8 * (double)labelled)
     emit(v, 0, 0, 0, "answer-balance", "answer_index", "answer_index is %zu in %.0f%% of the examples", top_i,
          100.0 * (double)top / (double)labelled);
-  if (v->nlens) {
-    if (v->nlong) qsort(v->long_lens, v->nlong, sizeof *v->long_lens, cmp_u32);
-    v->st.prompt_p50 = nth_len(v, (v->nlens - 1) * 50 / 100);
-    v->st.prompt_p90 = nth_len(v, (v->nlens - 1) * 90 / 100);
-    v->st.prompt_p99 = nth_len(v, (v->nlens - 1) * 99 / 100);
-    v->st.prompt_max = nth_len(v, v->nlens - 1);
+  size_t p[4] = {0, 0, 0, 0};
+  percentiles(&v->lens, p);
+  v->st.prompt_p50 = p[0], v->st.prompt_p90 = p[1], v->st.prompt_p99 = p[2], v->st.prompt_max = p[3];
+  if (v->st.tokenized) {
+    size_t t[4] = {0, 0, 0, 0};
+    percentiles(&v->toks, t);
+    v->st.tokens_p50 = t[0], v->st.tokens_p90 = t[1], v->st.tokens_p99 = t[2], v->st.tokens_max = t[3];
   }
   return 0;
 }

@@ -8,11 +8,17 @@
  *           answer-index empty trailing-whitespace min-examples encoding line-too-long
  * warnings  old-name leading-space duplicate conflicting-answers answer-balance
  *           similar-classes few-examples unnamed-column
+ *           with a tokenizer: token-boundary single-token same-first-token max-tokens
+ *           (export/tokrules.h)
  *
  * Duplicates are found by 64-bit hashes (a false "duplicate" warning has a
- * chance of about n^2 / 2^65).  The tokenizer-based warnings of PRIZE-FORMAT.md
- * need the GPT-2 tokenizer, which arrives with the native engine; they are not
- * checked yet.
+ * chance of about n^2 / 2^65).
+ *
+ * With a tokenizer the examples are tokenized on worker threads
+ * (export/tokqueue.h) and every diagnostic reaches on_diag later than its
+ * record, still in line order and on the thread calling the validator; the
+ * last ones arrive in ivs_validator_finish().  An example is tokenized when
+ * its prompt and classes (or completion) are non-empty strings.
  */
 #ifndef IVS_EXPORT_RULES_H
 #define IVS_EXPORT_RULES_H
@@ -21,6 +27,7 @@
 
 #include "core/example.h"
 #include "ingest/record.h"
+#include "tokenizer/tokenizer.h"
 
 #include "invscale/export.h" /* ivs_vdiag, ivs_vdiag_fn, ivs_validate_stats */
 
@@ -31,9 +38,12 @@ typedef struct ivs_validate_opts {
   ivs_vdiag_fn on_diag; /* called for every diagnostic */
   void *ud;
   size_t expected;      /* records expected (a sizing hint; 0: unknown) */
+  const ivs_tokenizer *tokenizer; /* the tokenizer rules; NULL: not checked; borrowed, outlives the validator */
+  size_t max_tokens;    /* max-tokens; 0: 1023 */
+  unsigned threads;     /* tokenizing threads (see ivs_tokqueue_new); 0: one per core */
 } ivs_validate_opts;
 
-#define IVS_VALIDATE_OPTS_INIT {IVS_TYPE_AUTO, 300, 0, NULL, NULL, 0}
+#define IVS_VALIDATE_OPTS_INIT {IVS_TYPE_AUTO, 300, 0, NULL, NULL, 0, NULL, 0, 0}
 
 
 typedef struct ivs_validator ivs_validator;
@@ -41,14 +51,17 @@ typedef struct ivs_validator ivs_validator;
 int ivs_validator_new(ivs_validator **out, const ivs_validate_opts *opts);
 void ivs_validator_free(ivs_validator *v);
 
-/* One record.  `raw` is the JSONL line (to tell 1 from 1.0), or NULL. */
+/* One record.  `raw` is the JSONL line (to tell 1 from 1.0), or NULL.
+ * Returns 0, IVS_ENOMEM, or (with a tokenizer) the error of an example
+ * tokenized earlier. */
 int ivs_validator_record(ivs_validator *v, const ivs_record *rec, const char *raw, size_t raw_len);
 
 /* Reports a problem found by the reader (encoding, a line over the limit). */
 int ivs_validator_report(ivs_validator *v, int is_error, size_t line, size_t column, const char *rule,
                          const char *field, const char *message);
 
-/* File-level rules; then the stats are final.  Borrowed, valid until free. */
+/* Delivers what the tokenizer rules still hold, then the file-level rules;
+ * then the stats are final.  Borrowed, valid until free. */
 int ivs_validator_finish(ivs_validator *v);
 /* For a file validated in two parts at once: `second` ran over the lines
  * after those `first` has seen, reporting nothing.  When none of its prompts

@@ -140,7 +140,7 @@ static unsigned long long split_point(const char *path, unsigned long long size)
  * that line is not a valid record. */
 static ivs_task_type first_type(const char *path, const ivs_validate_opts *vo) {
   ivs_validate_opts o = *vo;
-  o.on_diag = NULL, o.expected = 0;
+  o.on_diag = NULL, o.expected = 0, o.tokenizer = NULL;
   ivs_validator *t;
   if (ivs_validator_new(&t, &o)) return IVS_TYPE_AUTO;
   ivs_buf line;
@@ -165,7 +165,9 @@ static ivs_task_type first_type(const char *path, const ivs_validate_opts *vo) {
 static int validate_jsonl(const char *path, size_t max, ivs_validator *v, const ivs_validate_opts *vo, int one_pass) {
   struct stat sb;
   unsigned long long size = stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? (unsigned long long)sb.st_size : 0;
-  unsigned long long mid = !one_pass && size >= ((unsigned long long)32 << 20) ? split_point(path, size) : 0;
+  /* with a tokenizer, its threads do the work: one pass */
+  unsigned long long mid =
+      !one_pass && !vo->tokenizer && size >= ((unsigned long long)32 << 20) ? split_point(path, size) : 0;
   ivs_task_type type = mid ? (vo->type != IVS_TYPE_AUTO ? vo->type : first_type(path, vo)) : IVS_TYPE_AUTO;
   range_job a = {path, max, v, 0, 0, 1, 0, 0, 0, 0, 0};
   if (type == IVS_TYPE_AUTO) return run_range(&a); /* small, or no type to give the probe */
@@ -203,7 +205,8 @@ int ivs_validate_file(const char *path, const ivs_validate_file_opts *opts, ivs_
 
   ivs_validator *v;
   ivs_validate_opts vo = {.type = opts->type, .min_examples = opts->min_examples, .json_types = *kind == IVS_FILE_JSONL,
-                          .on_diag = opts->on_diag, .ud = opts->ud, .expected = expected};
+                          .on_diag = opts->on_diag, .ud = opts->ud, .expected = expected,
+                          .tokenizer = opts->tokenizer, .max_tokens = opts->max_tokens, .threads = opts->threads};
   if ((rc = ivs_validator_new(&v, &vo))) return rc;
   run_state rs = {v, NULL, 0};
   size_t max = opts->max_line ? opts->max_line : (size_t)16 << 20;

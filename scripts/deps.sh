@@ -8,8 +8,12 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libopenblas-dev libpcre2-dev libutf8proc-dev)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# node and npm for the tokenizer oracle test and bench/tokenize (a node already installed, e.g. a newer one, is kept)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+if [ ${#missing[@]} -eq 0 ]; then bash "$(dirname "$0")/npm.sh"; exit 0; fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+bash "$(dirname "$0")/npm.sh"

@@ -1,18 +1,42 @@
-/* Hugging Face tokenizer.json: byte-level BPE tokenizers (GPT-2 style, and
- * the Llama-3 / Qwen2 Split regex variant), encoded exactly as the Rust
- * `tokenizers` library encodes them.
+/* Hugging Face tokenizer.json, encoded and decoded exactly as the Rust
+ * `tokenizers` library (0.22) does.
  *
- * Supported components: added tokens (special, single_word, lstrip, rstrip,
- * normalized); normalizer null, NFC or a Sequence of NFC; pre-tokenizers
- * ByteLevel (add_prefix_space, use_regex), Split (pattern String or Regex,
- * every behavior, invert) and Sequence; model BPE (merges as "a b" strings or
- * [a, b] pairs, ignore_merges, unk_token, fuse_unk, byte_fallback); post
- * processors null, ByteLevel, TemplateProcessing and Sequence of those;
- * decoder ByteLevel or null.  Anything else is refused at load with
- * IVS_EINVAL naming the component and its type.
+ * Supported, and nothing else:
+ *   model          BPE: vocab, merges as "a b" strings or [a, b] pairs (a pair
+ *                  given twice takes its last rank), ignore_merges, unk_token,
+ *                  fuse_unk, byte_fallback; dropout null or 0, no
+ *                  continuing_subword_prefix or end_of_word_suffix
+ *   added_tokens   every flag: special, single_word, lstrip, rstrip,
+ *                  normalized (matched after the normalizer, in the token's
+ *                  normalized form); the ids must be those HF gives them
+ *   normalizer     null, NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents,
+ *                  Replace (String or Regex), Prepend, ByteLevel, Sequence
+ *   pre_tokenizer  null, ByteLevel (add_prefix_space, use_regex), Split
+ *                  (String or Regex, every behavior, invert), Metaspace
+ *                  (replacement, prepend_scheme always/first/never or the older
+ *                  add_prefix_space, split), Digits, Whitespace,
+ *                  WhitespaceSplit, Punctuation, CharDelimiterSplit,
+ *                  BertPreTokenizer, Sequence
+ *   post_processor null, ByteLevel, TemplateProcessing (single), RobertaProcessing,
+ *                  BertProcessing, Sequence
+ *   decoder        null (tokens joined with spaces), ByteLevel, Metaspace,
+ *                  Replace, ByteFallback, Fuse, Strip, Sequence
+ *   truncation, padding: null
+ * Regexes are Oniguruma's (HF's engine) run through PCRE2 with JIT; the
+ * Unicode tables are PCRE2's and utf8proc's.  Anything else (Unigram,
+ * WordPiece, WordLevel, BertNormalizer, Precompiled, UnicodeScripts, ...) is
+ * refused at load with IVS_EINVAL naming the component and its type.
+ * Stricter than HF, on purpose: added-token ids that HF would renumber, an id
+ * given to two vocabulary entries and a regex PCRE2 cannot compile are load
+ * errors; an unk_token missing from the vocabulary is an encode error when a
+ * character needs it; decoding an id without a token is an error (HF drops
+ * it).  Known gaps: inside a character class \S, \W and \H are PCRE2's, not
+ * Oniguruma's (no known tokenizer writes them), and characters assigned after
+ * Unicode 14 may be classed differently.
  *
  * A loaded tokenizer is immutable: every call below may run on several
- * threads at once. */
+ * threads at once.  Encoding keeps a workspace and a word cache per thread
+ * (freed when the thread ends). */
 #ifndef IVS_ENGINE_TOKENIZER_H
 #define IVS_ENGINE_TOKENIZER_H
 
@@ -33,6 +57,10 @@ typedef struct ivs_tokenizer ivs_tokenizer;
  * names the file and the component.  *out is NULL after a failure. */
 int ivs_tokenizer_load(ivs_tokenizer **out, const char *path);
 
+/* The same from len bytes of tokenizer.json in memory (borrowed for the call);
+ * `name` stands for the file in error messages. */
+int ivs_tokenizer_parse(ivs_tokenizer **out, const char *json, size_t len, const char *name);
+
 /* Frees everything; accepts NULL. */
 void ivs_tokenizer_free(ivs_tokenizer *tok);
 
@@ -43,10 +71,15 @@ void ivs_tokenizer_free(ivs_tokenizer *tok);
  * UTF-8, IVS_ELIMIT past IVS_TOK_MAX_TEXT, IVS_ENOMEM. */
 int ivs_tokenizer_encode(const ivs_tokenizer *tok, const char *text, size_t len, int32_t **ids, size_t *n);
 
+/* As ivs_tokenizer_encode, with the post-processor's special tokens around the
+ * ids (HF's encode(text, add_special_tokens=True): e.g. Llama's BOS). */
+int ivs_tokenizer_encode_special(const ivs_tokenizer *tok, const char *text, size_t len, int32_t **ids, size_t *n);
+
 /* Decodes n ids into UTF-8 text as HF's decode does (the decoder applied,
  * invalid byte sequences replaced by U+FFFD); special added tokens are left
  * out when skip_special is non-zero.  *text (malloc'd, NUL-terminated, the
- * caller frees) holds *len bytes.  IVS_EINVAL for an id without a token. */
+ * caller frees) holds *len bytes.  IVS_EINVAL for an id without a token
+ * (HF skips those silently). */
 int ivs_tokenizer_decode(const ivs_tokenizer *tok, const int32_t *ids, size_t n, int skip_special, char **text,
                          size_t *len);
 

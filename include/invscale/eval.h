@@ -29,16 +29,27 @@
 extern "C" {
 #endif
 
-/* The scaling trend.  UNDEFINED: the trend could not be computed (a model's
- * mean metric is infinite; ivs_eval_result.why says which and why). */
+/* The scaling trend (docs/trend.md): the least-squares slope of the metric
+ * against log10(parameters), tested through the examples' own slopes with a
+ * studentized (bootstrap-t) paired bootstrap, never narrower than Student's
+ * t, at a 5% two-sided level: 2.5% on each side.  UNDEFINED: the trend could
+ * not be computed (a model's mean metric is infinite; ivs_eval_result.why
+ * says which and why). */
 typedef enum ivs_verdict {
   IVS_VERDICT_UNDEFINED = 0,
   IVS_VERDICT_INVERSE,    /* worse with size: the 95% interval lies on the worse side */
   IVS_VERDICT_POSITIVE,   /* better with size */
   IVS_VERDICT_FLAT,       /* the interval contains 0 */
-  IVS_VERDICT_U_SHAPED,   /* worse then better (3 models or more) */
-  IVS_VERDICT_INVERTED_U  /* better then worse */
+  IVS_VERDICT_U_SHAPED,   /* worse then better (3 models or more): the smaller half's slope is worse
+                           * and the larger half's better, each at 0.5% one-sided (an
+                           * intersection-union test: at most 0.5% on any linear family) */
+  IVS_VERDICT_INVERTED_U  /* better then worse, the same way */
 } ivs_verdict;
+
+#define IVS_EVAL_TREND_LEVEL 0.05        /* two-sided, for inverse/positive */
+#define IVS_EVAL_TREND_SHAPE_LEVEL 0.005 /* one-sided, for each half's slope of a shape */
+#define IVS_EVAL_TREND_POWER 0.80        /* at which the detectable slope is stated */
+#define IVS_EVAL_MAX_TRENDS 16           /* metrics in one ivs_eval_trends call */
 
 /* "undefined", "inverse", "positive", "flat", "u-shaped" or "inverted-u"
  * (the names summary.json uses); a static string, "undefined" for a value
@@ -165,7 +176,8 @@ typedef struct ivs_eval_result {
   ivs_eval_model_result *models;  /* owned: n_models, sorted by parameters */
   size_t n_models;
   ivs_verdict verdict;
-  double slope, lo, hi;           /* per decade of parameters, with its 95% interval; NaN when undefined */
+  double slope, lo, hi;           /* per decade of parameters, with its 95% interval (-inf/+inf
+                                   * when unbounded: ivs_eval_trend); NaN when undefined */
   size_t n_boot;
   char why[600];                  /* UNDEFINED: why; else "" */
   /* per-example slopes (labelled_data.jsonl's slope_per_decade) */
@@ -175,6 +187,14 @@ typedef struct ivs_eval_result {
   size_t n_rising;
   ivs_eval_example *falling;      /* owned: the n_falling steepest falls (slope < 0), steepest first */
   size_t n_falling;
+  /* the power of the verdict (docs/trend.md) */
+  double detectable;              /* the slope per decade (in the metric's units) that this many
+                                   * examples and these sizes detect 80% of the time at the 5%
+                                   * level, from the variance of the examples' own slopes; +inf
+                                   * when no slope can be (too few examples or resamples); NaN
+                                   * when undefined */
+  size_t n_verdicts;              /* verdicts tested by the run, each at its own 5% level (1; 0
+                                   * when undefined) */
 } ivs_eval_result;
 
 /* Runs the evaluation that opts describes and fills *out (initialised by
@@ -191,6 +211,40 @@ int ivs_eval_run(const ivs_eval_opts *opts, ivs_eval_result *out);
 
 /* Frees what *r owns and leaves it empty; r NULL is a no-op. */
 void ivs_eval_result_release(ivs_eval_result *r);
+
+/* One metric's trend. */
+typedef struct ivs_eval_trend {
+  ivs_verdict verdict;  /* inverse, positive, flat, u-shaped or inverted-u (never undefined) */
+  double slope, lo, hi; /* per decade, with its 95% interval (above); a bound is -inf/+inf
+                         * when the resamples cannot place it (fewer than 39 resamples, or
+                         * examples so few that resamples without variance fill a tail) */
+  double detectable;    /* as ivs_eval_result.detectable */
+  size_t n_boot;
+  size_t n_tested;      /* the metrics tested together (each verdict at its own level) */
+} ivs_eval_trend;
+
+/* One metric of a family: M rows (the models by size) of N per-example
+ * values, row-major, all finite. */
+typedef struct ivs_eval_trend_metric {
+  const double *values;  /* borrowed for the call */
+  int higher_is_worse;   /* 1 for a loss, 0 for an accuracy */
+} ivs_eval_trend_metric;
+
+/* The trends of K metrics measured on the same N examples and M models (a
+ * probe's several metrics, a task's loss and accuracy), as ivs_eval_run
+ * computes its one: out[k] for metrics[k].  Each verdict keeps its own level
+ * (5% two-sided, shapes 0.5% per half); nothing is corrected for the number
+ * tested, which each result states (n_tested = K): among K flat metrics about
+ * K x 5% non-flat verdicts are expected.  The resamples are shared (the same
+ * examples drawn for every metric, one pass to draw them).
+ * x: log10(parameters) of the M models, strictly ascending; M >= 2;
+ * 1 <= K <= IVS_EVAL_MAX_TRENDS; n_boot resamples (0: 1000), seeded: the same
+ * inputs and seed give the same results, bit for bit, whatever K.
+ * Returns 0, or IVS_EINVAL (sizes not ascending, fewer than two models, no
+ * examples, a non-finite value: the message names the metric, model and
+ * example), IVS_ENOMEM; any NULL pointer: IVS_EUSAGE. */
+int ivs_eval_trends(ivs_eval_trend *out, const double *x, size_t M, size_t N, const ivs_eval_trend_metric *metrics,
+                    size_t K, size_t n_boot, uint64_t seed);
 
 /* 0 when `backend` names a backend this library has (its prefix and the
  * form of the rest), else IVS_EUSAGE with a message saying the form expected

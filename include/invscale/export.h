@@ -30,7 +30,8 @@ typedef struct ivs_store ivs_store; /* invscale/store.h */
  * duplicate-key json required-field field-type mixed-types classes
  * answer-index empty trailing-whitespace min-examples encoding line-too-long;
  * warnings old-name leading-space duplicate conflicting-answers
- * answer-balance similar-classes few-examples unnamed-column. */
+ * answer-balance similar-classes few-examples unnamed-column, and with a
+ * tokenizer token-boundary single-token same-first-token max-tokens. */
 typedef struct ivs_vdiag {
   int is_error;        /* else a warning */
   size_t line, column; /* line 0: about the whole file; column 0: not known */
@@ -52,6 +53,10 @@ typedef struct ivs_validate_stats {
   size_t prompt_p50, prompt_p90, prompt_p99, prompt_max; /* characters */
   ivs_task_type type;
   int type_inferred;
+  /* with a tokenizer: each tokenized example's longest prompt + class
+   * (sequence_prob: + completion; log-odds: other_prompt too) in tokens */
+  int tokenized;
+  size_t tokens_p50, tokens_p90, tokens_p99, tokens_max;
 } ivs_validate_stats;
 
 typedef enum { IVS_FILE_UNKNOWN, IVS_FILE_CSV, IVS_FILE_JSONL } ivs_file_kind;
@@ -65,9 +70,17 @@ typedef struct ivs_validate_file_opts {
   /* JSONL of 32 MiB and more is read in two halves at once (same results);
    * set to read it in one pass (to compare the two in tests). */
   int one_pass;
+  /* The tokenizer rules (token-boundary, single-token, same-first-token,
+   * max-tokens) with a tokenizer of the tokenizer module (tokenizer/tokenizer.h,
+   * ivs_tokenizer_load), borrowed for the call; NULL: not checked.  The file is
+   * then read in one pass and its examples tokenized on `threads` threads (0:
+   * one per core; 1: the calling thread only), with the same output. */
+  const struct ivs_tokenizer *tokenizer;
+  size_t max_tokens; /* max-tokens: prompt + class over this many tokens; 0: 1023 (GPT-2's in the prize's pipeline) */
+  unsigned threads;
 } ivs_validate_file_opts;
 
-#define IVS_VALIDATE_FILE_OPTS_INIT {IVS_TYPE_AUTO, 300, 0, NULL, NULL, 0}
+#define IVS_VALIDATE_FILE_OPTS_INIT {IVS_TYPE_AUTO, 300, 0, NULL, NULL, 0, NULL, 0, 0}
 
 /* Validates `path`.  Returns 0 when the file could be read (it may still be
  * invalid: see stats->errors); IVS_EIO when it cannot be opened or is empty,

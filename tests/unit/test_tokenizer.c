@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,8 +197,19 @@ static void test_bad(void **state) {
   assert_int_equal(ivs_tokenizer_load(&t, "/nonexistent/tokenizer.json"), IVS_EIO);
   assert_non_null(strstr(ivs_error_message(), "/nonexistent/tokenizer.json"));
   expect_bad("{\"model\": ", "invalid JSON");
-  expect_bad("{" MODEL ",\"pre_tokenizer\":{\"type\":\"Whitespace\"}}", "pre_tokenizer type 'Whitespace'");
-  expect_bad("{" MODEL ",\"normalizer\":{\"type\":\"Lowercase\"}}", "normalizer type 'Lowercase'");
+  expect_bad("{" MODEL ",\"pre_tokenizer\":{\"type\":\"UnicodeScripts\"}}", "pre_tokenizer type 'UnicodeScripts'");
+  expect_bad("{" MODEL ",\"normalizer\":{\"type\":\"BertNormalizer\"}}", "normalizer type 'BertNormalizer'");
+  expect_bad("{" MODEL ",\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFC\"},{\"type\":\"Precompiled\"}]}}",
+             "normalizer type 'Precompiled'");
+  expect_bad("{" MODEL ",\"decoder\":{\"type\":\"WordPiece\"}}", "decoder type 'WordPiece'");
+  expect_bad("{" MODEL ",\"post_processor\":{\"type\":\"Nope\"}}", "post_processor type 'Nope'");
+  expect_bad("{" MODEL ",\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(\"},\"behavior\":\"Isolated\"}}",
+             "does not compile");
+  expect_bad("{" MODEL ",\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"a\"},\"behavior\":\"Sideways\"}}",
+             "unknown 'behavior' Sideways");
+  expect_bad("{" MODEL ",\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"ab\"}}", "'replacement' is not one character");
+  expect_bad("{" MODEL ",\"added_tokens\":[{\"id\":7,\"content\":\"<x>\"}]}", "Hugging Face numbers it 3");
+  expect_bad("{\"model\":{\"type\":\"Unigram\",\"vocab\":[]}}", "model type 'Unigram'");
   expect_bad("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a c\"]}}", "not in the vocab");
   expect_bad("{\"model\":{\"type\":\"WordPiece\",\"vocab\":{}}}", "model type 'WordPiece'");
   /* a truncated real file */
@@ -238,20 +250,140 @@ static void encode_expect(const char *json, const char *text, size_t n, const in
   remove(p);
 }
 
-#define SMALL "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\" \":2,\"<\":4,\"m\":5,\">\":6},\"merges\":[]}"
+#define SMALL "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\" \":2,\"<\":4,\"m\":5,\">\":6,\"c\":3},\"merges\":[]}"
 
 /* lstrip/rstrip take the whitespace around an added token; single_word
  * refuses a match inside a word. */
 static void test_added_flags(void **state) {
   (void)state;
-  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":3,\"content\":\"<m>\",\"lstrip\":true,\"rstrip\":true,"
+  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":7,\"content\":\"<m>\",\"lstrip\":true,\"rstrip\":true,"
                 "\"special\":true,\"normalized\":false}]}",
-                "a  <m> b", 3, (const int32_t[]){0, 3, 1});
-  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":3,\"content\":\"<m>\",\"special\":true,\"normalized\":false}]}",
-                "a <m> b", 5, (const int32_t[]){0, 2, 3, 2, 1});
-  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":3,\"content\":\"<m>\",\"single_word\":true,\"special\":true,"
+                "a  <m> b", 3, (const int32_t[]){0, 7, 1});
+  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":7,\"content\":\"<m>\",\"special\":true,\"normalized\":false}]}",
+                "a <m> b", 5, (const int32_t[]){0, 2, 7, 2, 1});
+  encode_expect("{" SMALL ",\"added_tokens\":[{\"id\":7,\"content\":\"<m>\",\"single_word\":true,\"special\":true,"
                 "\"normalized\":false}]}",
-                "a<m>b <m>", 7, (const int32_t[]){0, 4, 5, 6, 1, 2, 3});
+                "a<m>b <m>", 7, (const int32_t[]){0, 4, 5, 6, 1, 2, 7});
+}
+
+static ivs_tokenizer *parse(const char *json) {
+  ivs_tokenizer *t;
+  if (ivs_tokenizer_parse(&t, json, strlen(json), "test.json")) fail_msg("parse: %s", ivs_error_message());
+  return t;
+}
+
+/* --special puts the post-processor's ids around the text, even an empty one. */
+static void test_special(void **state) {
+  (void)state;
+  ivs_tokenizer *t = parse("{" SMALL ",\"post_processor\":{\"type\":\"Sequence\",\"processors\":["
+                           "{\"type\":\"RobertaProcessing\",\"cls\":[\"a\",0],\"sep\":[\"b\",1]},"
+                           "{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"m\"}},{\"Sequence\":{\"id\":\"A\"}}],"
+                           "\"special_tokens\":{\"m\":{\"id\":\"m\",\"ids\":[5]}}}]}}");
+  int32_t *v;
+  size_t n;
+  assert_int_equal(ivs_tokenizer_encode_special(t, "<", 1, &v, &n), 0);
+  assert_int_equal(n, 4);
+  assert_int_equal(v[0], 5), assert_int_equal(v[1], 0), assert_int_equal(v[2], 4), assert_int_equal(v[3], 1);
+  free(v);
+  assert_int_equal(ivs_tokenizer_encode_special(t, "", 0, &v, &n), 0);
+  assert_int_equal(n, 3);
+  free(v);
+  assert_int_equal(ivs_tokenizer_encode(t, "", 0, &v, &n), 0);
+  assert_int_equal(n, 0);
+  free(v);
+  ivs_tokenizer_free(t);
+}
+
+/* Errors that only encoding or decoding can meet. */
+static void test_encode_errors(void **state) {
+  (void)state;
+  ivs_tokenizer *t = parse("{\"model\":{\"type\":\"BPE\",\"unk_token\":\"<nope>\",\"vocab\":{\"a\":0},\"merges\":[]}}");
+  int32_t *v;
+  size_t n;
+  assert_int_equal(ivs_tokenizer_encode(t, "aa", 2, &v, &n), 0);
+  free(v);
+  assert_int_equal(ivs_tokenizer_encode(t, "ab", 2, &v, &n), IVS_EINVAL);
+  assert_non_null(strstr(ivs_error_message(), "unk_token '<nope>'"));
+  char *text;
+  assert_int_equal(ivs_tokenizer_decode(t, (const int32_t[]){0, 7}, 2, 0, &text, &n), IVS_EINVAL);
+  assert_non_null(strstr(ivs_error_message(), "id 7"));
+  ivs_tokenizer_free(t);
+  /* no decoder: the tokens joined with spaces, as HF does */
+  t = parse("{" SMALL "}");
+  assert_int_equal(ivs_tokenizer_decode(t, (const int32_t[]){0, 1, 2}, 3, 0, &text, &n), 0);
+  assert_string_equal(text, "a b  ");
+  free(text);
+  ivs_tokenizer_free(t);
+}
+
+/* The per-thread word cache belongs to one tokenizer at a time: switching
+ * between two (and loading one where a freed one was) gives each its own ids. */
+static void test_cache_switch(void **state) {
+  (void)state;
+  static const char text[] = "Hello world Hello world";
+  int32_t *v;
+  size_t n;
+  for (int round = 0; round < 3; round++) {
+    ivs_tokenizer *g = load(HF "/tokenizers/gpt2.json");
+    ivs_tokenizer *o = parse("{\"model\":{\"type\":\"BPE\",\"unk_token\":\"?\",\"ignore_merges\":true,\"fuse_unk\":true,\"vocab\":{\"?\":0,\"Hello\":1},\"merges\":[]},"
+                             "\"pre_tokenizer\":{\"type\":\"WhitespaceSplit\"}}");
+    for (int k = 0; k < 2; k++) {
+      assert_int_equal(ivs_tokenizer_encode(g, text, strlen(text), &v, &n), 0);
+      assert_int_equal(n, 4);
+      assert_int_equal(v[0], 15496), assert_int_equal(v[1], 995);
+      free(v);
+      assert_int_equal(ivs_tokenizer_encode(o, text, strlen(text), &v, &n), 0);
+      assert_int_equal(n, 4); /* Hello, ?, Hello, ? (whole words; the unknown one fused) */
+      assert_int_equal(v[0], 1), assert_int_equal(v[1], 0);
+      free(v);
+    }
+    ivs_tokenizer_free(g);
+    ivs_tokenizer_free(o);
+  }
+}
+
+typedef struct { const ivs_tokenizer *t; const char *s; size_t len; int32_t *ids; size_t n; int rc; } job;
+
+static void *run_job(void *p) {
+  job *j = p;
+  for (int k = 0; k < 20 && !j->rc; k++) {
+    free(j->ids);
+    j->rc = ivs_tokenizer_encode(j->t, j->s, j->len, &j->ids, &j->n);
+  }
+  return NULL;
+}
+
+/* One tokenizer, several threads at once: the same ids as one thread alone. */
+static void test_threads(void **state) {
+  (void)state;
+  ivs_tokenizer *t = load(HF "/tokenizers/gpt2-llama3split.json");
+  size_t n;
+  char *all = slurp(HF "/tokenizers/cases.jsonl", &n);
+  job jobs[4];
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) jobs[i] = (job){t, all, n, NULL, 0, 0};
+  for (int i = 0; i < 4; i++) assert_int_equal(pthread_create(&th[i], NULL, run_job, &jobs[i]), 0);
+  for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  int32_t *v;
+  size_t nv;
+  assert_int_equal(ivs_tokenizer_encode(t, all, n, &v, &nv), 0);
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(jobs[i].rc, 0);
+    assert_int_equal(jobs[i].n, nv);
+    assert_memory_equal(jobs[i].ids, v, nv * sizeof *v);
+    free(jobs[i].ids);
+  }
+  free(v);
+  /* a long text (the workspace grows past its keep size, then shrinks) */
+  size_t big = (size_t)6 << 20;
+  char *s = malloc(big);
+  for (size_t i = 0; i < big; i++) s[i] = "ab  cd\n"[i % 8];
+  assert_int_equal(ivs_tokenizer_encode(t, s, big, &v, &nv), 0);
+  assert_true(nv > big / 8);
+  free(v);
+  free(s);
+  free(all);
+  ivs_tokenizer_free(t);
 }
 
 int main(void) {
@@ -261,6 +393,10 @@ int main(void) {
       cmocka_unit_test(test_models),
       cmocka_unit_test(test_bad),
       cmocka_unit_test(test_added_flags),
+      cmocka_unit_test(test_special),
+      cmocka_unit_test(test_encode_errors),
+      cmocka_unit_test(test_cache_switch),
+      cmocka_unit_test(test_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,21 @@
+/* The activations of the architectures, in place over n floats, written so
+ * that the compiler vectorizes them: exp from a range reduction and a
+ * polynomial (the Cephes expf coefficients, about 2 ulp) instead of one libm
+ * call per element, which cost a sixth of a forward pass.  Each is within a
+ * few 1e-7 of the double-precision formula (tests/unit/test_engine.c). */
+#ifndef IVS_ENGINE_ACT_H
+#define IVS_ENGINE_ACT_H
+
+#include <stddef.h>
+
+/* GPT-2's gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+void ivs_act_gelu_tanh(float *x, size_t n);
+/* The exact GELU of GPT-NeoX: 0.5 x (1 + erf(x / sqrt 2)); erf to 1.5e-7
+ * (Abramowitz and Stegun 7.1.26). */
+void ivs_act_gelu_erf(float *x, size_t n);
+/* SwiGLU's gate: g[i] = silu(g[i]) * up[i], silu(g) = g / (1 + exp(-g)). */
+void ivs_act_silu_mul(float *g, const float *up, size_t n);
+/* x[i] = max(x[i], 0). */
+void ivs_act_relu(float *x, size_t n);
+
+#endif
