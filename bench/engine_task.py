@@ -216,8 +216,9 @@ def report(a):
         print(f"  sgemm 2048^3 {sg:.1f} GFLOP/s: invscale's prefill runs at {100 * flop / one / 1e9 / sg:.0f}% of it "
               f"(target >= 60%); torch / invscale time {tp / one:.2f}x")
         if any(r["what"] == "sgemm-default" for r in res):
-            print(f"  with OpenBLAS's own (fallback) kernels: sgemm {med('sgemm-default', '2048', 'value'):.1f} GFLOP/s,"
-                  f" invscale's whole prefill program {med('prefill1-default', 'p512'):.2f} s (against {p1:.2f} s)")
+            print(f"  with OpenBLAS's own (fallback) kernels: sgemm {med('sgemm-default', '2048', 'value'):.1f} GFLOP/s;"
+                  f" invscale without OPENBLAS_CORETYPE (it re-runs itself with the core the CPU allows): its whole"
+                  f" prefill program {med('prefill1-default', 'p512'):.2f} s (against {p1:.2f} s)")
     if not any(r["what"] == "invscale" for r in res):
         return
     rows = {}
