@@ -54,3 +54,18 @@ int ivs_backend_requests(const ivs_eval_task *t, ivs_task_type type, ivs_backend
   *reqs = r, *n = count;
   return 0;
 }
+
+const char *ivs_gen_stop_name(ivs_gen_stop s) {
+  switch (s) {
+  case IVS_GEN_EOS: return "eos";
+  case IVS_GEN_STOP: return "stop";
+  case IVS_GEN_CONTEXT: return "context";
+  default: return "length";
+  }
+}
+
+void ivs_generation_release(ivs_generation *g) {
+  free(g->text);
+  free(g->ids);
+  memset(g, 0, sizeof *g);
+}

@@ -17,13 +17,14 @@
  *   VALUES  a file of per-example values (values): logprobs: and lmeval:
  *           already hold them in the layout above, so they skip requests and
  *           may read their file ahead (preload) while the task is read.
- * GENERATE is reserved for backends that will also generate text.
+ *   GENERATE text from prompts (generate): eval/generate.h.
  * Internal to eval/. */
 #ifndef IVS_EVAL_BACKEND_H
 #define IVS_EVAL_BACKEND_H
 
 #include <stddef.h>
 
+#include "eval/generate.h"
 #include "eval/request.h"
 #include "eval/task.h"
 #include "invscale/eval.h"
@@ -50,6 +51,10 @@ typedef struct ivs_backend {
   /* SCORE: out[i] = log P(reqs[i].continuation | reqs[i].context), i < n.
    * Runs on the thread that called ivs_eval_run (it may report progress). */
   int (*score)(void *state, const ivs_backend_req *reqs, size_t n, double *out);
+  /* GENERATE: out[i * p->samples + s] gets sample s of prompts[i] (prompts
+   * borrowed, UTF-8), i < n.  On failure every out entry is released.  Runs
+   * on the thread that called the run (it may report progress). */
+  int (*generate)(void *state, const char *const *prompts, size_t n, const ivs_gen_params *p, ivs_generation *out);
   /* Optional: the model's parameter count, 0 when not known. */
   double (*params)(void *state);
   /* Optional, after scoring: what the result should record of how (e.g. the
