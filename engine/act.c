@@ -45,6 +45,10 @@ void ivs_act_silu_mul(float *g, const float *up, size_t n) {
   for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + exp_poly(-g[i])) * up[i];
 }
 
+void ivs_act_exp(float *x, size_t n) {
+  for (size_t i = 0; i < n; i++) x[i] = exp_poly(x[i]);
+}
+
 void ivs_act_relu(float *x, size_t n) {
   for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0;
 }

@@ -175,7 +175,7 @@ int ivs_model_score_batch(ivs_model *m, const ivs_lm_req *reqs, size_t n, const 
       uint32_t s = (uint32_t)(nk + b), pend;
       for (size_t i = a; i < G->pp; i++, b++) {
         ids[b] = pre[i];
-        rows[b] = (ivs_row){(uint32_t)i, (uint32_t)a, s, 0, 0};
+        rows[b] = (ivs_row){.pos = (uint32_t)i, .a = (uint32_t)a, .s = s};
       }
       pend = (uint32_t)(nk + b);
       for (size_t j = G->r0; j < G->r1; j++) {
@@ -183,7 +183,7 @@ int ivs_model_score_batch(ivs_model *m, const ivs_lm_req *reqs, size_t n, const 
         size_t cstart = b;
         for (size_t i = G->p; i + 1 < r->n; i++, b++) {
           ids[b] = r->ids[i];
-          rows[b] = (ivs_row){(uint32_t)i, (uint32_t)a, s, pend, (uint32_t)(nk + cstart)};
+          rows[b] = (ivs_row){.pos = (uint32_t)i, .a = (uint32_t)a, .s = s, .hole_lo = pend, .hole_hi = (uint32_t)(nk + cstart)};
         }
         if (ne + r->n > ecap) {
           size_t cap = (ne + r->n) * 2;

@@ -168,6 +168,35 @@ static int32_t token_id(const cJSON *cfg, const char *key) {
   return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < (double)(1 << 24) ? (int32_t)v->valuedouble : -1;
 }
 
+/* The ids of `key` (a number or a list) into m->eos; 0 when absent. */
+static size_t eos_list(ivs_model *m, const cJSON *cfg, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key), *e;
+  size_t n = 0;
+  if (cJSON_IsNumber(v)) {
+    if (v->valuedouble >= 0 && v->valuedouble < (double)(1 << 24)) m->eos[n++] = (int32_t)v->valuedouble;
+  } else if (cJSON_IsArray(v))
+    cJSON_ArrayForEach(e, v) if (n < sizeof m->eos / sizeof *m->eos && cJSON_IsNumber(e) && e->valuedouble >= 0 &&
+                                 e->valuedouble < (double)(1 << 24)) m->eos[n++] = (int32_t)e->valuedouble;
+  return n;
+}
+
+/* generation_config.json's end-of-sequence tokens, when it names them. */
+static int generation_eos(ivs_model *m, const char *dir) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/generation_config.json", dir);
+  if (access(path, F_OK)) return 0;
+  ivs_buf text;
+  int rc = ivs_file_read_all(path, MAX_CONFIG, &text);
+  if (rc) return rc;
+  cJSON *g = cJSON_ParseWithLength(text.data, text.len);
+  ivs_buf_release(&text);
+  if (!cJSON_IsObject(g)) rc = ivs_error_set(IVS_EPARSE, "%s: not a JSON object", path);
+  size_t n = rc ? 0 : eos_list(m, g, "eos_token_id");
+  if (n) m->n_eos = n;
+  cJSON_Delete(g);
+  return rc;
+}
+
 static int open_model(ivs_model **out, const char *dir, int info_only) {
   *out = NULL;
   ivs_model *m = calloc(1, sizeof *m);
@@ -187,6 +216,7 @@ static int open_model(ivs_model **out, const char *dir, int info_only) {
   if (!rc && !cJSON_IsString(mt)) rc = ivs_error_set(IVS_EINVAL, "%s: no 'model_type'", cpath);
   if (!rc) snprintf(m->model_type, sizeof m->model_type, "%s", mt->valuestring);
   if (!rc) m->bos_id = token_id(cfg, "bos_token_id"), m->eos_id = token_id(cfg, "eos_token_id");
+  if (!rc) m->n_eos = eos_list(m, cfg, "eos_token_id"), rc = generation_eos(m, dir);
   static const struct {
     const char *type;
     int (*load)(ivs_model *, const cJSON *);
@@ -279,23 +309,28 @@ void ivs_linear(float *out, const float *in, const float *w, const float *b, siz
 }
 
 static inline int visible(const ivs_row *w, size_t r, size_t k) {
-  return k < w->a || (k >= w->s && k <= r && !(k >= w->hole_lo && k < w->hole_hi));
+  return (k >= w->a0 && k < w->a) || (k >= w->s && k <= r && !(k >= w->hole_lo && k < w->hole_hi));
 }
 
-/* One run of rows [t0, t1) that see the same cache rows [0, a) and from s:
- * its keys are at most two spans of the cache, the columns of its scores. */
+/* The cache rows a row (or a run of rows up to cache row rmax) may see: at
+ * most two spans, the columns of its scores. */
 typedef struct {
   size_t start[2], count[2], nseg, cols;
 } key_spans;
 
 static void spans_of(const ivs_row *w, size_t rmax, key_spans *ks) {
   memset(ks, 0, sizeof *ks);
-  if (w->a > 0 && w->a < w->s) {
-    ks->start[0] = 0, ks->count[0] = w->a;
+  size_t lo = w->a0, hi = w->a;
+  if (hi > lo && hi < w->s) { /* a prefix, then its own rows */
+    ks->start[0] = lo, ks->count[0] = hi - lo;
     ks->start[1] = w->s, ks->count[1] = rmax + 1 - w->s;
     ks->nseg = 2;
-  } else {
-    ks->start[0] = 0, ks->count[0] = (w->a > rmax + 1 ? w->a : rmax + 1);
+  } else if (hi <= lo) { /* its own rows only */
+    ks->start[0] = w->s, ks->count[0] = rmax + 1 - w->s;
+    ks->nseg = 1;
+  } else { /* a prefix that reaches its own rows */
+    size_t from = lo < w->s ? lo : w->s, to = hi > rmax + 1 ? hi : rmax + 1;
+    ks->start[0] = from, ks->count[0] = to - from;
     ks->nseg = 1;
   }
   ks->cols = ks->count[0] + ks->count[1];
@@ -310,7 +345,7 @@ static void attend_run(float *out, const float *q, size_t q_stride, const float 
                        const ivs_row *rows, size_t t0, size_t t1, size_t p0, size_t H, size_t hd, float *scores) {
   size_t KVh = width / hd, group = H / KVh, n = t1 - t0, rmax = p0 + t1 - 1;
   float scale = 1.0f / sqrtf((float)hd);
-  ivs_row plain = {0, 0, 0, 0, 0};
+  ivs_row plain = {0};
   const ivs_row *w0 = rows ? &rows[t0] : &plain;
   key_spans ks;
   spans_of(w0, rmax, &ks);
@@ -339,68 +374,80 @@ static void attend_run(float *out, const float *q, size_t q_stride, const float 
   }
 }
 
-/* A row on its own (few rows in its run): a loop over the keys it sees. */
+/* A row on its own (few rows in its run), at cache row r: a loop over the
+ * keys it sees. */
 static void attend_row(float *out, const float *q, size_t q_stride, const float *K, const float *V, size_t width,
-                       const ivs_row *rows, size_t t, size_t p0, size_t H, size_t hd, float *sc) {
-  size_t KVh = width / hd, group = H / KVh, r = p0 + t;
+                       const ivs_row *w, size_t t, size_t r, size_t H, size_t hd, float *sc) {
+  size_t KVh = width / hd, group = H / KVh;
   float scale = 1.0f / sqrtf((float)hd);
-  ivs_row plain = {0, 0, 0, 0, 0};
-  const ivs_row *w = rows ? &rows[t] : &plain;
-  size_t last = w->a > r + 1 ? w->a - 1 : r;
+  key_spans ks;
+  spans_of(w, r, &ks);
   for (size_t hh = 0; hh < H; hh++) {
     const float *qt = q + t * q_stride + hh * hd;
     size_t kh = hh / group;
     float mx = -INFINITY;
-    for (size_t k = 0; k <= last; k++) {
+    for (size_t c = 0; c < ks.cols; c++) {
+      size_t k = col_key(&ks, c);
       if (!visible(w, r, k)) continue;
       const float *kk = K + k * width + kh * hd;
       float d = 0;
       for (size_t i = 0; i < hd; i++) d += qt[i] * kk[i];
-      sc[k] = d * scale;
-      if (sc[k] > mx) mx = sc[k];
+      sc[c] = d * scale;
+      if (sc[c] > mx) mx = sc[c];
     }
     float sum = 0;
-    for (size_t k = 0; k <= last; k++)
-      if (visible(w, r, k)) sum += sc[k] = expf(sc[k] - mx);
+    for (size_t c = 0; c < ks.cols; c++)
+      if (visible(w, r, col_key(&ks, c))) sum += sc[c] = expf(sc[c] - mx);
     float *o = out + t * H * hd + hh * hd;
     memset(o, 0, hd * sizeof *o);
-    for (size_t k = 0; k <= last; k++) {
+    for (size_t c = 0; c < ks.cols; c++) {
+      size_t k = col_key(&ks, c);
       if (!visible(w, r, k)) continue;
       const float *vk = V + k * width + kh * hd;
-      float p = sc[k] / sum;
+      float p = sc[c] / sum;
       for (size_t i = 0; i < hd; i++) o[i] += p * vk[i];
     }
   }
 }
+
+/* The run of rows starting at t0: rows that see the same cache rows before
+ * their own (a scattered batch: each row on its own). */
+static size_t run_end(const ivs_kv *kv, size_t t0, size_t n) {
+  const ivs_row *rows = kv->rows;
+  if (!rows) return n;
+  size_t t1 = t0 + 1;
+  if (kv->scatter) return t1;
+  while (t1 < n && rows[t1].a == rows[t0].a && rows[t1].a0 == rows[t0].a0 && rows[t1].s == rows[t0].s) t1++;
+  return t1;
+}
+
+static size_t row_at(const ivs_kv *kv, size_t t) { return kv->scatter ? kv->rows[t].at : kv->len + t; }
 
 int ivs_attention(float *out, const float *q, size_t q_stride, const ivs_kv *kv, size_t l, size_t n, size_t H,
                   size_t hd) {
   enum { MIN_RUN = 16 }; /* runs of fewer rows go row by row */
   const float *K = ivs_kv_keys(kv, l), *V = ivs_kv_values(kv, l);
   const ivs_row *rows = kv->rows;
-  size_t p0 = kv->len, most = 0, widest = 0;
-  /* runs: consecutive rows that see the same cache rows before them */
+  ivs_row plain = {0};
+  size_t p0 = kv->len, most = 0, widest = 1;
   for (size_t t0 = 0, t1; t0 < n; t0 = t1) {
-    for (t1 = t0 + 1; rows && t1 < n && rows[t1].a == rows[t0].a && rows[t1].s == rows[t0].s; t1++) {}
-    if (!rows) t1 = n;
+    t1 = run_end(kv, t0, n);
     key_spans ks;
-    ivs_row plain = {0, 0, 0, 0, 0};
-    spans_of(rows ? &rows[t0] : &plain, p0 + t1 - 1, &ks);
+    spans_of(rows ? &rows[t0] : &plain, row_at(kv, t1 - 1), &ks);
     if (t1 - t0 >= MIN_RUN && (t1 - t0) * ks.cols > most) most = (t1 - t0) * ks.cols;
-    size_t top = p0 + t1 + (rows && rows[t0].a > p0 + t1 ? rows[t0].a : 0);
-    if (top > widest) widest = top;
+    if (ks.cols > widest) widest = ks.cols;
   }
-  float *scores = most ? malloc(most * sizeof *scores) : NULL, *sc = malloc((widest + 1) * sizeof *sc);
+  float *scores = most ? malloc(most * sizeof *scores) : NULL, *sc = malloc(widest * sizeof *sc);
   if ((most && !scores) || !sc) {
     free(scores), free(sc);
     return ivs_error_set(IVS_ENOMEM, "out of memory for the attention of %zu rows", n);
   }
   for (size_t t0 = 0, t1; t0 < n; t0 = t1) {
-    for (t1 = t0 + 1; rows && t1 < n && rows[t1].a == rows[t0].a && rows[t1].s == rows[t0].s; t1++) {}
-    if (!rows) t1 = n;
+    t1 = run_end(kv, t0, n);
     if (t1 - t0 >= MIN_RUN) attend_run(out, q, q_stride, K, V, kv->width, rows, t0, t1, p0, H, hd, scores);
     else
-      for (size_t t = t0; t < t1; t++) attend_row(out, q, q_stride, K, V, kv->width, rows, t, p0, H, hd, sc);
+      for (size_t t = t0; t < t1; t++)
+        attend_row(out, q, q_stride, K, V, kv->width, rows ? &rows[t] : &plain, t, row_at(kv, t), H, hd, sc);
   }
   free(scores), free(sc);
   return 0;
@@ -467,10 +514,11 @@ float *ivs_kv_keys(const ivs_kv *kv, size_t l) { return kv->k + l * kv->cap * kv
 float *ivs_kv_values(const ivs_kv *kv, size_t l) { return kv->v + l * kv->cap * kv->width; }
 
 void ivs_kv_put(ivs_kv *kv, size_t l, const float *k, const float *v, size_t stride, size_t n) {
-  float *K = ivs_kv_keys(kv, l) + kv->len * kv->width, *V = ivs_kv_values(kv, l) + kv->len * kv->width;
+  float *K = ivs_kv_keys(kv, l), *V = ivs_kv_values(kv, l);
   for (size_t r = 0; r < n; r++) {
-    memcpy(K + r * kv->width, k + r * stride, kv->width * sizeof *K);
-    memcpy(V + r * kv->width, v + r * stride, kv->width * sizeof *V);
+    size_t at = row_at(kv, r);
+    memcpy(K + at * kv->width, k + r * stride, kv->width * sizeof *K);
+    memcpy(V + at * kv->width, v + r * stride, kv->width * sizeof *V);
   }
 }
 
@@ -478,13 +526,13 @@ size_t ivs_model_hidden_size(const ivs_model *m) { return m->E; }
 
 int ivs_model_extend(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t n, float *hidden) {
   if (m->info_only) return ivs_error_set(IVS_EINVAL, "%s: opened for its description only", m->weights_path);
-  if (kv->len + n > kv->cap)
+  if (!kv->scatter && kv->len + n > kv->cap)
     return ivs_error_set(IVS_EINVAL, "%zu tokens after %zu: the cache holds %zu (the model's context is %zu)", n, kv->len,
                          kv->cap, m->T);
   if (!kv->rows && kv->len + n > m->T)
     return ivs_error_set(IVS_EINVAL, "%zu tokens after %zu: the model's context is %zu", n, kv->len, m->T);
   for (size_t i = 0; i < n && kv->rows; i++)
-    if (kv->rows[i].pos >= m->T || kv->rows[i].s > kv->len + i)
+    if (kv->rows[i].pos >= m->T || kv->rows[i].s > row_at(kv, i) || row_at(kv, i) >= kv->cap)
       return ivs_error_set(IVS_EINVAL, "row %zu: position %u is past the model's context (%zu)", i, kv->rows[i].pos, m->T);
   for (size_t i = 0; i < n; i++)
     if (ids[i] < 0 || (size_t)ids[i] >= m->V)
@@ -492,7 +540,7 @@ int ivs_model_extend(ivs_model *m, ivs_kv *kv, const int32_t *ids, size_t n, flo
                            m->V - 1);
   float *h = hidden ? hidden : malloc((n ? n : 1) * m->E * sizeof *h);
   int rc = h ? m->forward(m, kv, ids, n, h) : ivs_error_set(IVS_ENOMEM, "out of memory");
-  if (!rc) kv->len += n;
+  if (!rc && !kv->scatter) kv->len += n;
   if (!hidden) free(h);
   return rc;
 }

@@ -25,6 +25,8 @@ struct ivs_model {
   const char *dtype;
   int info_only;                 /* opened by ivs_model_open_info: nothing converted, nothing runs */
   int32_t bos_id, eos_id;        /* from config.json; -1 when absent */
+  int32_t eos[16];               /* the tokens that end a generation (generation_config.json, else config.json) */
+  size_t n_eos;
   const float *head;             /* [V x E]: the LM head (the embedding when tied) */
   size_t E;                      /* the head's input width: C, or OPT's word_embed_proj_dim */
   int tied;                      /* the head is the token embedding */
@@ -41,13 +43,16 @@ struct ivs_model {
 
 /* How one row of a batch sees the cache: the row at cache row r (its
  * keys and values are stored there) sits at position `pos` and attends to
- * the cache rows k with k < a, or s <= k <= r outside [hole_lo, hole_hi).
- * A plain sequence is pos = r, a = s = 0 and no hole; a candidate after a
- * prompt held in the cache has a = the prompt's length and s its own first
- * row; candidates packed after a prompt in one batch skip the rows of the
- * candidates before them with the hole. */
+ * the cache rows k with a0 <= k < a, or s <= k <= r outside [hole_lo,
+ * hole_hi).  r is kv->len + the row's index in the batch, or `at` when the
+ * cache is written scattered (kv->scatter).  A plain sequence is pos = r,
+ * a0 = a = s = 0 and no hole; a candidate after a prompt held in the cache
+ * has a = the prompt's length and s its own first row; candidates packed
+ * after a prompt in one batch skip the rows of the candidates before them
+ * with the hole; a decoded token of one of many sequences sees its prompt's
+ * rows [a0, a) and its own tokens from s, stored at `at`. */
 typedef struct ivs_row {
-  uint32_t pos, a, s, hole_lo, hole_hi;
+  uint32_t pos, a, s, hole_lo, hole_hi, a0, at;
 } ivs_row;
 
 /* The keys and values of the tokens run so far, per layer [cap x width]. */
@@ -55,6 +60,7 @@ struct ivs_kv {
   size_t L, len, cap, width;
   float *k, *v;
   const ivs_row *rows; /* the layout of the rows being run (borrowed), or NULL: a plain sequence */
+  int scatter;         /* rows[i].at is where row i's keys and values go (len is left as it is) */
 };
 
 /* A cache for `capacity` rows, which may exceed the context (rows of a
