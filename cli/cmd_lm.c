@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/gen_opts.h"
 #include "core/dtoa.h"
 #include "core/error.h"
 #include "core/json.h"
@@ -15,10 +16,13 @@
 #include "tokenizer/tokenizer.h"
 #include "ingest/reader.h"
 
+int lm_generate(int argc, char **argv);
+
 static const char help[] =
     "usage: invscale lm info DIR [--format text|json]\n"
     "       invscale lm score DIR [--no-argmax] < seqs.jsonl\n"
-    "       invscale lm tokenize DIR|tokenizer.json [--special | --decode] < texts.jsonl\n\n"
+    "       invscale lm tokenize DIR|tokenizer.json [--special | --decode] < texts.jsonl\n"
+    "       invscale lm generate DIR [decoding options] [--threads N] [--truncate-left] < prompts.jsonl\n\n"
     "A Hugging Face model directory (config.json, model.safetensors) run by invscale's own engine\n"
     "in float32 (model_type gpt2, gpt_neox, llama, qwen2 or opt).\n"
     "  info    architecture, sizes, positions (learned, or rotary with its rope settings), the settings\n"
@@ -29,7 +33,13 @@ static const char help[] =
     "          (--no-argmax: the head runs only where a continuation token is predicted; no argmax)\n"
     "  tokenize  {\"text\": ...} -> {\"ids\": [...]} exactly as Hugging Face tokenizers encodes it (no special\n"
     "          tokens added; --special: with the post-processor's, e.g. a BOS, as add_special_tokens=True);\n"
-    "          --decode: {\"ids\": [...]} -> {\"text\": ...}\n";
+    "          --decode: {\"ids\": [...]} -> {\"text\": ...}\n"
+    "  generate  {\"prompt\": ...} -> {\"index\", \"sample\", \"text\", \"ids\", \"stop_reason\"} per generation\n"
+    "          (length, eos: generation_config.json's or config.json's end token, stop, context); the prompt\n"
+    "          encoded with the post-processor's start token; all prompts decoded together, --samples per\n"
+    "          prompt sharing its keys and values; --truncate-left: a prompt over the context keeps its newest\n"
+    "          tokens (and room to generate) instead of failing\n"
+    GEN_OPTS_HELP;
 
 static void put_double(double v) {
   char b[IVS_DTOA_SIZE];
@@ -262,6 +272,7 @@ static int tokenize(const char *path, int decode, int special) {
 int cmd_lm(int argc, char **argv, const char *db) {
   (void)db;
   if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) return fputs(help, stdout), finish_stdout(EXIT_OK);
+  if (argc >= 2 && !strcmp(argv[1], "generate")) return lm_generate(argc, argv);
   if (argc >= 3 && !strcmp(argv[1], "tokenize")) {
     int decode = 0, special = 0;
     for (int i = 3; i < argc; i++) {

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/utf8.h"
 #include "engine/batch.h"
+#include "engine/generate.h"
 #include "engine/model.h"
 #include "eval/backend.h"
 #include "tokenizer/tokenizer.h"
@@ -269,6 +270,148 @@ static int score_native(void *state, const ivs_backend_req *reqs, size_t n, doub
   return rc;
 }
 
+/* ---- generation ---- */
+
+typedef struct {
+  const ivs_tokenizer *tok;
+  const ivs_gen_params *p;
+  size_t *cut; /* per sequence: where its first stop string starts in its text, or SIZE_MAX */
+  native_state *s;
+  size_t total;
+} gen_ctx;
+
+/* Ends a sequence when its text so far holds a stop string. */
+static int on_token(size_t seq, const int32_t *ids, size_t n, void *ud) {
+  gen_ctx *g = ud;
+  if (!g->p->n_stop) return 0;
+  char *text;
+  size_t len;
+  int rc = ivs_tokenizer_decode(g->tok, ids, n, 1, &text, &len);
+  if (rc) return rc;
+  size_t first = SIZE_MAX;
+  for (size_t k = 0; k < g->p->n_stop; k++) {
+    const char *hit = *g->p->stop[k] ? strstr(text, g->p->stop[k]) : NULL;
+    if (hit && (size_t)(hit - text) < first) first = (size_t)(hit - text);
+  }
+  free(text);
+  if (first == SIZE_MAX) return 0;
+  g->cut[seq] = first;
+  return 1;
+}
+
+static void on_step(size_t done, size_t total, size_t tokens, void *ud) {
+  (void)tokens;
+  gen_ctx *g = ud;
+  event(g->s, IVS_EVAL_EVENT_REQUESTS, done, total, "");
+}
+
+static int generate_native(void *state, const char *const *prompts, size_t n, const ivs_gen_params *p,
+                           ivs_generation *out) {
+  native_state *s = state;
+  const ivs_eval_opts *o = s->opts;
+  size_t total = n * p->samples;
+  memset(out, 0, total * sizeof *out);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  ivs_tokenizer *tok = NULL;
+  ivs_model *m = NULL;
+  ivs_decode_req *dr = calloc(n ? n : 1, sizeof *dr);
+  ivs_decoded *dec = calloc(total ? total : 1, sizeof *dec);
+  size_t *off = malloc((n ? n : 1) * sizeof *off), *cut = malloc((total ? total : 1) * sizeof *cut);
+  id_buf b = {NULL, 0, 0};
+  int rc = !dr || !dec || !off || !cut ? ivs_error_set(IVS_ENOMEM, "out of memory") : 0;
+  if (!rc) rc = ivs_tokenizer_load(&tok, s->dir);
+  if (!rc) rc = ivs_model_open(&m, s->dir);
+  ivs_model_info info;
+  const int32_t *start = NULL;
+  size_t nstart = 0;
+  if (!rc) {
+    ivs_model_get_info(m, &info);
+    ivs_model_set_threads(o->threads ? o->threads : (size_t)sysconf(_SC_NPROCESSORS_ONLN));
+    ivs_tokenizer_special_prefix(tok, &start, &nstart);
+    if (!nstart && !strcmp(info.model_type, "opt") && info.bos_id >= 0) start = &info.bos_id, nstart = 1;
+  }
+  int32_t empty = -1;
+  if (!rc) empty = info.bos_id >= 0 ? info.bos_id : info.eos_id;
+  s->truncated = 0;
+  char *scratch = NULL;
+  size_t scap = 0;
+  for (size_t i = 0; i < n && !rc; i++) {
+    int32_t *ids = NULL;
+    size_t k = 0;
+    off[i] = b.len;
+    rc = put_ids(&b, start, nstart);
+    if (!rc) rc = encode2(tok, prompts[i], strlen(prompts[i]), "", 0, &scratch, &scap, &ids, &k);
+    if (!rc) rc = put_ids(&b, ids, k);
+    free(ids);
+    if (!rc && b.len == off[i]) {
+      if (empty < 0) rc = ivs_error_set(IVS_EINVAL, "prompt %zu: empty, and the model has no start or end-of-text token", i);
+      else rc = put_ids(&b, &empty, 1);
+    }
+    size_t len = b.len - off[i], room = p->max_new_tokens < info.n_ctx / 2 ? p->max_new_tokens : info.n_ctx / 2;
+    if (!rc && len > info.n_ctx) {
+      if (!o->truncate_left)
+        rc = ivs_error_set(IVS_EINVAL, "prompt %zu: %zu tokens: the model's context is %zu; shorten it or use --truncate left",
+                           i, len, info.n_ctx);
+      else {
+        /* keep the start tokens and the newest, with room to generate */
+        size_t keep = info.n_ctx - room, drop = len - keep;
+        memmove(b.ids + off[i] + nstart, b.ids + off[i] + nstart + drop, (len - nstart - drop) * sizeof *b.ids);
+        b.len -= drop;
+        s->truncated++;
+      }
+    }
+    for (size_t j = off[i]; !rc && j < b.len; j++)
+      if (b.ids[j] < 0 || (size_t)b.ids[j] >= info.n_vocab)
+        rc = ivs_error_set(IVS_EINVAL, "prompt %zu: token id %d is outside the model's vocabulary of %zu", i, b.ids[j],
+                           info.n_vocab);
+    if (!rc) dr[i] = (ivs_decode_req){NULL, b.len - off[i], p->samples, i};
+  }
+  free(scratch);
+  for (size_t i = 0; i < n && !rc; i++) dr[i].ids = b.ids + off[i];
+  for (size_t k = 0; k < total && cut; k++) cut[k] = SIZE_MAX;
+  gen_ctx g = {tok, p, cut, s, total};
+  int32_t eos[16];
+  size_t n_eos = m ? ivs_model_eos(m, eos, 16) : 0;
+  ivs_decode_opts d = {.sampler = {.greedy = p->greedy, .temperature = p->temperature, .top_k = p->top_k, .top_p = p->top_p},
+                       .max_new = p->max_new_tokens, .seed = p->seed, .eos = eos, .n_eos = n_eos,
+                       .on_token = on_token, .progress = on_step, .ud = &g};
+  size_t tokens = 0;
+  if (!rc) rc = ivs_model_generate(m, dr, n, &d, dec);
+  for (size_t k = 0; k < total && !rc; k++) {
+    ivs_generation *q = &out[k];
+    size_t len;
+    rc = ivs_tokenizer_decode(tok, dec[k].ids, dec[k].n, 1, &q->text, &len);
+    if (!rc && cut[k] != SIZE_MAX && cut[k] <= len) q->text[cut[k]] = '\0';
+    q->ids = dec[k].ids, q->n_ids = q->n_tokens = dec[k].n, dec[k].ids = NULL;
+    q->stop = dec[k].stop == IVS_DECODE_EOS ? IVS_GEN_EOS : dec[k].stop == IVS_DECODE_STOP ? IVS_GEN_STOP
+              : dec[k].stop == IVS_DECODE_CONTEXT ? IVS_GEN_CONTEXT : IVS_GEN_LENGTH;
+    tokens += q->n_tokens;
+  }
+  event(s, IVS_EVAL_EVENT_STEP_END, 0, 0, "");
+  if (!rc) {
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double sec = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    char note[400];
+    snprintf(note, sizeof note, "%s: %zu prompts x %zu samples, %zu tokens generated in %.2f s: %.0f tokens/s, %zu threads",
+             s->name, n, p->samples, tokens, sec, sec > 0 ? (double)tokens / sec : 0.0, ivs_model_threads());
+    event(s, IVS_EVAL_EVENT_NOTE, 0, 0, note);
+    if (s->truncated) {
+      snprintf(note, sizeof note, "model '%s': %zu of %zu prompts were cut on the left to fit the context of %zu tokens",
+               s->name, s->truncated, n, info.n_ctx);
+      event(s, IVS_EVAL_EVENT_WARNING, 0, 0, note);
+    }
+  } else {
+    ivs_error_prefix("model '%s'", s->name);
+    for (size_t k = 0; k < total; k++) ivs_generation_release(&out[k]);
+  }
+  for (size_t k = 0; k < total && dec; k++) ivs_decoded_release(&dec[k]);
+  ivs_model_free(m);
+  ivs_tokenizer_free(tok);
+  free(dr), free(dec), free(off), free(cut), free(b.ids);
+  return rc;
+}
+
 static void describe_native(void *state, ivs_eval_model_result *res) {
   native_state *s = state;
   res->tokenization = ivs_eval_tokenization_name(s->opts->tokenization);
@@ -278,6 +421,7 @@ static void describe_native(void *state, ivs_eval_model_result *res) {
 
 static void close_native(void *state) { free(state); }
 
-const ivs_backend ivs_backend_native = {.prefix = "native:", .caps = IVS_BACKEND_SCORE, .check = check_native,
-                                        .open = open_native, .score = score_native, .params = params_native,
+const ivs_backend ivs_backend_native = {.prefix = "native:", .caps = IVS_BACKEND_SCORE | IVS_BACKEND_GENERATE,
+                                        .check = check_native, .open = open_native, .score = score_native,
+                                        .generate = generate_native, .params = params_native,
                                         .describe = describe_native, .close = close_native};

@@ -1,0 +1,30 @@
+/* The decoding options shared by `lm generate` and `probe`. */
+#ifndef IVS_CLI_GEN_OPTS_H
+#define IVS_CLI_GEN_OPTS_H
+
+#include "eval/generate.h"
+
+typedef struct gen_opts {
+  ivs_gen_params p;
+  const char *stop[16];
+  int sampling_set, greedy_set, top_k_set; /* which options were given */
+} gen_opts;
+
+#define GEN_OPTS_HELP                                                                                      \
+  "  --max-new-tokens N   tokens per generation (default 64)\n"                                          \
+  "  --greedy             the most likely token each step (the default)\n"                               \
+  "  --temperature T      sample, logits divided by T > 0; then --top-k K (>= 1; default off) and\n"   \
+  "                       --top-p P (in (0, 1]; default 1), in transformers' order\n"                    \
+  "  --seed S             the generator's seed (default 1): the same tokens on any machine\n"            \
+  "  --samples N          generations per prompt (default 1; they share the prompt's keys and values)\n" \
+  "  --stop STR           end a generation before STR (may be given 16 times; \\n and \\t understood)\n"
+
+void gen_opts_init(gen_opts *g);
+/* 1 when name (without "--") is a decoding option and value was taken, 0
+ * when it is not one, -1 after a usage error was reported (the exit code
+ * is then in *code). */
+int gen_opts_take(gen_opts *g, const char *cmd, const char *name, const char *value, int *code);
+/* After the options: 0, or a usage error's exit code (e.g. --top-k without sampling). */
+int gen_opts_finish(gen_opts *g, const char *cmd);
+
+#endif
