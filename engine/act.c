@@ -5,7 +5,8 @@
 #include <string.h>
 
 /* e^x: x = k ln 2 + r with |r| <= ln 2 / 2, e^r by a polynomial, 2^k by
- * building the float's exponent.  x is clamped to where float is finite. */
+ * building the float's exponent.  x is clamped to where float is finite;
+ * below -87 (e^-inf included) it is 0. */
 static inline float exp_poly(float v) {
   float x = v > -87.0f ? (v < 88.0f ? v : 88.0f) : -87.0f; /* a NaN too, given back below */
   float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest: -126 to 127 */
@@ -20,7 +21,7 @@ static inline float exp_poly(float v) {
   uint32_t e = (uint32_t)((int32_t)k + 127) << 23;
   float s;
   memcpy(&s, &e, sizeof s);
-  return v == v ? p * s : v;
+  return v == v ? (v < -87.0f ? 0.0f : p * s) : v;
 }
 
 void ivs_act_gelu_tanh(float *x, size_t n) {

@@ -15,7 +15,7 @@ void ivs_act_gelu_tanh(float *x, size_t n);
 void ivs_act_gelu_erf(float *x, size_t n);
 /* SwiGLU's gate: g[i] = silu(g[i]) * up[i], silu(g) = g / (1 + exp(-g)). */
 void ivs_act_silu_mul(float *g, const float *up, size_t n);
-/* x[i] = e^x[i] (to about 2 ulp; below -87 gives e^-87). */
+/* x[i] = e^x[i] (to about 2 ulp; 0 below -87, so e^-inf is 0). */
 void ivs_act_exp(float *x, size_t n);
 /* x[i] = max(x[i], 0). */
 void ivs_act_relu(float *x, size_t n);

@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "engine/act.h"
 #include "engine/model_impl.h"
 #include "engine/rope.h"
 
@@ -340,37 +341,46 @@ static inline size_t col_key(const key_spans *ks, size_t c) {
   return c < ks->count[0] ? ks->start[0] + c : ks->start[1] + (c - ks->count[0]);
 }
 
-/* The rows [t0, t1) of the batch (cache rows p0 + t), all of one run. */
+/* The rows [t0, t1) of the batch (cache rows p0 + t), all of one run, in
+ * blocks of BLOCK rows: a block's scores reach only the keys its last row
+ * may see (a causal run computes about half of the full square). */
 static void attend_run(float *out, const float *q, size_t q_stride, const float *K, const float *V, size_t width,
                        const ivs_row *rows, size_t t0, size_t t1, size_t p0, size_t H, size_t hd, float *scores) {
-  size_t KVh = width / hd, group = H / KVh, n = t1 - t0, rmax = p0 + t1 - 1;
+  enum { BLOCK = 64 };
+  size_t KVh = width / hd, group = H / KVh;
   float scale = 1.0f / sqrtf((float)hd);
   ivs_row plain = {0};
   const ivs_row *w0 = rows ? &rows[t0] : &plain;
-  key_spans ks;
-  spans_of(w0, rmax, &ks);
-  size_t S = ks.cols;
-  for (size_t hh = 0; hh < H; hh++) {
-    size_t kh = hh / group;
-    for (size_t g = 0, c0 = 0; g < ks.nseg; c0 += ks.count[g], g++)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)ks.count[g], (int)hd, scale,
-                  q + t0 * q_stride + hh * hd, (int)q_stride, K + ks.start[g] * width + kh * hd, (int)width, 0.0f,
-                  scores + c0, (int)S);
-    for (size_t t = t0; t < t1; t++) {
-      const ivs_row *w = rows ? &rows[t] : &plain;
-      float *row = scores + (t - t0) * S, mx = -INFINITY, sum = 0;
-      size_t r = p0 + t;
-      for (size_t c = 0; c < S; c++)
-        if (!visible(w, r, col_key(&ks, c))) row[c] = -INFINITY;
-        else if (row[c] > mx) mx = row[c];
-      for (size_t c = 0; c < S; c++) sum += row[c] = row[c] == -INFINITY ? 0.0f : expf(row[c] - mx);
-      float inv = 1.0f / sum;
-      for (size_t c = 0; c < S; c++) row[c] *= inv;
+  for (size_t b0 = t0; b0 < t1; b0 += BLOCK) {
+    size_t b1 = b0 + BLOCK < t1 ? b0 + BLOCK : t1, n = b1 - b0;
+    key_spans ks;
+    spans_of(w0, p0 + b1 - 1, &ks);
+    size_t S = ks.cols;
+    for (size_t hh = 0; hh < H; hh++) {
+      size_t kh = hh / group;
+      for (size_t g = 0, c0 = 0; g < ks.nseg; c0 += ks.count[g], g++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)ks.count[g], (int)hd, scale,
+                    q + b0 * q_stride + hh * hd, (int)q_stride, K + ks.start[g] * width + kh * hd, (int)width, 0.0f,
+                    scores + c0, (int)S);
+      for (size_t t = b0; t < b1; t++) {
+        const ivs_row *w = rows ? &rows[t] : &plain;
+        float *row = scores + (t - b0) * S, mx = -INFINITY;
+        size_t r = p0 + t;
+        for (size_t c = 0; c < S; c++)
+          if (!visible(w, r, col_key(&ks, c))) row[c] = -INFINITY;
+          else if (row[c] > mx) mx = row[c];
+        for (size_t c = 0; c < S; c++) row[c] -= mx;
+        ivs_act_exp(row, S); /* e^-inf is 0 */
+        float sum = 0;
+        for (size_t c = 0; c < S; c++) sum += row[c];
+        float inv = 1.0f / sum;
+        for (size_t c = 0; c < S; c++) row[c] *= inv;
+      }
+      for (size_t g = 0, c0 = 0; g < ks.nseg; c0 += ks.count[g], g++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)hd, (int)ks.count[g], 1.0f, scores + c0,
+                    (int)S, V + ks.start[g] * width + kh * hd, (int)width, g ? 1.0f : 0.0f, out + b0 * H * hd + hh * hd,
+                    (int)(H * hd));
     }
-    for (size_t g = 0, c0 = 0; g < ks.nseg; c0 += ks.count[g], g++)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)hd, (int)ks.count[g], 1.0f, scores + c0,
-                  (int)S, V + ks.start[g] * width + kh * hd, (int)width, g ? 1.0f : 0.0f, out + t0 * H * hd + hh * hd,
-                  (int)(H * hd));
   }
 }
 
@@ -443,7 +453,7 @@ int ivs_attention(float *out, const float *q, size_t q_stride, const ivs_kv *kv,
     t1 = run_end(kv, t0, n);
     key_spans ks;
     spans_of(rows ? &rows[t0] : &plain, row_at(kv, t1 - 1), &ks);
-    if (t1 - t0 >= MIN_RUN && (t1 - t0) * ks.cols > most) most = (t1 - t0) * ks.cols;
+    if (t1 - t0 >= MIN_RUN && 64 * ks.cols > most) most = 64 * ks.cols; /* attend_run's blocks */
     if (ks.cols > widest) widest = ks.cols;
   }
   float *scores = most ? malloc(most * sizeof *scores) : NULL, *sc = malloc(widest * sizeof *sc);
