@@ -365,16 +365,22 @@ static void attend_run(float *out, const float *q, size_t q_stride, const float 
       for (size_t t = b0; t < b1; t++) {
         const ivs_row *w = rows ? &rows[t] : &plain;
         float *row = scores + (t - b0) * S, mx = -INFINITY;
-        size_t r = p0 + t;
-        for (size_t c = 0; c < S; c++)
-          if (!visible(w, r, col_key(&ks, c))) row[c] = -INFINITY;
-          else if (row[c] > mx) mx = row[c];
-        for (size_t c = 0; c < S; c++) row[c] -= mx;
-        ivs_act_exp(row, S); /* e^-inf is 0 */
+        size_t r = p0 + t, n_vis = S;
+        if (w->hole_lo == w->hole_hi && (ks.nseg == 2 || w->a <= w->a0)) {
+          /* the row sees every column up to its own key's: the last span ends at r */
+          n_vis = S - (p0 + b1 - 1 - r);
+          for (size_t c = 0; c < n_vis; c++) mx = row[c] > mx ? row[c] : mx;
+          memset(row + n_vis, 0, (S - n_vis) * sizeof *row);
+        } else
+          for (size_t c = 0; c < S; c++)
+            if (!visible(w, r, col_key(&ks, c))) row[c] = -INFINITY;
+            else if (row[c] > mx) mx = row[c];
+        for (size_t c = 0; c < n_vis; c++) row[c] -= mx;
+        ivs_act_exp(row, n_vis); /* e^-inf is 0 */
         float sum = 0;
-        for (size_t c = 0; c < S; c++) sum += row[c];
+        for (size_t c = 0; c < n_vis; c++) sum += row[c];
         float inv = 1.0f / sum;
-        for (size_t c = 0; c < S; c++) row[c] *= inv;
+        for (size_t c = 0; c < n_vis; c++) row[c] *= inv;
       }
       for (size_t g = 0, c0 = 0; g < ks.nseg; c0 += ks.count[g], g++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)hd, (int)ks.count[g], 1.0f, scores + c0,
