@@ -53,6 +53,9 @@ int finish_stdout(int code);
 void progress_update(unsigned long long done, unsigned long long total, void *label);
 /* The same for a count of things (requests, examples), named by unit. */
 void progress_count(unsigned long long done, unsigned long long total, const char *label, const char *unit);
+/* The same with a note after the rate (e.g. "5300 tokens/s"); extra may be NULL. */
+void progress_count_extra(unsigned long long done, unsigned long long total, const char *label, const char *unit,
+                          const char *extra);
 void progress_done(void);
 
 /* Writes s as a JSON string (with quotes) to f. */

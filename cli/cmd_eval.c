@@ -51,7 +51,7 @@ static void on_event(const ivs_eval_event *ev, void *ud) {
   (void)ud;
   switch (ev->kind) {
   case IVS_EVAL_EVENT_READ: progress_update(ev->done, ev->total, (void *)ev->subject); break;
-  case IVS_EVAL_EVENT_REQUESTS: progress_count(ev->done, ev->total, ev->subject, "requests"); break;
+  case IVS_EVAL_EVENT_REQUESTS: progress_count_extra(ev->done, ev->total, ev->subject, "requests", ev->text); break;
   case IVS_EVAL_EVENT_STEP_END: progress_done(); break;
   case IVS_EVAL_EVENT_NOTE:
     if (isatty(STDERR_FILENO)) fprintf(stderr, "%s\n", ev->text);

@@ -21,7 +21,7 @@ int lm_generate(int argc, char **argv);
 static void on_event(const ivs_eval_event *ev, void *ud) {
   (void)ud;
   switch (ev->kind) {
-  case IVS_EVAL_EVENT_REQUESTS: progress_count(ev->done, ev->total, ev->subject, "generations"); break;
+  case IVS_EVAL_EVENT_REQUESTS: progress_count_extra(ev->done, ev->total, ev->subject, "generations", ev->text); break;
   case IVS_EVAL_EVENT_STEP_END: progress_done(); break;
   case IVS_EVAL_EVENT_NOTE:
     if (isatty(STDERR_FILENO)) fprintf(stderr, "%s\n", ev->text);
@@ -94,7 +94,7 @@ int lm_generate(int argc, char **argv) {
   void *state = NULL;
   size_t total = n * g.p.samples;
   ivs_generation *out = calloc(total ? total : 1, sizeof *out);
-  int rc = out ? ivs_backend_native.open("model", argv[2], &eo, &state) : ivs_error_set(IVS_ENOMEM, "out of memory");
+  int rc = out ? ivs_backend_native.open(argv[2], argv[2], &eo, &state) : ivs_error_set(IVS_ENOMEM, "out of memory");
   if (!rc && n) rc = ivs_backend_native.generate(state, (const char *const *)prompts, n, &g.p, out);
   ivs_backend_native.close(state);
   ivs_buf b;

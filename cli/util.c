@@ -59,7 +59,7 @@ static double seconds_between(struct timespec a, struct timespec b) {
  * amount, rate and the time left.  bytes: amounts in MB, else counted in
  * `unit`. */
 static void progress_show(unsigned long long done, unsigned long long total, const char *label, int bytes,
-                          const char *unit) {
+                          const char *unit, const char *extra) {
   if (!isatty(STDERR_FILENO)) return;
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -74,15 +74,21 @@ static void progress_show(unsigned long long done, unsigned long long total, con
   else fprintf(stderr, "%.0f %s (", d, unit);
   if (rate > 0) fprintf(stderr, ", %.0f %s/s", rate, bytes ? "MB" : unit);
   if (rate > 0 && total && done < total) fprintf(stderr, ", about %.0f s left", (all - d) / rate);
+  if (extra && *extra) fprintf(stderr, ", %s", extra);
   fputc(')', stderr);
 }
 
 void progress_update(unsigned long long done, unsigned long long total, void *label) {
-  progress_show(done, total, label, 1, "MB");
+  progress_show(done, total, label, 1, "MB", NULL);
 }
 
 void progress_count(unsigned long long done, unsigned long long total, const char *label, const char *unit) {
-  progress_show(done, total, label, 0, unit);
+  progress_show(done, total, label, 0, unit, NULL);
+}
+
+void progress_count_extra(unsigned long long done, unsigned long long total, const char *label, const char *unit,
+                          const char *extra) {
+  progress_show(done, total, label, 0, unit, extra);
 }
 
 void progress_done(void) {

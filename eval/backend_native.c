@@ -24,6 +24,7 @@ typedef struct {
   const ivs_eval_opts *opts;
   double params;
   size_t truncated;
+  struct timespec start; /* of the scoring or generating, for the progress's tokens/s */
 } native_state;
 
 const char *ivs_eval_tokenization_name(ivs_eval_tokenization t) {
@@ -67,10 +68,17 @@ static void event(const native_state *s, ivs_eval_event_kind kind, size_t done, 
   s->opts->progress(&ev, s->opts->progress_ud);
 }
 
-static void on_batch(size_t done, size_t total, size_t tokens, void *ud) {
-  (void)tokens;
-  event(ud, IVS_EVAL_EVENT_REQUESTS, done, total, "");
+/* Progress: done of total, and the tokens run (or generated) per second. */
+static void progress(native_state *s, size_t done, size_t total, size_t tokens, const char *what) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  double sec = (double)(now.tv_sec - s->start.tv_sec) + (double)(now.tv_nsec - s->start.tv_nsec) / 1e9;
+  char text[64] = "";
+  if (sec > 0) snprintf(text, sizeof text, "%.0f tokens %s/s", (double)tokens / sec, what);
+  event(s, IVS_EVAL_EVENT_REQUESTS, done, total, text);
 }
+
+static void on_batch(size_t done, size_t total, size_t tokens, void *ud) { progress(ud, done, total, tokens, "run"); }
 
 /* The ids of a request, grown in one buffer (offsets, since it moves). */
 typedef struct {
@@ -201,6 +209,7 @@ static int score_native(void *state, const ivs_backend_req *reqs, size_t n, doub
   const ivs_eval_opts *o = s->opts;
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
+  s->start = t0;
   ivs_tokenizer *tok = NULL;
   ivs_model *m = NULL;
   ivs_lm_req *lr = calloc(n ? n : 1, sizeof *lr);
@@ -300,9 +309,8 @@ static int on_token(size_t seq, const int32_t *ids, size_t n, void *ud) {
 }
 
 static void on_step(size_t done, size_t total, size_t tokens, void *ud) {
-  (void)tokens;
   gen_ctx *g = ud;
-  event(g->s, IVS_EVAL_EVENT_REQUESTS, done, total, "");
+  progress(g->s, done, total, tokens, "generated");
 }
 
 static int generate_native(void *state, const char *const *prompts, size_t n, const ivs_gen_params *p,
@@ -313,6 +321,7 @@ static int generate_native(void *state, const char *const *prompts, size_t n, co
   memset(out, 0, total * sizeof *out);
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
+  s->start = t0;
   ivs_tokenizer *tok = NULL;
   ivs_model *m = NULL;
   ivs_decode_req *dr = calloc(n ? n : 1, sizeof *dr);

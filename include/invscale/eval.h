@@ -105,7 +105,8 @@ typedef struct ivs_eval_event {
   ivs_eval_event_kind kind;
   const char *subject;           /* what the event is about; "" when none */
   unsigned long long done, total; /* READ and REQUESTS; total 0: unknown */
-  const char *text;              /* NOTE: the line (no newline); else "" */
+  const char *text;              /* NOTE and WARNING: the line (no newline); REQUESTS: a rate to show with
+                                  * the count (e.g. "5300 tokens run/s") or ""; else "" */
 } ivs_eval_event;
 
 /* Called on the thread that called ivs_eval_run. */
