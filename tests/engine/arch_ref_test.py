@@ -73,16 +73,7 @@ import torch
 torch.set_grad_enabled(False)
 torch.set_num_threads(1)
 bin_, fixtures = sys.argv[1], sys.argv[2]
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what)
+from checks import check, finish  # noqa: E402
 
 
 # ---- safetensors ----
@@ -541,5 +532,4 @@ compare("neox_seq", dn, cfgn, W, sequences(13, [(400, 350), (30, 1)]))
 
 print("largest log-prob difference from the reference: " + ", ".join(f"{k} {v:.3g}" for k, v in worst.items()))
 shutil.rmtree(tmp)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

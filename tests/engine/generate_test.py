@@ -8,26 +8,11 @@ with a message and a non-zero status.
 Usage: generate_test.py INVSCALE FIXTURES_MODELS_DIR"""
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 bin_, models = sys.argv[1], sys.argv[2]
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what)
-
-
-def run(args, stdin=""):
-    p = subprocess.run([bin_] + args, input=stdin, capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
+from checks import check, finish, run  # noqa: E402
 
 
 def gen(model, prompts, *opts):
@@ -125,5 +110,4 @@ for args, stdin, want in [
 rc, out, err = run(["lm", "generate", "/nonexistent"], '{"prompt":"x"}\n')
 check(rc == 1 and "/nonexistent" in err, f"a missing model directory: {err!r}")
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

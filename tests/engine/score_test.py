@@ -14,26 +14,11 @@ import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 
 bin_, models = sys.argv[1], sys.argv[2]
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what)
-
-
-def run(args, stdin=""):
-    p = subprocess.run([bin_] + args, input=stdin, capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
+from checks import check, finish, run  # noqa: E402
 
 
 worst = 0.0
@@ -280,5 +265,4 @@ expect_error(shard("misplaced", lambda wm: wm.update({"transformer.wte.weight": 
                                                       else "model-00001-of-00002.safetensors"})),
              "transformer.wte.weight", "where the index puts it")
 shutil.rmtree(tmp)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()
