@@ -27,6 +27,7 @@ int cmd_meta(int argc, char **argv, const char *db);
 int cmd_package(int argc, char **argv, const char *db);
 int cmd_agreement(int argc, char **argv, const char *db);
 int cmd_eval(int argc, char **argv, const char *db);
+int cmd_probe(int argc, char **argv, const char *db);
 int cmd_lm(int argc, char **argv, const char *db);
 int cmd_annotator(int argc, char **argv, const char *db);
 int cmd_batch(int argc, char **argv, const char *db);

@@ -67,5 +67,7 @@ const char *ivs_gen_stop_name(ivs_gen_stop s) {
 void ivs_generation_release(ivs_generation *g) {
   free(g->text);
   free(g->ids);
+  for (size_t k = 0; k < g->n_token_texts; k++) free(g->token_texts[k]);
+  free(g->token_texts);
   memset(g, 0, sizeof *g);
 }
