@@ -578,6 +578,7 @@ int ivs_probe_run(const ivs_probe_opts *opts, ivs_probe_result *out) {
   rc = ivs_probe_summary_write(&st, out);
 done:
   if (rc) ivs_probe_result_release(out);
+  ivs_probe_files_abort(&st); /* what a failed run wrote is not kept */
   for (int k = 0; k < M_ALL; k++) free(st.values[k]), free(st.sorted[k]);
   for (size_t m = 0; m < M; m++) ivs_probe_details_free(st.ms[m].details);
   ivs_spamd_close(st.spamd);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/fileio.h"
 #include "eval/backend.h"
 #include "eval/probe_match.h"
 #include "eval/probe_metrics.h"
@@ -38,6 +39,8 @@ typedef struct ivs_probe_member {
   double params;
   int units_kind;
   struct cJSON *details; /* owned: stop reasons, spam rules, pattern counts, numbers (summary.json) */
+  ivs_atomic_file file;  /* <model>.jsonl, written, committed when the whole run is done */
+  int file_open;
 } ivs_probe_member;
 
 #define IVS_PROBE_N_METRICS 14
@@ -57,16 +60,18 @@ typedef struct ivs_probe_run_state {
   double *sorted[IVS_PROBE_N_METRICS]; /* the same rows by size */
 } ivs_probe_run_state;
 
-/* out/<model>.jsonl for model m (given order), atomically. */
-int ivs_probe_write_generations(const ivs_probe_run_state *st, size_t m, const ivs_generation *g,
-                                const ivs_probe_gen *pg);
+/* out/<model>.jsonl for model m (given order), written to its temporary
+ * file; ivs_probe_files_commit renames them all once the run is done. */
+int ivs_probe_write_generations(ivs_probe_run_state *st, size_t m, const ivs_generation *g, const ivs_probe_gen *pg);
+int ivs_probe_files_commit(ivs_probe_run_state *st);
+void ivs_probe_files_abort(ivs_probe_run_state *st);
 
 /* Adds model m's counts to st->ms[m].details. */
 int ivs_probe_model_details(ivs_probe_run_state *st, size_t m, const ivs_generation *g, const ivs_probe_gen *pg);
 struct cJSON *ivs_probe_details_new(void);
 void ivs_probe_details_free(struct cJSON *d);
 
-/* out/summary.json and one plot per metric with a trend, atomically. */
-int ivs_probe_summary_write(const ivs_probe_run_state *st, const ivs_probe_result *r);
+/* The plots, the models' files and last out/summary.json, each atomically. */
+int ivs_probe_summary_write(ivs_probe_run_state *st, const ivs_probe_result *r);
 
 #endif

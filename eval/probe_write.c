@@ -134,28 +134,43 @@ static int model_path(const ivs_probe_run_state *st, const char *name, const cha
   return 0;
 }
 
-int ivs_probe_write_generations(const ivs_probe_run_state *st, size_t m, const ivs_generation *g,
-                                const ivs_probe_gen *pg) {
+int ivs_probe_write_generations(ivs_probe_run_state *st, size_t m, const ivs_generation *g, const ivs_probe_gen *pg) {
   char path[4300];
   int rc = model_path(st, st->ms[m].name, ".jsonl", path, sizeof path);
   if (rc) return rc;
-  ivs_atomic_file af;
-  if ((rc = ivs_atomic_open(&af, path))) return rc;
+  ivs_atomic_file *af = &st->ms[m].file;
+  if ((rc = ivs_atomic_open(af, path))) return rc;
+  st->ms[m].file_open = 1;
   ivs_buf b = IVS_BUF_INIT;
   size_t S = st->o->samples;
   for (size_t i = 0; i < st->prompts.n && !rc; i++)
     for (size_t s = 0; s < S && !rc; s++) {
       ivs_buf_clear(&b);
       rc = line_of(st, i, s, &g[i * S + s], &pg[i * S + s], &b);
-      if (!rc && fwrite(b.data, 1, b.len, af.f) != b.len)
+      if (!rc && fwrite(b.data, 1, b.len, af->f) != b.len)
         rc = ivs_error_set(IVS_EIO, "%s: cannot write: %s", path, strerror(errno));
     }
+  if (!rc && fflush(af->f) != 0) rc = ivs_error_set(IVS_EIO, "%s: cannot write: %s", path, strerror(errno));
   ivs_buf_release(&b);
-  if (rc) {
-    ivs_atomic_abort(&af);
-    return rc;
-  }
-  return ivs_atomic_commit(&af);
+  return rc;
+}
+
+int ivs_probe_files_commit(ivs_probe_run_state *st) {
+  int rc = 0;
+  for (size_t m = 0; m < st->o->n_models && !rc; m++)
+    if (st->ms[m].file_open) {
+      st->ms[m].file_open = 0;
+      rc = ivs_atomic_commit(&st->ms[m].file);
+    }
+  return rc;
+}
+
+void ivs_probe_files_abort(ivs_probe_run_state *st) {
+  for (size_t m = 0; m < st->o->n_models; m++)
+    if (st->ms[m].file_open) {
+      st->ms[m].file_open = 0;
+      ivs_atomic_abort(&st->ms[m].file);
+    }
 }
 
 /* ---- per-model details ---- */
@@ -335,7 +350,7 @@ static int plot_metric(const ivs_probe_run_state *st, const ivs_probe_result *r,
   return ivs_plot_svg(path, &plot);
 }
 
-int ivs_probe_summary_write(const ivs_probe_run_state *st, const ivs_probe_result *r) {
+int ivs_probe_summary_write(ivs_probe_run_state *st, const ivs_probe_result *r) {
   ivs_json_oom_reset();
   cJSON *sum = summary_json(st, r);
   char *text = sum ? cJSON_Print(sum) : NULL;
@@ -344,6 +359,7 @@ int ivs_probe_summary_write(const ivs_probe_run_state *st, const ivs_probe_resul
   if (!text) return ivs_error_set(IVS_ENOMEM, "out of memory");
   int rc = 0;
   for (size_t k = 0; k < r->n_metrics && !rc; k++) rc = plot_metric(st, r, &r->metrics[k]);
+  if (!rc) rc = ivs_probe_files_commit(st);
   char path[4300];
   if (!rc) rc = model_path(st, "summary", ".json", path, sizeof path);
   if (!rc) rc = write_text(path, text); /* last: a summary says the run is complete */
