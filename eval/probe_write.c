@@ -20,6 +20,7 @@
 
 static int put_num(ivs_buf *b, double v) {
   if (!isfinite(v)) return ivs_buf_puts(b, "null");
+  if (v == 0) v = 0; /* -0 (spamd's "-0.0") as 0 */
   char tmp[IVS_DTOA_SIZE];
   ivs_dtoa(v, tmp);
   return ivs_buf_puts(b, tmp);
