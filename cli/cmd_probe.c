@@ -44,19 +44,6 @@ static const char help[] =
     "read as escapes); up to 16.  Writes DIR/<model>.jsonl (every generation and its metrics),\n"
     "DIR/summary.json and DIR/<metric>.svg, and prints the verdicts (see docs/probe.md).\n";
 
-static void on_event(const ivs_eval_event *ev, void *ud) {
-  (void)ud;
-  switch (ev->kind) {
-  case IVS_EVAL_EVENT_READ: progress_update(ev->done, ev->total, (void *)ev->subject); break;
-  case IVS_EVAL_EVENT_REQUESTS: progress_count(ev->done, ev->total, ev->subject, "requests"); break;
-  case IVS_EVAL_EVENT_STEP_END: progress_done(); break;
-  case IVS_EVAL_EVENT_NOTE:
-    if (isatty(STDERR_FILENO)) fprintf(stderr, "%s\n", ev->text);
-    break;
-  case IVS_EVAL_EVENT_WARNING: progress_done(), warn("%s", ev->text); break;
-  }
-}
-
 static int bad_value(void) { return usage_error("probe", "%s", ivs_error_message()); }
 
 /* \n, \t, \r and \\ in a --stop value, in place. */
@@ -155,38 +142,22 @@ int cmd_probe(int argc, char **argv, const char *db) {
       {0, 0, 0, 0}};
   static const char *const formats[] = {"text", "json"};
   ivs_probe_opts o = IVS_PROBE_OPTS_INIT;
-  ivs_eval_model ms[IVS_EVAL_MAX_MODELS];
-  const char *stops[IVS_PROBE_MAX_STOPS], *pnames[IVS_EVAL_MAX_MODELS], *key_env = NULL;
-  double pvals[IVS_EVAL_MAX_MODELS], sec;
-  size_t M = 0, nparams = 0, n_stop = 0;
+  static model_args ma;
+  memset(&ma, 0, sizeof ma);
+  const char *stops[IVS_PROBE_MAX_STOPS], *key_env = NULL;
+  double sec;
+  size_t n_stop = 0;
   int json = 0, c, sampling_opt = 0, top_k_given = 0;
-  memset(ms, 0, sizeof ms);
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    char *eq;
     unsigned bit;
     const char *mpath = NULL;
     switch (c) {
     case O_MODEL:
-      eq = strchr(optarg, '=');
-      if (!eq || eq == optarg) return usage_error("probe", "--model: expected NAME=BACKEND:ARG, got '%s'", optarg);
-      if (M == IVS_EVAL_MAX_MODELS) return usage_error("probe", "at most %d models", IVS_EVAL_MAX_MODELS);
-      *eq = '\0';
-      for (size_t j = 0; j < M; j++)
-        if (!strcmp(ms[j].name, optarg)) return usage_error("probe", "model name '%s' given twice", optarg);
-      if (ivs_eval_backend_check(eq + 1)) return usage_error("probe", "--model %s=%s: %s", optarg, eq + 1, ivs_error_message());
-      ms[M].name = optarg, ms[M].backend = eq + 1;
-      M++;
+      if (model_option("probe", optarg, &ma)) return EXIT_USAGE;
       break;
     case O_PARAMS:
-      eq = strchr(optarg, '=');
-      if (!eq || eq == optarg || nparams == IVS_EVAL_MAX_MODELS)
-        return usage_error("probe", "--params: expected NAME=N, got '%s'", optarg);
-      *eq = '\0';
-      pnames[nparams] = optarg;
-      if (ivs_parse_double("--params", eq + 1, 1, 1e16, &pvals[nparams]))
-        return usage_error("probe", "--params %s=%s: a parameter count is a number such as 124e6", optarg, eq + 1);
-      nparams++;
+      if (params_option("probe", optarg, &ma)) return EXIT_USAGE;
       break;
     case O_METRIC:
       if (ivs_probe_metric_parse(optarg, &bit, &mpath)) return bad_value();
@@ -261,23 +232,19 @@ int cmd_probe(int argc, char **argv, const char *db) {
     }
   }
   if (argc - optind != 1) return usage_error("probe", "expected one prompt set");
-  if (!o.out_dir || !M) return usage_error("probe", "needs --model NAME=BACKEND (one per model) and --out DIR");
-  if (M < 2) return usage_error("probe", "a scaling trend needs at least two models of different sizes");
+  if (!o.out_dir || !ma.n) return usage_error("probe", "needs --model NAME=BACKEND (one per model) and --out DIR");
+  if (ma.n < 2) return usage_error("probe", "a scaling trend needs at least two models of different sizes");
   if (!o.metrics) return usage_error("probe", "needs --metric (repetition, distinct, compression, length, spam, match:FILE, number)");
   if (o.greedy && sampling_opt)
     return usage_error("probe", "--greedy takes the most likely token: no --temperature, --top-k or --top-p with it");
   if (!o.greedy && top_k_given && o.top_k == 0)
     return usage_error("probe", "--top-k: 1 or more when sampling (leave it out for no top-k)");
-  for (size_t m = 0; m < M; m++)
-    for (size_t j = 0; j < nparams; j++)
-      if (!strcmp(pnames[j], ms[m].name)) ms[m].params = pvals[j];
-  const char *env = key_env ? key_env : "OPENAI_API_KEY", *key = getenv(env);
-  if (key_env && (!key || !*key)) return usage_error("probe", "--api-key-env %s: that variable is not set", key_env);
-  if (key && *key) o.backend.api_key = key, o.backend.api_key_env = env;
+  params_apply(&ma);
+  if (api_key_option("probe", key_env, &o.backend)) return EXIT_USAGE;
   o.prompts_path = argv[optind];
-  o.models = ms, o.n_models = M;
+  o.models = ma.models, o.n_models = ma.n;
   o.stop = stops, o.n_stop = n_stop;
-  o.progress = on_event;
+  o.progress = eval_event;
   ivs_probe_result r;
   int code;
   if (ivs_probe_run(&o, &r)) {

@@ -91,9 +91,6 @@ _Static_assert(M_ALL == IVS_PROBE_N_METRICS, "the run state holds every metric")
 
 static int check_opts(const ivs_probe_opts *o) {
   if (!o->prompts_path || !o->out_dir) return ivs_error_set(IVS_EUSAGE, "a probe needs a prompt set and an output folder");
-  if (o->n_models < 2 || !o->models)
-    return ivs_error_set(IVS_EUSAGE, "a scaling trend needs at least two models of different sizes");
-  if (o->n_models > IVS_EVAL_MAX_MODELS) return ivs_error_set(IVS_EUSAGE, "at most %d models", IVS_EVAL_MAX_MODELS);
   if (!o->metrics || (o->metrics & ~(unsigned)((1u << N_FAMILIES) - 1)))
     return ivs_error_set(IVS_EUSAGE, "no metric asked for (--metric)");
   if ((o->metrics & IVS_PROBE_MATCH) && !o->match_path)
@@ -114,15 +111,10 @@ static int check_opts(const ivs_probe_opts *o) {
     if (!o->stop || !o->stop[k] || !*o->stop[k]) return ivs_error_set(IVS_EUSAGE, "--stop: an empty stop string");
   if (o->n_boot < 10 || o->n_boot > 1000000)
     return ivs_error_set(IVS_EUSAGE, "a number of resamples from 10 to 1000000, got %zu", o->n_boot);
+  int rc = ivs_backend_models_check(o->models, o->n_models);
+  if (rc) return rc;
   for (size_t m = 0; m < o->n_models; m++) {
     const ivs_eval_model *md = &o->models[m];
-    if (!md->name || !*md->name) return ivs_error_set(IVS_EUSAGE, "model %zu has no name", m);
-    for (size_t k = 0; k < m; k++)
-      if (!strcmp(o->models[k].name, md->name)) return ivs_error_set(IVS_EUSAGE, "model name '%s' given twice", md->name);
-    if (ivs_eval_backend_check(md->backend)) {
-      ivs_error_prefix("model '%s'", md->name);
-      return IVS_EUSAGE;
-    }
     const char *arg;
     const ivs_backend *be = ivs_backend_find(md->backend, &arg);
     if (!(be->caps & IVS_BACKEND_GENERATE) || !be->generate)

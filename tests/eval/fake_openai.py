@@ -201,6 +201,19 @@ class Server(ThreadingHTTPServer):
         pass  # clients that give up (timeouts, a failed run) close early: not news
 
 
+def start(work):
+    """Runs this server in a child process for a test; returns (process, base URL)."""
+    import os
+    import subprocess
+    port_file = os.path.join(work, "port")
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), port_file])
+    for _ in range(200):
+        if os.path.exists(port_file):
+            break
+        time.sleep(0.05)
+    return proc, "http://127.0.0.1:%s/v1" % open(port_file).read()
+
+
 def main():
     srv = Server(("127.0.0.1", 0), Handler)
     with open(sys.argv[1] + ".tmp", "w") as f:

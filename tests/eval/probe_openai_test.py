@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,13 +29,7 @@ def check(cond, what):
 
 work = tempfile.mkdtemp()
 os.chdir(work)
-port_file = os.path.join(work, "port")
-server = subprocess.Popen([sys.executable, os.path.join(HERE, "fake_openai.py"), port_file])
-for _ in range(100):
-    if os.path.exists(port_file):
-        break
-    time.sleep(0.05)
-URL = "http://127.0.0.1:%s/v1" % open(port_file).read()
+server, URL = fake_openai.start(work)
 
 
 def stats():
