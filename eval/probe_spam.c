@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* pipe2 */
 /* SpamAssassin's spamd for the spam metric (eval/probe_spam.h). */
 #include "eval/probe_spam.h"
 
@@ -5,15 +6,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -28,7 +30,8 @@
 
 struct ivs_spamd {
   char host[256], port[16], address[300];
-  pid_t pid;           /* > 0: started here */
+  pid_t pid;           /* > 0: started here (the shell watching it) */
+  int pipe;            /* its end of the pipe that keeps it running; -1: none */
   char confdir[64];    /* the site configuration made for it */
   char log[96];        /* its log */
 };
@@ -148,20 +151,21 @@ static void log_tail(const ivs_spamd *s, char *out, size_t cap) {
   snprintf(out, cap, "%.500s", last ? last + 1 : buf);
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)ftw;
+  if (flag == FTW_DP) rmdir(path);
+  else unlink(path);
+  return 0;
+}
+
+/* The configuration folder (and what spamd wrote in it: its .spamassassin
+ * home) and the log. */
 static void cleanup_files(ivs_spamd *s) {
   if (s->confdir[0]) {
-    DIR *d = opendir(s->confdir);
-    char p[600];
-    for (struct dirent *e; d && (e = readdir(d));) {
-      if (e->d_name[0] == '.') continue;
-      snprintf(p, sizeof p, "%s/%.400s", s->confdir, e->d_name);
-      unlink(p);
-    }
-    if (d) closedir(d);
-    rmdir(s->confdir);
+    nftw(s->confdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
     s->confdir[0] = '\0';
   }
-  if (s->log[0]) unlink(s->log), s->log[0] = '\0';
+  s->log[0] = '\0'; /* inside confdir */
 }
 
 static int start_spamd(ivs_spamd *s) {
@@ -182,27 +186,38 @@ static int start_spamd(ivs_spamd *s) {
   snprintf(listen, sizeof listen, "--listen=127.0.0.1:%d", port);
   snprintf(site, sizeof site, "--siteconfigpath=%s", s->confdir);
   snprintf(home, sizeof home, "--helper-home-dir=%s", s->confdir);
-  char *const argv[] = {bin, "--local", "--nouser-config", listen, site, home, "--max-children=2", "--min-children=1",
-                        "--syslog=stderr", NULL};
   int logfd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (logfd < 0) return ivs_error_set(IVS_EIO, "%s: cannot create: %s", s->log, strerror(errno));
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) {
+  /* spamd runs under a small shell that stops it when the pipe from this
+   * process closes: at ivs_spamd_close, or when the run ends however it ends
+   * (a parent-death signal would not do: spamd started as root changes its
+   * user, which clears it).  The shell exits with spamd's status. */
+  static const char watch[] =
+      "exec 3<&0; \"$@\" </dev/null 3<&- & pid=$!; "
+      "{ read -r _ <&3; kill -TERM $pid 2>/dev/null; } & reader=$!; "
+      "wait $pid; status=$?; kill $reader 2>/dev/null; exit $status";
+  char *const sh_argv[] = {"/bin/sh", "-c", (char *)watch, "spamd-watch", bin, "--local", "--nouser-config", listen,
+                           site, home, "--max-children=2", "--min-children=1", "--syslog=stderr", NULL};
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
     close(logfd);
     return ivs_error_set(IVS_EIO, "cannot start spamd: %s", strerror(errno));
   }
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM); /* it goes when the run does, however the run ends */
-    if (getppid() != parent) _exit(127);
-    int nul = open("/dev/null", O_RDONLY);
-    if (nul >= 0) dup2(nul, 0);
-    dup2(logfd, 1), dup2(logfd, 2);
-    execv(bin, argv);
-    _exit(127);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, logfd, 1);
+  posix_spawn_file_actions_adddup2(&fa, logfd, 2);
+  pid_t pid;
+  extern char **environ;
+  int err = posix_spawn(&pid, "/bin/sh", &fa, NULL, sh_argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(logfd), close(fds[0]);
+  if (err) {
+    close(fds[1]);
+    return ivs_error_set(IVS_EIO, "cannot start spamd (%s): %s", bin, strerror(err));
   }
-  close(logfd);
-  s->pid = pid;
+  s->pid = pid, s->pipe = fds[1];
   /* ready when it answers a PING */
   struct timespec t0, now;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -242,6 +257,7 @@ int ivs_spamd_open(const char *hostport, ivs_spamd **out) {
   *out = NULL;
   ivs_spamd *s = calloc(1, sizeof *s);
   if (!s) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  s->pipe = -1;
   int rc = 0;
   if (hostport) {
     const char *colon = strrchr(hostport, ':');
@@ -268,8 +284,8 @@ int ivs_spamd_open(const char *hostport, ivs_spamd **out) {
 
 void ivs_spamd_close(ivs_spamd *s) {
   if (!s) return;
+  if (s->pipe >= 0) close(s->pipe), s->pipe = -1; /* the shell stops spamd and waits for it */
   if (s->pid > 0) {
-    kill(s->pid, SIGTERM);
     int status;
     for (int k = 0; k < 100; k++) { /* 10 s, then it is killed */
       if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
@@ -279,7 +295,7 @@ void ivs_spamd_close(ivs_spamd *s) {
       struct timespec pause = {0, 100 * 1000 * 1000};
       nanosleep(&pause, NULL);
     }
-    if (s->pid > 0) kill(s->pid, SIGKILL), waitpid(s->pid, &status, 0);
+    if (s->pid > 0) kill(s->pid, SIGKILL), waitpid(s->pid, &status, 0); /* (spamd may then be left) */
   }
   cleanup_files(s);
   free(s);

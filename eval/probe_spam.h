@@ -22,8 +22,11 @@
  * system's (/etc/spamassassin, linked) plus one file turning off the
  * learning that would make scores depend on earlier runs (use_bayes 0,
  * bayes_auto_learn 0; the auto-whitelist and TxRep plugins are not loaded by
- * Debian's defaults); it is stopped by ivs_spamd_close.  Its log goes to a
- * temporary file, whose end is quoted if it fails to start.
+ * Debian's defaults); it is stopped by ivs_spamd_close.  It runs under a
+ * small /bin/sh that stops it when a pipe from this process closes, so it
+ * also goes when the process dies.  Its configuration, its helper home and
+ * its log are in a temporary folder (TMPDIR, else /tmp) removed at the end;
+ * the log's last line is quoted if it fails to start.
  * Internal to eval/. */
 #ifndef IVS_EVAL_PROBE_SPAM_H
 #define IVS_EVAL_PROBE_SPAM_H
