@@ -253,7 +253,7 @@ static int measure(ivs_probe_run_state *st, const ivs_generation *g, ivs_probe_g
 }
 
 /* The per-prompt values of model column m from its generations. */
-static void prompt_values(ivs_probe_run_state *st, size_t m, const ivs_probe_gen *pg) {
+static int prompt_values(ivs_probe_run_state *st, size_t m, const ivs_probe_gen *pg) {
   size_t S = st->o->samples, N = st->prompts.n;
   double v[IVS_PROBE_MAX_SAMPLES];
   for (size_t i = 0; i < N; i++) {
@@ -277,11 +277,15 @@ static void prompt_values(ivs_probe_run_state *st, size_t m, const ivs_probe_gen
     COLUMN(M_NUMBER_MISSING, g[s].has_number ? 0.0 : 1.0);
 #undef COLUMN
   }
-  if (!st->n_groups || !st->prompts.has_role) return;
+  if (!st->n_groups || !st->prompts.has_role || !st->values[M_ANCHOR]) return 0;
   /* anchoring: per group, the mean number under each role over every sample of its prompts */
   size_t G = st->n_groups;
   double *sum = calloc(G * 4, sizeof *sum), *cnt = calloc(G * 4, sizeof *cnt);
-  for (size_t i = 0; sum && cnt && i < N; i++) {
+  if (!sum || !cnt) {
+    free(sum), free(cnt);
+    return ivs_error_set(IVS_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < N; i++) {
     size_t gi = st->group_of[i];
     if (gi == (size_t)-1) continue;
     for (size_t s = 0; s < S; s++)
@@ -289,7 +293,7 @@ static void prompt_values(ivs_probe_run_state *st, size_t m, const ivs_probe_gen
   }
   for (size_t k = 0; k < G; k++) {
     double e = NAN, pl = NAN, ph = NAN;
-    if (sum && cnt && cnt[k * 4 + 1] && cnt[k * 4 + 2] && cnt[k * 4 + 3] &&
+    if (cnt[k * 4 + 1] && cnt[k * 4 + 2] && cnt[k * 4 + 3] &&
         ivs_probe_anchoring(sum[k * 4 + 1] / cnt[k * 4 + 1], sum[k * 4 + 2] / cnt[k * 4 + 2],
                             sum[k * 4 + 3] / cnt[k * 4 + 3], &e, &pl, &ph) != 0)
       e = pl = ph = NAN;
@@ -298,6 +302,7 @@ static void prompt_values(ivs_probe_run_state *st, size_t m, const ivs_probe_gen
     st->values[M_PULL_HIGH][m * G + k] = ph;
   }
   free(sum), free(cnt);
+  return 0;
 }
 
 static void release_gens(ivs_generation *g, ivs_probe_gen *pg, size_t n) {
@@ -359,7 +364,7 @@ static int run_model(ivs_probe_run_state *st, size_t m) {
   }
   if (o->metrics & IVS_PROBE_SPAM) emit(o, IVS_EVAL_EVENT_STEP_END, subject, 0, 0, NULL);
   mb->units_kind = st->units_kind;
-  if (!rc) prompt_values(st, m, pg);
+  if (!rc) rc = prompt_values(st, m, pg);
   if (!rc) rc = ivs_probe_write_generations(st, m, gens, pg);
   if (!rc) rc = ivs_probe_model_details(st, m, gens, pg);
   if (rc) ivs_error_prefix("model '%s'", mb->name);
