@@ -61,8 +61,14 @@ int ivs_spamd_message(const char *text, size_t n, ivs_buf *out) {
 const char *ivs_spamd_address(const ivs_spamd *s) { return s ? s->address : ""; }
 int ivs_spamd_started(const ivs_spamd *s) { return s && s->pid > 0; }
 
-/* spamd on the PATH or in the sbin folders a user's PATH often lacks. */
+/* $INVSCALE_SPAMD, else spamd on the PATH or in the sbin folders a user's
+ * PATH often lacks. */
 static int find_spamd(char *out, size_t cap) {
+  const char *given = getenv("INVSCALE_SPAMD");
+  if (given && *given) {
+    snprintf(out, cap, "%s", given);
+    return access(out, X_OK) == 0;
+  }
   const char *path = getenv("PATH");
   char dirs[8192];
   snprintf(dirs, sizeof dirs, "%s:/usr/sbin:/usr/local/sbin:/sbin", path ? path : "/usr/bin:/bin");

@@ -39,7 +39,9 @@
 
 typedef struct ivs_spamd ivs_spamd;
 
-/* hostport: "HOST:PORT" of a running spamd, or NULL to start one.  Returns
+/* hostport: "HOST:PORT" of a running spamd, or NULL to start one: the
+ * program $INVSCALE_SPAMD names, else spamd on the PATH, in /usr/sbin or
+ * /usr/local/sbin.  Returns
  * 0 and *out, or IVS_EUSAGE when spamd is not installed (the message names
  * the Debian packages spamassassin and spamc) or hostport is malformed,
  * IVS_EIO when it does not start or answer within 60 seconds. */

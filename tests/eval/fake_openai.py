@@ -18,6 +18,7 @@ on its own.  The model id chooses a behaviour, then a size:
   noecho-S       log-probs for the generated token only (llama.cpp's server, issue 27174)
   nsamp-S        generation: HTTP 400 for n > 1 (a server that samples one completion a request)
   onechoice-S    generation: answers n > 1 with one choice (a server that ignores n)
+  nolp-S         generation: no logprobs in the answer (only text and usage)
 with S one of s, m, l.  A request without echo is a generation (see generate): n
 choices of words whose repetition grows with S, stop strings honoured, the tokens
 in choices[].logprobs.tokens, usage.completion_tokens.  GET /stats gives {"requests": N, "by_model": {...},
@@ -159,7 +160,7 @@ class Handler(BaseHTTPRequestHandler):
                 text, toks, fr, sr = generate(size, req["prompt"], req.get("seed"), k, req.get("max_tokens", 16), stop)
                 used += len(toks)
                 ch = {"index": k, "text": text, "finish_reason": fr, "stop_reason": sr}
-                if req.get("logprobs") is not None:
+                if req.get("logprobs") is not None and kind != "nolp":
                     ch["logprobs"] = {"tokens": toks, "token_logprobs": [-1.0] * len(toks),
                                       "text_offset": [0] * len(toks), "top_logprobs": None}
                 choices.append(ch)

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -137,7 +138,39 @@ check(code == 0 and len(lines("r4/one.jsonl")) == P * S, "n ignored: every sampl
 check(n4 is not None and n4 <= P + P * (S - 1) and n4 >= P * S - 1,
       "the samples the server left out were asked for singly (%s requests)" % n4)
 
-# 5. a backend that does not generate is refused before anything is sent
+# 5. retries over 503 and 429, as for scoring
+code, out, err = run([("small", "toy-s", "1e8"), ("flaky", "flaky-m", "1e9")], "r5", "--retries", "3")
+check(code == 0 and len(lines("r5/flaky.jsonl")) == P * S, "503 then 429 are retried (exit %d: %s)" % (code, err.strip()[:200]))
+check(stats()["by_model"].get("flaky-m") == 3 * P, "three attempts per request (%s)" % stats()["by_model"].get("flaky-m"))
+
+# 6. a killed run resumes from the cache: only the missing samples are asked for
+args = [BIN, "probe", "prompts.jsonl", "--out", "r6", "--samples", str(S), "--max-new-tokens", str(T), "--metric",
+        "length", "--seed", "9", "--concurrency", "1", "--model", "a=openai:%s@lag-s" % URL, "--model",
+        "b=openai:%s@toy-m" % URL, "--params", "a=1e8", "--params", "b=1e9"]
+p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+cache = "r6/cache/lag-s.jsonl"
+deadline = time.time() + 30
+while time.time() < deadline and (not os.path.exists(cache) or sum(1 for _ in open(cache)) < 2 * S):
+    time.sleep(0.05)
+p.kill()
+p.wait()
+kept = sum(1 for _ in open(cache)) if os.path.exists(cache) else 0
+before = stats()["by_model"].get("lag-s", 0)
+code = subprocess.run(args, capture_output=True, text=True).returncode
+sent = stats()["by_model"].get("lag-s", 0) - before
+check(kept >= 2 * S and kept < P * S, "the killed run had cached %d samples" % kept)
+check(code == 0 and sent == P - kept // S, "the resumed run asked only for the %d prompts left (sent %d)" % (P - kept // S, sent))
+check(len(lines("r6/a.jsonl")) == P * S and not os.path.exists("r6/a.jsonl.tmp"), "and wrote every sample")
+
+# 7. a server without logprobs: repetition counted over words, the length from usage
+code, out, err = run([("small", "toy-s", "1e8"), ("nolp", "nolp-m", "1e9")], "r7", "--samples", "1")
+summary = json.load(open("r7/summary.json")) if code == 0 else {"models": [{}, {}]}
+check(code == 0 and summary["models"][1].get("token_units") == "words", "no token texts: repetition over words")
+got = lines("r7/nolp.jsonl") if code == 0 else []
+check(got and all(g["ids"] is None and "token_texts" not in g and g["tokens"] > 0 for g in got),
+      "and the length from usage.completion_tokens")
+
+# 8. a backend that does not generate is refused before anything is sent
 with open("lp.jsonl", "w") as f:
     f.write('{"index":0,"class_logprobs":[-1,-2]}\n')
 p = subprocess.run([BIN, "probe", "prompts.jsonl", "--out", "r5", "--metric", "length", "--model", "a=logprobs:lp.jsonl",
