@@ -27,6 +27,7 @@ int cmd_meta(int argc, char **argv, const char *db);
 int cmd_package(int argc, char **argv, const char *db);
 int cmd_agreement(int argc, char **argv, const char *db);
 int cmd_eval(int argc, char **argv, const char *db);
+int cmd_probe(int argc, char **argv, const char *db);
 int cmd_lm(int argc, char **argv, const char *db);
 int cmd_annotator(int argc, char **argv, const char *db);
 int cmd_batch(int argc, char **argv, const char *db);
@@ -60,5 +61,31 @@ void progress_done(void);
 
 /* Writes s as a JSON string (with quotes) to f. */
 void json_string(FILE *f, const char *s);
+
+/* ---- what eval and probe share ---- */
+#include "invscale/eval.h"
+
+/* A run's events: progress on a terminal only, notes too (how a run went,
+ * not its result), warnings always. */
+void eval_event(const ivs_eval_event *ev, void *ud);
+
+/* The models and parameter counts of the command line. */
+typedef struct model_args {
+  ivs_eval_model models[IVS_EVAL_MAX_MODELS];
+  size_t n;
+  const char *pnames[IVS_EVAL_MAX_MODELS];
+  double pvals[IVS_EVAL_MAX_MODELS];
+  size_t np;
+} model_args;
+
+/* --model NAME=BACKEND:ARG (arg is modified: the '=' becomes a NUL) and
+ * --params NAME=N; a usage error (printed, EXIT_USAGE) or 0. */
+int model_option(const char *cmd, char *arg, model_args *ma);
+int params_option(const char *cmd, char *arg, model_args *ma);
+/* Gives each model the last --params of its name. */
+void params_apply(model_args *ma);
+/* The server's key: from --api-key-env VAR (key_env; an unset variable is a
+ * usage error) or OPENAI_API_KEY when set, into o. */
+int api_key_option(const char *cmd, const char *key_env, ivs_eval_opts *o);
 
 #endif

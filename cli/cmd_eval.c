@@ -45,21 +45,6 @@ static const char help[] =
     "unless --truncate left drops its oldest context tokens.  --cache-memory bounds the keys and\n"
     "values of a prefix shared by consecutive examples (a few-shot demonstration), kept once.\n";
 
-/* Progress on a terminal only; notes too (they say how a run went, not its
- * result); warnings (an old field name read, as `invscale ingest` warns) always. */
-static void on_event(const ivs_eval_event *ev, void *ud) {
-  (void)ud;
-  switch (ev->kind) {
-  case IVS_EVAL_EVENT_READ: progress_update(ev->done, ev->total, (void *)ev->subject); break;
-  case IVS_EVAL_EVENT_REQUESTS: progress_count_extra(ev->done, ev->total, ev->subject, "requests", ev->text); break;
-  case IVS_EVAL_EVENT_STEP_END: progress_done(); break;
-  case IVS_EVAL_EVENT_NOTE:
-    if (isatty(STDERR_FILENO)) fprintf(stderr, "%s\n", ev->text);
-    break;
-  case IVS_EVAL_EVENT_WARNING: progress_done(), warn("%s", ev->text); break;
-  }
-}
-
 /* An option value core/parse.h refused, with its message (naming the option). */
 static int bad_value(void) { return usage_error("eval", "%s", ivs_error_message()); }
 
@@ -188,27 +173,17 @@ int cmd_eval(int argc, char **argv, const char *db) {
   static const char *const metrics[] = {"loss", "acc"}, *const formats[] = {"text", "json"},
                            *const tokenizations[] = {"prize", "lmeval", "separate"}, *const truncations[] = {"none", "left"};
   ivs_eval_opts o = IVS_EVAL_OPTS_INIT;
-  ivs_eval_model ms[IVS_EVAL_MAX_MODELS];
-  size_t M = 0, nparams = 0;
-  const char *pnames[IVS_EVAL_MAX_MODELS], *key_env = NULL;
-  double pvals[IVS_EVAL_MAX_MODELS], sec;
+  static model_args ma;
+  memset(&ma, 0, sizeof ma);
+  const char *key_env = NULL;
+  double sec;
   uint64_t seed;
   int json = 0, c, k;
-  memset(ms, 0, sizeof ms);
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    char *eq;
     switch (c) {
     case O_MODEL:
-      eq = strchr(optarg, '=');
-      if (!eq || eq == optarg) return usage_error("eval", "--model: expected NAME=BACKEND:ARG, got '%s'", optarg);
-      if (M == IVS_EVAL_MAX_MODELS) return usage_error("eval", "at most %d models", IVS_EVAL_MAX_MODELS);
-      *eq = '\0';
-      for (size_t j = 0; j < M; j++)
-        if (!strcmp(ms[j].name, optarg)) return usage_error("eval", "model name '%s' given twice", optarg);
-      if (ivs_eval_backend_check(eq + 1)) return usage_error("eval", "--model %s=%s: %s", optarg, eq + 1, ivs_error_message());
-      ms[M].name = optarg, ms[M].backend = eq + 1;
-      M++;
+      if (model_option("eval", optarg, &ma)) return EXIT_USAGE;
       break;
     case O_KEYENV: key_env = optarg; break;
     case O_CONC:
@@ -241,14 +216,7 @@ int cmd_eval(int argc, char **argv, const char *db) {
       if (ivs_parse_bytes("--cache-memory", optarg, (uint64_t)1 << 50, &o.cache_memory)) return bad_value();
       break;
     case O_PARAMS:
-      eq = strchr(optarg, '=');
-      if (!eq || eq == optarg || nparams == IVS_EVAL_MAX_MODELS)
-        return usage_error("eval", "--params: expected NAME=N, got '%s'", optarg);
-      *eq = '\0';
-      pnames[nparams] = optarg;
-      if (ivs_parse_double("--params", eq + 1, 1, 1e16, &pvals[nparams]) || !(pvals[nparams] < 1e16))
-        return usage_error("eval", "--params %s=%s: a parameter count is a number such as 124e6", optarg, eq + 1);
-      nparams++;
+      if (params_option("eval", optarg, &ma)) return EXIT_USAGE;
       break;
     case O_TYPE:
       if (ivs_type_parse(optarg, &o.type)) return report_error();
@@ -277,17 +245,13 @@ int cmd_eval(int argc, char **argv, const char *db) {
     }
   }
   if (argc - optind != 1) return usage_error("eval", "expected one task file");
-  if (!o.out_dir || !M) return usage_error("eval", "needs --model NAME=BACKEND (one per model) and --out DIR");
-  if (M < 2) return usage_error("eval", "a scaling trend needs at least two models of different sizes");
-  for (size_t m = 0; m < M; m++) /* the last --params of a name counts */
-    for (size_t j = 0; j < nparams; j++)
-      if (!strcmp(pnames[j], ms[m].name)) ms[m].params = pvals[j];
-  const char *env = key_env ? key_env : "OPENAI_API_KEY", *key = getenv(env);
-  if (key_env && (!key || !*key)) return usage_error("eval", "--api-key-env %s: that variable is not set", key_env);
-  if (key && *key) o.api_key = key, o.api_key_env = env;
+  if (!o.out_dir || !ma.n) return usage_error("eval", "needs --model NAME=BACKEND (one per model) and --out DIR");
+  if (ma.n < 2) return usage_error("eval", "a scaling trend needs at least two models of different sizes");
+  params_apply(&ma);
+  if (api_key_option("eval", key_env, &o)) return EXIT_USAGE;
   o.task_path = argv[optind];
-  o.models = ms, o.n_models = M;
-  o.progress = on_event, o.progress_ud = (void *)o.task_path;
+  o.models = ma.models, o.n_models = ma.n;
+  o.progress = eval_event, o.progress_ud = (void *)o.task_path;
   ivs_eval_result r;
   int code;
   if (ivs_eval_run(&o, &r)) {

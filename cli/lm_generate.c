@@ -18,19 +18,6 @@
 
 int lm_generate(int argc, char **argv);
 
-static void on_event(const ivs_eval_event *ev, void *ud) {
-  (void)ud;
-  switch (ev->kind) {
-  case IVS_EVAL_EVENT_REQUESTS: progress_count_extra(ev->done, ev->total, ev->subject, "generations", ev->text); break;
-  case IVS_EVAL_EVENT_STEP_END: progress_done(); break;
-  case IVS_EVAL_EVENT_NOTE:
-    if (isatty(STDERR_FILENO)) fprintf(stderr, "%s\n", ev->text);
-    break;
-  case IVS_EVAL_EVENT_WARNING: progress_done(), warn("%s", ev->text); break;
-  default: break;
-  }
-}
-
 /* The prompts of stdin: one {"prompt": "..."} per line. */
 static int read_prompts(char ***out, size_t *n) {
   ivs_reader rd;
@@ -90,7 +77,7 @@ int lm_generate(int argc, char **argv) {
     free(prompts);
     return report_error();
   }
-  eo.progress = on_event;
+  eo.progress = eval_event;
   void *state = NULL;
   size_t total = n * g.p.samples;
   ivs_generation *out = calloc(total ? total : 1, sizeof *out);

@@ -27,6 +27,7 @@ static const struct {
     {"adjudicate", cmd_adjudicate, "set an item's final label by hand, keeping the history"},
     {"lm", cmd_lm, "the native engine on a model directory: lm info DIR, lm score DIR < seqs.jsonl"},
     {"eval", cmd_eval, "score a task on a model family and give the scaling-trend verdict"},
+    {"probe", cmd_probe, "generate on a model family and give each text metric's scaling-trend verdict"},
     {"agreement", cmd_agreement, "inter-annotator agreement of judgments (alpha, kappas, per label and annotator)"},
     {"aggregate", cmd_aggregate, "final labels from judgments by majority vote or Dawid-Skene"},
 };
@@ -73,7 +74,7 @@ int main(int argc, char **argv) {
   if (i >= argc) return usage(stderr, EXIT_USAGE);
   for (size_t k = 0; k < sizeof commands / sizeof *commands; k++)
     if (!strcmp(argv[i], commands[k].name)) {
-      if (!strcmp(argv[i], "lm") || !strcmp(argv[i], "eval")) blas_reexec(argv);
+      if (!strcmp(argv[i], "lm") || !strcmp(argv[i], "eval") || !strcmp(argv[i], "probe")) blas_reexec(argv);
       return commands[k].fn(argc - i, argv + i, db);
     }
   fprintf(stderr, "invscale: '%s' is not a command\n", argv[i]);

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/parse.h"
 
 int report_error(void) {
   fprintf(stderr, "invscale: error: %s\n", ivs_error_message());
@@ -100,4 +101,55 @@ void json_string(FILE *f, const char *s) {
   ivs_buf b = IVS_BUF_INIT; /* the same escaping as every JSON invscale writes */
   if (ivs_json_put_text(&b, s, strlen(s)) == 0) fwrite(b.data, 1, b.len, f);
   ivs_buf_release(&b);
+}
+
+void eval_event(const ivs_eval_event *ev, void *ud) {
+  (void)ud;
+  switch (ev->kind) {
+  case IVS_EVAL_EVENT_READ: progress_update(ev->done, ev->total, (void *)ev->subject); break;
+  case IVS_EVAL_EVENT_REQUESTS: progress_count_extra(ev->done, ev->total, ev->subject, "requests", ev->text); break;
+  case IVS_EVAL_EVENT_STEP_END: progress_done(); break;
+  case IVS_EVAL_EVENT_NOTE:
+    if (isatty(STDERR_FILENO)) fprintf(stderr, "%s\n", ev->text);
+    break;
+  case IVS_EVAL_EVENT_WARNING: progress_done(), warn("%s", ev->text); break;
+  }
+}
+
+int model_option(const char *cmd, char *arg, model_args *ma) {
+  char *eq = strchr(arg, '=');
+  if (!eq || eq == arg) return usage_error(cmd, "--model: expected NAME=BACKEND:ARG, got '%s'", arg);
+  if (ma->n == IVS_EVAL_MAX_MODELS) return usage_error(cmd, "at most %d models", IVS_EVAL_MAX_MODELS);
+  *eq = '\0';
+  for (size_t j = 0; j < ma->n; j++)
+    if (!strcmp(ma->models[j].name, arg)) return usage_error(cmd, "model name '%s' given twice", arg);
+  if (ivs_eval_backend_check(eq + 1)) return usage_error(cmd, "--model %s=%s: %s", arg, eq + 1, ivs_error_message());
+  ma->models[ma->n].name = arg, ma->models[ma->n].backend = eq + 1, ma->models[ma->n].params = 0;
+  ma->n++;
+  return 0;
+}
+
+int params_option(const char *cmd, char *arg, model_args *ma) {
+  char *eq = strchr(arg, '=');
+  if (!eq || eq == arg || ma->np == IVS_EVAL_MAX_MODELS)
+    return usage_error(cmd, "--params: expected NAME=N, got '%s'", arg);
+  *eq = '\0';
+  ma->pnames[ma->np] = arg;
+  if (ivs_parse_double("--params", eq + 1, 1, 1e16, &ma->pvals[ma->np]) || !(ma->pvals[ma->np] < 1e16))
+    return usage_error(cmd, "--params %s=%s: a parameter count is a number such as 124e6", arg, eq + 1);
+  ma->np++;
+  return 0;
+}
+
+void params_apply(model_args *ma) {
+  for (size_t m = 0; m < ma->n; m++) /* the last --params of a name counts */
+    for (size_t j = 0; j < ma->np; j++)
+      if (!strcmp(ma->pnames[j], ma->models[m].name)) ma->models[m].params = ma->pvals[j];
+}
+
+int api_key_option(const char *cmd, const char *key_env, ivs_eval_opts *o) {
+  const char *env = key_env ? key_env : "OPENAI_API_KEY", *key = getenv(env);
+  if (key_env && (!key || !*key)) return usage_error(cmd, "--api-key-env %s: that variable is not set", key_env);
+  if (key && *key) o->api_key = key, o->api_key_env = env;
+  return 0;
 }

@@ -30,6 +30,22 @@ int ivs_eval_backend_check(const char *backend) {
   return be->check ? be->check(arg) : 0;
 }
 
+int ivs_backend_models_check(const ivs_eval_model *models, size_t n) {
+  if (n < 2 || !models) return ivs_error_set(IVS_EUSAGE, "a scaling trend needs at least two models of different sizes");
+  if (n > IVS_EVAL_MAX_MODELS) return ivs_error_set(IVS_EUSAGE, "at most %d models", IVS_EVAL_MAX_MODELS);
+  for (size_t m = 0; m < n; m++) {
+    const ivs_eval_model *md = &models[m];
+    if (!md->name || !*md->name) return ivs_error_set(IVS_EUSAGE, "model %zu has no name", m);
+    for (size_t k = 0; k < m; k++)
+      if (!strcmp(models[k].name, md->name)) return ivs_error_set(IVS_EUSAGE, "model name '%s' given twice", md->name);
+    if (ivs_eval_backend_check(md->backend)) {
+      ivs_error_prefix("model '%s'", md->name);
+      return IVS_EUSAGE;
+    }
+  }
+  return 0;
+}
+
 /* One request per class (classification), per prompt and class (log-odds:
  * prompt c0, prompt c1, other_prompt c0, other_prompt c1) or per completion. */
 int ivs_backend_requests(const ivs_eval_task *t, ivs_task_type type, ivs_backend_req **reqs, size_t *n) {
@@ -67,5 +83,7 @@ const char *ivs_gen_stop_name(ivs_gen_stop s) {
 void ivs_generation_release(ivs_generation *g) {
   free(g->text);
   free(g->ids);
+  for (size_t k = 0; k < g->n_token_texts; k++) free(g->token_texts[k]);
+  free(g->token_texts);
   memset(g, 0, sizeof *g);
 }

@@ -67,6 +67,11 @@ typedef struct ivs_backend {
  * it); NULL when no backend has that prefix. */
 const ivs_backend *ivs_backend_find(const char *spec, const char **arg);
 
+/* The models of a run: 2 to IVS_EVAL_MAX_MODELS, each named, no name
+ * twice, each backend of a form this library has; IVS_EUSAGE naming the
+ * model otherwise. */
+int ivs_backend_models_check(const ivs_eval_model *models, size_t n);
+
 /* The requests matching the values' layout for the task read as `type`:
  * *reqs malloc'd (the caller frees), *n of them. */
 int ivs_backend_requests(const ivs_eval_task *t, ivs_task_type type, ivs_backend_req **reqs, size_t *n);

@@ -1,5 +1,5 @@
 /* The openai:URL@ID backend: an OpenAI-compatible server (eval/openai.h)
- * behind the backend interface.  Answers are cached per model id in the
+ * behind the backend interface, scoring and generating.  Answers are cached per model id in the
  * run's cache folder; progress and the count of cached and sent requests go
  * to the run's progress callback. */
 #include <errno.h>
@@ -56,40 +56,75 @@ static void event(const openai_state *s, ivs_eval_event_kind kind, const char *t
   s->opts->progress(&ev, s->opts->progress_ud);
 }
 
-static int score_openai(void *state, const ivs_backend_req *reqs, size_t n, double *out) {
-  openai_state *s = state;
+/* The model's cache file (one per model id, named so that any id makes a
+ * plain file name) into cache, or "" without a cache folder. */
+static int cache_path(const openai_state *s, char *cache, size_t cap) {
   const ivs_eval_opts *o = s->opts;
-  char cache[4300];
-  if (o->cache_dir) {
-    /* one file per model id, named so that any id makes a plain file name */
-    char id[200];
-    size_t j = 0;
-    for (const char *p = s->id; *p && j + 1 < sizeof id; p++)
-      id[j++] = (char)((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
-                               *p == '-'
-                           ? *p
-                           : '_');
-    id[j] = '\0';
-    if (mkdir(o->cache_dir, 0777) != 0 && errno != EEXIST)
-      return ivs_error_set(IVS_EIO, "%s: cannot create the cache folder: %s", o->cache_dir, strerror(errno));
-    if ((size_t)snprintf(cache, sizeof cache, "%s/%s.jsonl", o->cache_dir, id) >= sizeof cache)
-      return ivs_error_set(IVS_EUSAGE, "%s: cache path too long", o->cache_dir);
-  }
-  ivs_openai_opts mo = {.base_url = s->url, .model = s->id, .api_key = o->api_key, .api_key_env = o->api_key_env,
-                        .cache_path = o->cache_dir ? cache : NULL, .concurrency = o->concurrency,
-                        .timeout_ms = o->timeout_ms, .retries = o->retries, .progress = on_progress, .progress_ud = s};
-  ivs_openai_stats st;
-  int rc = ivs_openai_score(&mo, reqs, n, out, &st);
+  cache[0] = '\0';
+  if (!o->cache_dir) return 0;
+  char id[200];
+  size_t j = 0;
+  for (const char *p = s->id; *p && j + 1 < sizeof id; p++)
+    id[j++] = (char)((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+                             *p == '-'
+                         ? *p
+                         : '_');
+  id[j] = '\0';
+  if (mkdir(o->cache_dir, 0777) != 0 && errno != EEXIST)
+    return ivs_error_set(IVS_EIO, "%s: cannot create the cache folder: %s", o->cache_dir, strerror(errno));
+  if ((size_t)snprintf(cache, cap, "%s/%s.jsonl", o->cache_dir, id) >= cap)
+    return ivs_error_set(IVS_EUSAGE, "%s: cache path too long", o->cache_dir);
+  return 0;
+}
+
+static ivs_openai_opts server_opts(openai_state *s, const char *cache) {
+  const ivs_eval_opts *o = s->opts;
+  return (ivs_openai_opts){.base_url = s->url, .model = s->id, .api_key = o->api_key, .api_key_env = o->api_key_env,
+                           .cache_path = cache[0] ? cache : NULL, .concurrency = o->concurrency,
+                           .timeout_ms = o->timeout_ms, .retries = o->retries, .progress = on_progress,
+                           .progress_ud = s};
+}
+
+/* After a server's work: the step's end, and how it went. */
+static int finish(openai_state *s, int rc, const char *what, size_t n, const ivs_openai_stats *st) {
   event(s, IVS_EVAL_EVENT_STEP_END, "");
   if (rc) {
     ivs_error_prefix("model '%s'", s->name);
     return rc;
   }
-  char note[300];
-  snprintf(note, sizeof note, "%s: %zu requests: %zu from the cache, %zu sent (%zu retried)", s->name, n, st.cached,
-           st.sent, st.retried);
+  char note[400];
+  int len = snprintf(note, sizeof note, "%s: %zu %s: %zu from the cache, %zu requests sent (%zu retried)", s->name, n,
+                     what, st->cached, st->sent, st->retried);
+  if (st->fallbacks && len > 0 && (size_t)len < sizeof note)
+    snprintf(note + len, sizeof note - (size_t)len, "; the server refused n > 1, so samples were asked for one at a time");
   event(s, IVS_EVAL_EVENT_NOTE, note);
   return 0;
+}
+
+static int score_openai(void *state, const ivs_backend_req *reqs, size_t n, double *out) {
+  openai_state *s = state;
+  char cache[4300];
+  int rc = cache_path(s, cache, sizeof cache);
+  if (rc) return rc;
+  ivs_openai_opts mo = server_opts(s, cache);
+  ivs_openai_stats st;
+  rc = ivs_openai_score(&mo, reqs, n, out, &st);
+  return finish(s, rc, "requests", n, &st);
+}
+
+static int generate_openai(void *state, const char *const *prompts, size_t n, const ivs_gen_params *p,
+                           ivs_generation *out) {
+  openai_state *s = state;
+  char cache[4300];
+  int rc = cache_path(s, cache, sizeof cache);
+  if (rc) {
+    for (size_t k = 0; k < n * p->samples; k++) ivs_generation_release(&out[k]);
+    return rc;
+  }
+  ivs_openai_opts mo = server_opts(s, cache);
+  ivs_openai_stats st;
+  rc = ivs_openai_generate(&mo, prompts, n, p, out, &st);
+  return finish(s, rc, "samples", n * p->samples, &st);
 }
 
 static void close_openai(void *state) {
@@ -98,5 +133,6 @@ static void close_openai(void *state) {
   free(s->url), free(s->id), free(s);
 }
 
-const ivs_backend ivs_backend_openai = {.prefix = "openai:", .caps = IVS_BACKEND_SCORE, .check = check_openai,
-                                        .open = open_openai, .score = score_openai, .close = close_openai};
+const ivs_backend ivs_backend_openai = {.prefix = "openai:", .caps = IVS_BACKEND_SCORE | IVS_BACKEND_GENERATE,
+                                        .check = check_openai, .open = open_openai, .score = score_openai,
+                                        .generate = generate_openai, .close = close_openai};

@@ -35,6 +35,12 @@ typedef struct ivs_generation {
   size_t n_ids;        /* entries in ids */
   size_t n_tokens;     /* tokens generated (n_ids, or the server's usage count; 0 when unknown) */
   ivs_gen_stop stop;
+  /* A server that gives the generated tokens as text but not their ids (the
+   * completions API's logprobs.tokens): owned (malloc), n_token_texts
+   * strings each malloc'd; NULL when ids are given or nothing is known.  The
+   * probes' repetition and distinct-n count over these when ids is NULL. */
+  char **token_texts;
+  size_t n_token_texts;
 } ivs_generation;
 
 /* Frees g's fields and zeroes it (accepts a zeroed struct). */

@@ -167,12 +167,19 @@ static int cache_load(const char *path, ctable *t) {
   return rc;
 }
 
-/* ---- requests ---- */
+/* ---- requests: one driver for scoring and generating ----
+ *
+ * A run hands out pieces of work (take), one per job: a scoring request, or
+ * a prompt's samples.  Each job builds its payload, is sent on the multi
+ * handle, and its answer is handled by the run's kind; retries, backoff,
+ * concurrency and the one-request-until-the-first-answer rule are the
+ * driver's, the same for both. */
 
 typedef struct {
-  size_t req;     /* index into reqs */
+  size_t req;      /* scoring: index into reqs; generating: the prompt */
+  size_t s0, k;    /* generating: samples s0 .. s0 + k - 1 */
   int attempt;
-  int max_tokens; /* what this attempt asked for */
+  int max_tokens;  /* scoring: what this attempt asked for */
   double not_before;
   CURL *h;
   struct curl_slist *hdrs;
@@ -180,18 +187,25 @@ typedef struct {
   ivs_buf body;
   long retry_after;
   char errbuf[CURL_ERROR_SIZE];
+  char what[96];   /* the request in messages */
 } job;
 
-typedef struct {
+typedef struct run run;
+struct run {
   const ivs_openai_opts *o;
-  const ivs_openai_req *reqs;
-  double *out;
   ivs_openai_stats *st;
   char url[2048];
-  int max_tokens;
   FILE *cache;
-  size_t done, total;
-} run;
+  size_t done, total;        /* progress, in requests (scoring) or samples (generating) */
+  /* the kind of work */
+  int (*take)(run *r, job *j);    /* 1: j got work; 0: none left */
+  int (*payload)(run *r, job *j); /* j->payload */
+  int (*answer)(run *r, job *j);  /* an HTTP 200 body: 0 or an error */
+  /* an HTTP error the kind handles itself: 2 send again now (not an attempt), 0 not handled */
+  int (*refused)(run *r, job *j, long status, const char *msg);
+  size_t (*units)(const job *j); /* progress units a finished job counts */
+  void *kind;
+};
 
 static double now_s(void) {
   struct timespec ts;
@@ -212,26 +226,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
 }
 
 static int job_start(run *r, CURLM *multi, job *j) {
-  const ivs_openai_req *q = &r->reqs[j->req];
-  ivs_buf text = IVS_BUF_INIT;
-  int rc = ivs_buf_puts(&text, q->context);
-  if (!rc) rc = ivs_buf_puts(&text, q->continuation);
-  cJSON *o = rc ? NULL : cJSON_CreateObject();
-  if (o) {
-    cJSON_AddStringToObject(o, "model", r->o->model);
-    cJSON_AddStringToObject(o, "prompt", text.data);
-    j->max_tokens = r->max_tokens;
-    cJSON_AddNumberToObject(o, "max_tokens", j->max_tokens);
-    cJSON_AddTrueToObject(o, "echo");
-    cJSON_AddNumberToObject(o, "logprobs", 1);
-    cJSON_AddNumberToObject(o, "temperature", 0);
-    cJSON_free(j->payload);
-    j->payload = ivs_json_print(o); /* a NUL in the text as \u0000 (cJSON would send the bytes C0 80) */
-    cJSON_Delete(o);
-  }
-  ivs_buf_release(&text);
+  int rc = r->payload(r, j);
   if (rc) return rc;
-  if (!o || !j->payload) return ivs_error_set(IVS_ENOMEM, "out of memory");
   if (!j->h && !(j->h = curl_easy_init())) return ivs_error_set(IVS_ENOMEM, "cannot start a request");
   if (!j->hdrs) {
     j->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
@@ -273,71 +269,36 @@ static void body_snippet(const job *j, char *out, size_t cap) {
   out[k] = '\0';
 }
 
-static int cache_append(run *r, const job *j, double v) {
+static int cache_write(run *r, const char *line, size_t n) {
   if (!r->cache) return 0;
-  uint64_t k[2];
-  const ivs_openai_req *q = &r->reqs[j->req];
-  key_of(r->o->model, q->context, q->continuation, k);
-  cJSON *resp = cJSON_ParseWithLength(j->body.data, j->body.len);
-  cJSON *lp = cJSON_DetachItemFromObjectCaseSensitive(
-      cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "choices"), 0), "logprobs");
-  char *lps = lp ? cJSON_PrintUnformatted(lp) : NULL;
-  char head[128];
-  int hn = snprintf(head, sizeof head, "{\"key\":\"%016" PRIx64 "%016" PRIx64 "\",\"logprob\":%.17g,\"logprobs\":", k[0],
-                    k[1], v);
-  const char *tail = lps ? lps : "null";
-  size_t tn = strlen(tail);
-  int ok = hn > 0 && (size_t)hn < sizeof head && fwrite(head, 1, (size_t)hn, r->cache) == (size_t)hn &&
-           fwrite(tail, 1, tn, r->cache) == tn && fwrite("}\n", 1, 2, r->cache) == 2 && fflush(r->cache) == 0;
-  cJSON_free(lps);
-  cJSON_Delete(lp);
-  cJSON_Delete(resp);
-  return ok ? 0 : ivs_error_set(IVS_EIO, "%s: cannot write the cache: %s", r->o->cache_path, strerror(errno));
+  if (fwrite(line, 1, n, r->cache) == n && fflush(r->cache) == 0) return 0;
+  return ivs_error_set(IVS_EIO, "%s: cannot write the cache: %s", r->o->cache_path, strerror(errno));
 }
 
 /* What to do with a finished transfer: 0 done, 1 retry after a backoff, 2
  * send again now (not counted as an attempt), or an error. */
 static int job_finish(run *r, job *j, CURLcode cres) {
-  const ivs_openai_req *q = &r->reqs[j->req];
   long status = 0;
   curl_easy_getinfo(j->h, CURLINFO_RESPONSE_CODE, &status);
-  char snip[200];
   int can_retry = j->attempt < r->o->retries;
   if (cres != CURLE_OK) {
     if (can_retry) return 1;
-    return ivs_error_set(IVS_EIO, "%s (%s): %s after %d attempt%s", r->url, q->what,
+    return ivs_error_set(IVS_EIO, "%s (%s): %s after %d attempt%s", r->url, j->what,
                          j->errbuf[0] ? j->errbuf : curl_easy_strerror(cres), j->attempt + 1, j->attempt ? "s" : "");
   }
-  if (status == 200) {
-    size_t lc = ivs_utf8_count(q->context, strlen(q->context));
-    size_t lt = lc + ivs_utf8_count(q->continuation, strlen(q->continuation));
-    double v;
-    int rc = ivs_openai_parse(j->body.data ? j->body.data : "", j->body.len, lc, lt, &v);
-    if (rc) {
-      char why[400];
-      snprintf(why, sizeof why, "%s", ivs_error_message()); /* the message is rewritten below */
-      if (rc == IVS_EINVAL && strstr(why, "token boundary"))
-        return ivs_error_set(IVS_EINVAL, "%s: text '%.60s' %s", q->what, q->continuation, why);
-      body_snippet(j, snip, sizeof snip);
-      return ivs_error_set(rc, "%s (%s): %s; the body began: %s", r->url, q->what, why, snip);
-    }
-    r->out[j->req] = v;
-    return cache_append(r, j, v);
-  }
+  if (status == 200) return r->answer(r, j);
   char msg[300] = "";
   cJSON *root = cJSON_ParseWithLength(j->body.data ? j->body.data : "", j->body.len);
   if (!error_text(root, msg, sizeof msg)) body_snippet(j, msg, sizeof msg);
   cJSON_Delete(root);
-  if (status == 400 && j->max_tokens == 0 && strstr(msg, "max_tokens")) {
-    r->max_tokens = 1; /* this server wants at least one generated token: ask for one and drop it */
-    return 2;          /* again at once; not a failed attempt */
-  }
+  int handled = r->refused ? r->refused(r, j, status, msg) : 0;
+  if (handled) return handled;
   if (status == 401 || status == 403)
     return ivs_error_set(IVS_EUSAGE, "%s: HTTP %ld %s: %s (%s)", r->url, status,
                          status == 401 ? "Unauthorized" : "Forbidden", msg,
                          r->o->api_key ? "check the key" : "no API key was sent; name its variable with --api-key-env");
   if ((status == 429 || status >= 500) && can_retry) return 1;
-  return ivs_error_set(IVS_EIO, "%s (%s): HTTP %ld after %d attempt%s: %s", r->url, q->what, status, j->attempt + 1,
+  return ivs_error_set(IVS_EIO, "%s (%s): HTTP %ld after %d attempt%s: %s", r->url, j->what, status, j->attempt + 1,
                        j->attempt ? "s" : "", msg);
 }
 
@@ -349,39 +310,11 @@ static void job_release(job *j) {
   memset(j, 0, sizeof *j);
 }
 
-int ivs_openai_score(const ivs_openai_opts *o, const ivs_openai_req *reqs, size_t n, double *out,
-                     ivs_openai_stats *stats) {
-  ivs_openai_stats local = {0, 0, 0};
-  if (!stats) stats = &local;
-  memset(stats, 0, sizeof *stats);
-  run r = {o, reqs, out, stats, "", 0, NULL, 0, n};
-  size_t blen = strlen(o->base_url);
-  while (blen && o->base_url[blen - 1] == '/') blen--;
-  if (blen + 13 > sizeof r.url) return ivs_error_set(IVS_EUSAGE, "openai: base URL too long");
-  snprintf(r.url, sizeof r.url, "%.*s/completions", (int)blen, o->base_url);
-
-  /* answers already in the cache */
-  ctable cache = {NULL, 0, 0};
-  size_t *todo = malloc((n ? n : 1) * sizeof *todo), ntodo = 0;
-  if (!todo) return ivs_error_set(IVS_ENOMEM, "out of memory");
-  int rc = o->cache_path ? cache_load(o->cache_path, &cache) : 0;
-  for (size_t i = 0; i < n && !rc; i++) {
-    uint64_t k[2];
-    key_of(o->model, reqs[i].context, reqs[i].continuation, k);
-    centry *e = cache.cap ? ctable_slot(&cache, k) : NULL;
-    if (e && e->k[0]) out[i] = e->v, stats->cached++, r.done++;
-    else todo[ntodo++] = i;
-  }
-  free(cache.e);
-  if (rc || !ntodo) {
-    free(todo);
-    return rc;
-  }
-  if (o->cache_path && !(r.cache = fopen(o->cache_path, "ab"))) {
-    free(todo);
-    return ivs_error_set(IVS_EIO, "%s: cannot write the cache: %s", o->cache_path, strerror(errno));
-  }
-
+/* Runs the work r->take hands out until none is left or one piece fails. */
+static int drive(run *r) {
+  const ivs_openai_opts *o = r->o;
+  ivs_openai_stats *stats = r->st;
+  int rc = 0;
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int C = o->concurrency > 0 ? o->concurrency : 1;
   job *jobs = calloc((size_t)C, sizeof *jobs);
@@ -389,22 +322,20 @@ int ivs_openai_score(const ivs_openai_opts *o, const ivs_openai_req *reqs, size_
   CURLM *multi = curl_multi_init();
   if (!jobs || !busy || !multi) rc = ivs_error_set(IVS_ENOMEM, "out of memory");
   for (int i = 0; i < C && jobs; i++) ivs_buf_init(&jobs[i].body, MAX_BODY);
-  size_t next = 0;
   int answered = 0; /* until the first answer only one request is in flight: a wrong URL, key or
                        max_tokens costs one request, not one per slot */
-  if (o->progress) o->progress(r.done, n, o->progress_ud);
+  if (o->progress) o->progress(r->done, r->total, o->progress_ud);
   while (!rc) {
     double t = now_s(), wake = 1.0;
     int active = 0;
     for (int i = 0; i < C && !rc; i++) {
       if (busy[i] == 2 && jobs[i].not_before <= t) {
-        rc = job_start(&r, multi, &jobs[i]);
+        rc = job_start(r, multi, &jobs[i]);
         busy[i] = 1;
-        stats->retried++;
-      } else if (busy[i] == 0 && next < ntodo && (answered || i == 0)) {
-        jobs[i].req = todo[next++];
+        stats->retried += jobs[i].attempt > 0;
+      } else if (busy[i] == 0 && (answered || i == 0) && r->take(r, &jobs[i])) {
         jobs[i].attempt = 0;
-        rc = job_start(&r, multi, &jobs[i]);
+        rc = job_start(r, multi, &jobs[i]);
         busy[i] = 1;
       }
       if (busy[i] == 2 && jobs[i].not_before - t < wake) wake = jobs[i].not_before - t;
@@ -424,7 +355,7 @@ int ivs_openai_score(const ivs_openai_opts *o, const ivs_openai_req *reqs, size_
       curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
       CURLcode cres = m->data.result;
       curl_multi_remove_handle(multi, j->h);
-      int res = job_finish(&r, j, cres);
+      int res = job_finish(r, j, cres);
       int slot = (int)(j - jobs);
       if (res == 2) {
         j->not_before = 0;
@@ -438,8 +369,8 @@ int ivs_openai_score(const ivs_openai_opts *o, const ivs_openai_req *reqs, size_
       } else if (res == 0) {
         busy[slot] = 0;
         answered = 1;
-        r.done++;
-        if (o->progress) o->progress(r.done, n, o->progress_ud);
+        r->done += r->units(j);
+        if (o->progress) o->progress(r->done, r->total, o->progress_ud);
       } else {
         rc = res;
       }
@@ -453,8 +384,496 @@ int ivs_openai_score(const ivs_openai_opts *o, const ivs_openai_req *reqs, size_
   curl_global_cleanup();
   free(jobs);
   free(busy);
-  free(todo);
-  if (r.cache && fclose(r.cache) != 0 && !rc)
-    rc = ivs_error_set(IVS_EIO, "%s: cannot write the cache: %s", o->cache_path, strerror(errno));
+  return rc;
+}
+
+static int open_cache(run *r) {
+  if (r->o->cache_path && !(r->cache = fopen(r->o->cache_path, "ab")))
+    return ivs_error_set(IVS_EIO, "%s: cannot write the cache: %s", r->o->cache_path, strerror(errno));
+  return 0;
+}
+
+static int close_cache(run *r, int rc) {
+  if (r->cache && fclose(r->cache) != 0 && !rc)
+    rc = ivs_error_set(IVS_EIO, "%s: cannot write the cache: %s", r->o->cache_path, strerror(errno));
+  r->cache = NULL;
+  return rc;
+}
+
+static int set_url(run *r) {
+  size_t blen = strlen(r->o->base_url);
+  while (blen && r->o->base_url[blen - 1] == '/') blen--;
+  if (blen + 13 > sizeof r->url) return ivs_error_set(IVS_EUSAGE, "openai: base URL too long");
+  snprintf(r->url, sizeof r->url, "%.*s/completions", (int)blen, r->o->base_url);
+  return 0;
+}
+
+/* ---- scoring ---- */
+
+typedef struct {
+  const ivs_openai_req *reqs;
+  double *out;
+  size_t *todo, ntodo, next;
+  int max_tokens;
+} score_kind;
+
+static int score_take(run *r, job *j) {
+  score_kind *k = r->kind;
+  if (k->next >= k->ntodo) return 0;
+  j->req = k->todo[k->next++];
+  snprintf(j->what, sizeof j->what, "%s", k->reqs[j->req].what);
+  return 1;
+}
+
+static int score_payload(run *r, job *j) {
+  score_kind *k = r->kind;
+  const ivs_openai_req *q = &k->reqs[j->req];
+  ivs_buf text = IVS_BUF_INIT;
+  int rc = ivs_buf_puts(&text, q->context);
+  if (!rc) rc = ivs_buf_puts(&text, q->continuation);
+  cJSON *o = rc ? NULL : cJSON_CreateObject();
+  if (o) {
+    cJSON_AddStringToObject(o, "model", r->o->model);
+    cJSON_AddStringToObject(o, "prompt", text.data);
+    j->max_tokens = k->max_tokens;
+    cJSON_AddNumberToObject(o, "max_tokens", j->max_tokens);
+    cJSON_AddTrueToObject(o, "echo");
+    cJSON_AddNumberToObject(o, "logprobs", 1);
+    cJSON_AddNumberToObject(o, "temperature", 0);
+    cJSON_free(j->payload);
+    j->payload = ivs_json_print(o); /* a NUL in the text as \u0000 (cJSON would send the bytes C0 80) */
+    cJSON_Delete(o);
+  }
+  ivs_buf_release(&text);
+  if (rc) return rc;
+  if (!o || !j->payload) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  return 0;
+}
+
+static int score_cache_append(run *r, const job *j, double v) {
+  if (!r->cache) return 0;
+  score_kind *sk = r->kind;
+  uint64_t k[2];
+  const ivs_openai_req *q = &sk->reqs[j->req];
+  key_of(r->o->model, q->context, q->continuation, k);
+  cJSON *resp = cJSON_ParseWithLength(j->body.data, j->body.len);
+  cJSON *lp = cJSON_DetachItemFromObjectCaseSensitive(
+      cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "choices"), 0), "logprobs");
+  char *lps = lp ? cJSON_PrintUnformatted(lp) : NULL;
+  ivs_buf line = IVS_BUF_INIT;
+  char head[128];
+  snprintf(head, sizeof head, "{\"key\":\"%016" PRIx64 "%016" PRIx64 "\",\"logprob\":%.17g,\"logprobs\":", k[0], k[1], v);
+  int rc = ivs_buf_puts(&line, head);
+  if (!rc) rc = ivs_buf_puts(&line, lps ? lps : "null");
+  if (!rc) rc = ivs_buf_puts(&line, "}\n");
+  if (!rc) rc = cache_write(r, line.data, line.len);
+  else rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+  ivs_buf_release(&line);
+  cJSON_free(lps);
+  cJSON_Delete(lp);
+  cJSON_Delete(resp);
+  return rc;
+}
+
+static int score_answer(run *r, job *j) {
+  score_kind *k = r->kind;
+  const ivs_openai_req *q = &k->reqs[j->req];
+  size_t lc = ivs_utf8_count(q->context, strlen(q->context));
+  size_t lt = lc + ivs_utf8_count(q->continuation, strlen(q->continuation));
+  double v;
+  int rc = ivs_openai_parse(j->body.data ? j->body.data : "", j->body.len, lc, lt, &v);
+  if (rc) {
+    char why[400], snip[200];
+    snprintf(why, sizeof why, "%s", ivs_error_message()); /* the message is rewritten below */
+    if (rc == IVS_EINVAL && strstr(why, "token boundary"))
+      return ivs_error_set(IVS_EINVAL, "%s: text '%.60s' %s", q->what, q->continuation, why);
+    body_snippet(j, snip, sizeof snip);
+    return ivs_error_set(rc, "%s (%s): %s; the body began: %s", r->url, q->what, why, snip);
+  }
+  k->out[j->req] = v;
+  return score_cache_append(r, j, v);
+}
+
+static int score_refused(run *r, job *j, long status, const char *msg) {
+  score_kind *k = r->kind;
+  if (status == 400 && j->max_tokens == 0 && strstr(msg, "max_tokens")) {
+    k->max_tokens = 1; /* this server wants at least one generated token: ask for one and drop it */
+    return 2;          /* again at once; not a failed attempt */
+  }
+  return 0;
+}
+
+static size_t one_unit(const job *j) {
+  (void)j;
+  return 1;
+}
+
+int ivs_openai_score(const ivs_openai_opts *o, const ivs_openai_req *reqs, size_t n, double *out,
+                     ivs_openai_stats *stats) {
+  ivs_openai_stats local = {0, 0, 0, 0};
+  if (!stats) stats = &local;
+  memset(stats, 0, sizeof *stats);
+  score_kind k = {reqs, out, NULL, 0, 0, 0};
+  run r = {.o = o, .st = stats, .total = n, .take = score_take, .payload = score_payload, .answer = score_answer,
+           .refused = score_refused, .units = one_unit, .kind = &k};
+  int rc = set_url(&r);
+  if (rc) return rc;
+  /* answers already in the cache */
+  ctable cache = {NULL, 0, 0};
+  if (!(k.todo = malloc((n ? n : 1) * sizeof *k.todo))) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  rc = o->cache_path ? cache_load(o->cache_path, &cache) : 0;
+  for (size_t i = 0; i < n && !rc; i++) {
+    uint64_t key[2];
+    key_of(o->model, reqs[i].context, reqs[i].continuation, key);
+    centry *e = cache.cap ? ctable_slot(&cache, key) : NULL;
+    if (e && e->k[0]) out[i] = e->v, stats->cached++, r.done++;
+    else k.todo[k.ntodo++] = i;
+  }
+  free(cache.e);
+  if (!rc && k.ntodo && !(rc = open_cache(&r))) rc = close_cache(&r, drive(&r));
+  free(k.todo);
+  return rc;
+}
+
+/* ---- generating ---- */
+
+typedef struct {
+  size_t prompt, s0, k;
+} unit;
+
+typedef struct {
+  const char *const *prompts;
+  const ivs_gen_params *p;
+  ivs_generation *out;
+  unit *q;              /* the work left: a ring of cap slots (never more units than missing samples) */
+  size_t head, count, cap;
+  int single;           /* the server refused n > 1: one sample a request from now on */
+  char params[1024];    /* the decoding parameters, for the cache key */
+} gen_kind;
+
+/* Sample s of a prompt under the run's parameters. */
+static void gen_key(const ivs_openai_opts *o, const gen_kind *g, size_t prompt, size_t s, uint64_t k[2]) {
+  char sample[32];
+  snprintf(sample, sizeof sample, "#%zu", s);
+  ivs_buf b = IVS_BUF_INIT;
+  int rc = ivs_buf_puts(&b, g->params);
+  if (!rc) rc = ivs_buf_puts(&b, sample);
+  const char *tail = rc ? "" : b.data; /* out of memory: a key that cannot be confused with a real one */
+  key_of(o->model, g->prompts[prompt], tail, k);
+  k[1] ^= 0x9e3779b97f4a7c15ULL; /* never a scoring key */
+  ivs_buf_release(&b);
+}
+
+/* The seed a request sends: 31 bits (servers take an int) mixed from the
+ * run's seed, the prompt and the first sample. */
+static long request_seed(const ivs_gen_params *p, size_t prompt, size_t s0) {
+  uint64_t h = ivs_hash_mix(ivs_hash_mix(p->seed, prompt), s0);
+  return (long)(h & 0x7fffffff);
+}
+
+static void gen_push(gen_kind *g, unit u) {
+  g->q[(g->head + g->count++) % g->cap] = u;
+}
+
+static int gen_take(run *r, job *j) {
+  gen_kind *g = r->kind;
+  if (!g->count) return 0;
+  unit u = g->q[g->head];
+  g->head = (g->head + 1) % g->cap, g->count--;
+  if (g->single && u.k > 1) { /* the rest of the unit goes back on the queue */
+    gen_push(g, (unit){u.prompt, u.s0 + 1, u.k - 1});
+    u.k = 1;
+  }
+  j->req = u.prompt, j->s0 = u.s0, j->k = u.k;
+  if (u.k == 1) snprintf(j->what, sizeof j->what, "prompt %zu, sample %zu", u.prompt, u.s0);
+  else snprintf(j->what, sizeof j->what, "prompt %zu, samples %zu to %zu", u.prompt, u.s0, u.s0 + u.k - 1);
+  return 1;
+}
+
+static int gen_payload(run *r, job *j) {
+  gen_kind *g = r->kind;
+  const ivs_gen_params *p = g->p;
+  cJSON *o = cJSON_CreateObject();
+  if (!o) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  cJSON_AddStringToObject(o, "model", r->o->model);
+  cJSON_AddStringToObject(o, "prompt", g->prompts[j->req]);
+  cJSON_AddNumberToObject(o, "max_tokens", (double)p->max_new_tokens);
+  if (j->k > 1) cJSON_AddNumberToObject(o, "n", (double)j->k);
+  if (p->greedy) {
+    cJSON_AddNumberToObject(o, "temperature", 0);
+  } else {
+    cJSON_AddNumberToObject(o, "temperature", p->temperature);
+    if (p->top_p < 1) cJSON_AddNumberToObject(o, "top_p", p->top_p);
+    if (p->top_k) cJSON_AddNumberToObject(o, "top_k", (double)p->top_k); /* vLLM's and SGLang's extra field */
+  }
+  cJSON_AddNumberToObject(o, "seed", (double)request_seed(p, j->req, j->s0));
+  if (p->n_stop) {
+    cJSON *st = cJSON_AddArrayToObject(o, "stop");
+    for (size_t k = 0; k < p->n_stop; k++) cJSON_AddItemToArray(st, cJSON_CreateString(p->stop[k]));
+  }
+  cJSON_AddNumberToObject(o, "logprobs", 1); /* for the generated tokens' texts */
+  cJSON_free(j->payload);
+  j->payload = ivs_json_print(o);
+  cJSON_Delete(o);
+  return j->payload ? 0 : ivs_error_set(IVS_ENOMEM, "out of memory");
+}
+
+/* "token_id:123" (vLLM's return_tokens_as_token_ids) as an id. */
+static int token_id(const char *s, int32_t *id) {
+  if (strncmp(s, "token_id:", 9)) return 0;
+  char *end;
+  long v = strtol(s + 9, &end, 10);
+  if (end == s + 9 || *end || v < 0 || v > INT32_MAX) return 0;
+  *id = (int32_t)v;
+  return 1;
+}
+
+int ivs_openai_generation_parse(const cJSON *choice, int one_choice_usage, size_t usage_tokens, ivs_generation *g) {
+  memset(g, 0, sizeof *g);
+  const cJSON *text = cJSON_GetObjectItemCaseSensitive(choice, "text");
+  if (!cJSON_IsString(text)) return ivs_error_set(IVS_EPARSE, "a choice without a text");
+  if (!(g->text = strdup(text->valuestring))) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  const cJSON *fr = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
+  const cJSON *sr = cJSON_GetObjectItemCaseSensitive(choice, "stop_reason"); /* vLLM: the stop string, or null for EOS */
+  g->stop = IVS_GEN_LENGTH;
+  if (cJSON_IsString(fr) && !strcmp(fr->valuestring, "stop")) g->stop = cJSON_IsString(sr) ? IVS_GEN_STOP : IVS_GEN_EOS;
+  const cJSON *toks = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(choice, "logprobs"), "tokens");
+  if (!toks) toks = cJSON_GetObjectItemCaseSensitive(choice, "tokens"); /* a cache line */
+  int nt = cJSON_IsArray(toks) ? cJSON_GetArraySize(toks) : -1;
+  if (nt >= 0) {
+    int all_ids = nt > 0;
+    for (const cJSON *t = toks->child; t; t = t->next) {
+      int32_t id;
+      if (!cJSON_IsString(t)) {
+        ivs_generation_release(g);
+        return ivs_error_set(IVS_EPARSE, "logprobs.tokens holds something other than strings");
+      }
+      all_ids &= token_id(t->valuestring, &id);
+    }
+    size_t n = (size_t)nt, k = 0;
+    if (all_ids) {
+      if (!(g->ids = malloc(n * sizeof *g->ids))) goto oom;
+      for (const cJSON *t = toks->child; t; t = t->next) token_id(t->valuestring, &g->ids[k++]);
+      g->n_ids = n;
+    } else if (n) {
+      if (!(g->token_texts = calloc(n, sizeof *g->token_texts))) goto oom;
+      for (const cJSON *t = toks->child; t; t = t->next, k++) {
+        if (!(g->token_texts[k] = strdup(t->valuestring))) {
+          g->n_token_texts = k;
+          goto oom;
+        }
+      }
+      g->n_token_texts = n;
+    }
+    g->n_tokens = n;
+  } else {
+    const cJSON *nt_json = cJSON_GetObjectItemCaseSensitive(choice, "n_tokens");
+    if (cJSON_IsNumber(nt_json) && nt_json->valuedouble >= 0 && nt_json->valuedouble < 1e9) g->n_tokens = (size_t)nt_json->valuedouble;
+    else if (one_choice_usage) g->n_tokens = usage_tokens;
+  }
+  return 0;
+oom:
+  ivs_generation_release(g);
+  return ivs_error_set(IVS_ENOMEM, "out of memory");
+}
+
+/* The cache line of a generation: its text, how it ended and its tokens. */
+static int gen_cache_append(run *r, const job *j, size_t s, const ivs_generation *gen, const cJSON *choice) {
+  if (!r->cache) return 0;
+  gen_kind *g = r->kind;
+  uint64_t k[2];
+  gen_key(r->o, g, j->req, s, k);
+  cJSON *o = cJSON_CreateObject();
+  char key[40];
+  snprintf(key, sizeof key, "%016" PRIx64 "%016" PRIx64, k[0], k[1]);
+  cJSON_AddStringToObject(o, "key", key);
+  cJSON *gj = cJSON_AddObjectToObject(o, "gen");
+  cJSON_AddStringToObject(gj, "text", gen->text);
+  const cJSON *fr = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason"), *sr = cJSON_GetObjectItemCaseSensitive(choice, "stop_reason");
+  if (fr) cJSON_AddItemToObject(gj, "finish_reason", cJSON_Duplicate(fr, 1));
+  if (sr) cJSON_AddItemToObject(gj, "stop_reason", cJSON_Duplicate(sr, 1));
+  const cJSON *toks = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(choice, "logprobs"), "tokens");
+  if (cJSON_IsArray(toks)) cJSON_AddItemToObject(gj, "tokens", cJSON_Duplicate(toks, 1));
+  else cJSON_AddNumberToObject(gj, "n_tokens", (double)gen->n_tokens);
+  char *line = ivs_json_print(o);
+  cJSON_Delete(o);
+  if (!line) return ivs_error_set(IVS_ENOMEM, "out of memory");
+  size_t n = strlen(line);
+  int rc = cache_write(r, line, n);
+  if (!rc) rc = cache_write(r, "\n", 1);
+  cJSON_free(line);
+  return rc;
+}
+
+static int gen_answer(run *r, job *j) {
+  gen_kind *g = r->kind;
+  cJSON *root = cJSON_ParseWithLength(j->body.data ? j->body.data : "", j->body.len);
+  char snip[200];
+  if (!root) {
+    body_snippet(j, snip, sizeof snip);
+    return ivs_error_set(IVS_EPARSE, "%s (%s): the response is not JSON; the body began: %s", r->url, j->what, snip);
+  }
+  const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+  int nc = cJSON_IsArray(choices) ? cJSON_GetArraySize(choices) : 0;
+  const cJSON *usage = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "usage"), "completion_tokens");
+  size_t ut = cJSON_IsNumber(usage) && usage->valuedouble >= 0 && usage->valuedouble < 1e9 ? (size_t)usage->valuedouble : 0;
+  int rc = 0;
+  if (!nc) {
+    char msg[300];
+    if (error_text(root, msg, sizeof msg)) rc = ivs_error_set(IVS_EPARSE, "%s (%s): the server answered with an error: %s", r->url, j->what, msg);
+    else {
+      body_snippet(j, snip, sizeof snip);
+      rc = ivs_error_set(IVS_EPARSE, "%s (%s): the response has no choices; the body began: %s", r->url, j->what, snip);
+    }
+  }
+  /* choices by their index (vLLM may list them in another order); fewer than
+   * asked: the server ignores n, the rest are asked for one at a time */
+  size_t got = 0;
+  for (const cJSON *c = nc ? choices->child : NULL; c && !rc; c = c->next) {
+    const cJSON *ix = cJSON_GetObjectItemCaseSensitive(c, "index");
+    size_t k = cJSON_IsNumber(ix) && ix->valuedouble >= 0 ? (size_t)ix->valuedouble : got;
+    if (k >= j->k) continue;
+    ivs_generation *dst = &g->out[j->req * g->p->samples + j->s0 + k];
+    if (dst->text) continue; /* an index twice */
+    rc = ivs_openai_generation_parse(c, j->k == 1, ut, dst);
+    if (rc) {
+      ivs_error_prefix("%s (%s)", r->url, j->what);
+      break;
+    }
+    rc = gen_cache_append(r, j, j->s0 + k, dst, c);
+    got++;
+  }
+  cJSON_Delete(root);
+  if (rc) return rc;
+  if (!got)
+    return ivs_error_set(IVS_EPARSE, "%s (%s): the response has no choice with an index below %zu", r->url, j->what, j->k);
+  if (got < j->k) { /* the server ignored n: the missing samples go back on the queue, one a request */
+    g->single = 1;
+    for (size_t k = 0; k < j->k; k++)
+      if (!g->out[j->req * g->p->samples + j->s0 + k].text) gen_push(g, (unit){j->req, j->s0 + k, 1});
+    r->done -= j->k - got; /* the driver counts j->k */
+  }
+  return 0;
+}
+
+static int gen_refused(run *r, job *j, long status, const char *msg) {
+  gen_kind *g = r->kind;
+  (void)msg;
+  if ((status == 400 || status == 422) && j->k > 1) {
+    /* a server that does not sample several completions (n > 1): from now on
+     * one sample a request, each with its own seed */
+    g->single = 1;
+    for (size_t k = 1; k < j->k; k++) gen_push(g, (unit){j->req, j->s0 + k, 1});
+    j->k = 1;
+    snprintf(j->what, sizeof j->what, "prompt %zu, sample %zu", j->req, j->s0);
+    r->st->fallbacks++;
+    return 2;
+  }
+  return 0;
+}
+
+static size_t gen_units(const job *j) { return j->k; }
+
+/* Fills the samples the cache holds. */
+static int gen_cache_load(const ivs_openai_opts *o, gen_kind *g, size_t n, size_t *cached) {
+  *cached = 0;
+  FILE *f = fopen(o->cache_path, "rb");
+  if (!f) return errno == ENOENT ? 0 : ivs_error_set(IVS_EIO, "%s: cannot open the cache: %s", o->cache_path, strerror(errno));
+  size_t S = g->p->samples, NS = n * S, cap = 16;
+  while (cap < NS * 2) cap *= 2;
+  uint64_t(*keys)[2] = calloc(cap, sizeof *keys);
+  size_t *slot = malloc(cap * sizeof *slot);
+  int rc = keys && slot ? 0 : ivs_error_set(IVS_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n && !rc; i++)
+    for (size_t s = 0; s < S; s++) {
+      uint64_t k[2];
+      gen_key(o, g, i, s, k);
+      size_t j = k[0] & (cap - 1);
+      while (keys[j][0] && (keys[j][0] != k[0] || keys[j][1] != k[1])) j = (j + 1) & (cap - 1);
+      keys[j][0] = k[0], keys[j][1] = k[1], slot[j] = i * S + s;
+    }
+  ivs_buf line;
+  ivs_buf_init(&line, CACHE_LINE_MAX);
+  int c = 0;
+  while (!rc && c != EOF) {
+    ivs_buf_clear(&line);
+    while ((c = fgetc(f)) != EOF && c != '\n')
+      if ((rc = ivs_buf_putc(&line, (char)c))) break;
+    if (rc) {
+      ivs_error_prefix("%s", o->cache_path);
+      break;
+    }
+    if (!line.len) continue;
+    cJSON *obj = cJSON_ParseWithLength(line.data, line.len); /* a torn last line is skipped */
+    const cJSON *kj = cJSON_GetObjectItemCaseSensitive(obj, "key"), *gj = cJSON_GetObjectItemCaseSensitive(obj, "gen");
+    uint64_t k[2];
+    if (cJSON_IsString(kj) && strlen(kj->valuestring) == 32 && cJSON_IsObject(gj) &&
+        sscanf(kj->valuestring, "%16" SCNx64 "%16" SCNx64, &k[0], &k[1]) == 2 && k[0]) {
+      size_t j = k[0] & (cap - 1);
+      while (keys[j][0] && (keys[j][0] != k[0] || keys[j][1] != k[1])) j = (j + 1) & (cap - 1);
+      if (keys[j][0] && !g->out[slot[j]].text) {
+        ivs_generation tmp;
+        if (ivs_openai_generation_parse(gj, 0, 0, &tmp) == 0) g->out[slot[j]] = tmp, (*cached)++;
+      }
+    }
+    cJSON_Delete(obj);
+  }
+  ivs_buf_release(&line);
+  fclose(f);
+  free(keys), free(slot);
+  return rc;
+}
+
+int ivs_openai_generate(const ivs_openai_opts *o, const char *const *prompts, size_t n, const ivs_gen_params *p,
+                        ivs_generation *out, ivs_openai_stats *stats) {
+  ivs_openai_stats local;
+  if (!stats) stats = &local;
+  memset(stats, 0, sizeof *stats);
+  size_t S = p->samples;
+  gen_kind g = {.prompts = prompts, .p = p, .out = out};
+  /* the parameters that make a sample what it is */
+  ivs_buf pk = IVS_BUF_INIT;
+  char head[300];
+  snprintf(head, sizeof head, "gen|max=%zu|greedy=%d|t=%.17g|k=%zu|p=%.17g|seed=%llu|stop", p->max_new_tokens, p->greedy,
+           p->greedy ? 0 : p->temperature, p->greedy ? 0 : p->top_k, p->greedy ? 1 : p->top_p,
+           (unsigned long long)p->seed);
+  int rc = ivs_buf_puts(&pk, head);
+  for (size_t k = 0; k < p->n_stop && !rc; k++) {
+    char len[24];
+    snprintf(len, sizeof len, "|%zu:", strlen(p->stop[k]));
+    if (!(rc = ivs_buf_puts(&pk, len))) rc = ivs_buf_puts(&pk, p->stop[k]);
+  }
+  if (!rc && pk.len >= sizeof g.params) rc = ivs_error_set(IVS_EUSAGE, "openai: stop strings too long (%zu bytes in all)", pk.len);
+  if (!rc) memcpy(g.params, pk.data, pk.len + 1);
+  ivs_buf_release(&pk);
+  if (rc) return rc;
+  run r = {.o = o, .st = stats, .total = n * S, .take = gen_take, .payload = gen_payload, .answer = gen_answer,
+           .refused = gen_refused, .units = gen_units, .kind = &g};
+  if ((rc = set_url(&r))) return rc;
+  size_t cached = 0;
+  if (o->cache_path && (rc = gen_cache_load(o, &g, n, &cached))) goto done;
+  stats->cached = cached, r.done = cached;
+  g.cap = n * S + 1;
+  if (!(g.q = malloc(g.cap * sizeof *g.q))) {
+    rc = ivs_error_set(IVS_ENOMEM, "out of memory");
+    goto done;
+  }
+  /* the missing samples of each prompt, in runs */
+  for (size_t i = 0; i < n; i++)
+    for (size_t s = 0; s < S;) {
+      if (out[i * S + s].text) {
+        s++;
+        continue;
+      }
+      size_t e = s;
+      while (e < S && !out[i * S + e].text) e++;
+      gen_push(&g, (unit){i, s, e - s});
+      s = e;
+    }
+  if (g.count && !(rc = open_cache(&r))) rc = close_cache(&r, drive(&r));
+done:
+  free(g.q);
+  if (rc)
+    for (size_t k = 0; k < n * S; k++) ivs_generation_release(&out[k]);
   return rc;
 }

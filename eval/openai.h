@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 
+#include "eval/generate.h"
 #include "eval/request.h"
 
 typedef struct ivs_openai_opts {
@@ -42,6 +43,7 @@ typedef ivs_backend_req ivs_openai_req;
 
 typedef struct ivs_openai_stats {
   size_t cached, sent, retried; /* answers from the cache, requests sent, retries */
+  size_t fallbacks;             /* generating: requests for n > 1 samples refused, then sent one sample each */
 } ivs_openai_stats;
 
 /* Fills out[i] with the log-probability of reqs[i].continuation after
@@ -57,5 +59,30 @@ int ivs_openai_score(const ivs_openai_opts *o, const ivs_openai_req *reqs, size_
  * not a completions response, IVS_EINVAL for a continuation not on a token
  * boundary or a missing or invalid log-probability. */
 int ivs_openai_parse(const char *body, size_t len, size_t context_chars, size_t total_chars, double *logprob);
+
+/* Generating: POSTs BASE_URL/completions for prompts[i] with max_tokens,
+ * temperature (0 when greedy), top_p (when < 1), top_k (when set: vLLM's and
+ * SGLang's extra field; the OpenAI API refuses it), n (the samples of a
+ * prompt in one request), seed (31 bits mixed from p->seed, the prompt and
+ * its first sample), stop and logprobs 1 (for the generated tokens' texts:
+ * choices[].logprobs.tokens; "token_id:N" tokens, vLLM's
+ * return_tokens_as_token_ids, are read as ids).  A server that refuses n > 1
+ * (HTTP 400 or 422 to such a request) or answers with fewer choices gets one
+ * request per sample from then on, each with its own seed.  The stop reason:
+ * finish_reason "length" is LENGTH; "stop" is STOP when the server names the
+ * stop string (vLLM's stop_reason), else EOS.  Tokens: the logprobs tokens'
+ * count, else usage.completion_tokens for a single choice, else 0.  Retries,
+ * concurrency and the cache (one line per sample, keyed by model, prompt, the
+ * decoding parameters and the sample) as for scoring.  out[i * p->samples +
+ * s] gets sample s (zeroed by the caller); on failure every entry is
+ * released, and what was received stays in the cache. */
+int ivs_openai_generate(const ivs_openai_opts *o, const char *const *prompts, size_t n, const ivs_gen_params *p,
+                        ivs_generation *out, ivs_openai_stats *stats);
+
+/* One choice of a completions response (or a cache line's "gen") into *g
+ * (zeroed by the callee; released on failure): IVS_EPARSE without a text.
+ * single_usage: the response had one choice, so usage_tokens is its count. */
+struct cJSON;
+int ivs_openai_generation_parse(const struct cJSON *choice, int single_usage, size_t usage_tokens, ivs_generation *g);
 
 #endif

@@ -169,25 +169,12 @@ static void on_read(unsigned long long done, unsigned long long total, void *ud)
 /* What needs no file: the options themselves. */
 static int check_opts(const ivs_eval_opts *o) {
   if (!o->task_path || !o->out_dir) return ivs_error_set(IVS_EUSAGE, "a run needs a task file and an output folder");
-  if (o->n_models < 2 || !o->models)
-    return ivs_error_set(IVS_EUSAGE, "a scaling trend needs at least two models of different sizes");
-  if (o->n_models > IVS_EVAL_MAX_MODELS) return ivs_error_set(IVS_EUSAGE, "at most %d models", IVS_EVAL_MAX_MODELS);
   if (o->n_boot < 10 || o->n_boot > 1000000)
     return ivs_error_set(IVS_EUSAGE, "a number of resamples from 10 to 1000000, got %zu", o->n_boot);
   if (o->top > IVS_EVAL_MAX_TOP) return ivs_error_set(IVS_EUSAGE, "at most %d examples of each kind, got %zu", IVS_EVAL_MAX_TOP, o->top);
   if (o->metric != IVS_EVAL_METRIC_LOSS && o->metric != IVS_EVAL_METRIC_ACC)
     return ivs_error_set(IVS_EUSAGE, "unknown metric %d", (int)o->metric);
-  for (size_t m = 0; m < o->n_models; m++) {
-    const ivs_eval_model *md = &o->models[m];
-    if (!md->name || !*md->name) return ivs_error_set(IVS_EUSAGE, "model %zu has no name", m);
-    for (size_t k = 0; k < m; k++)
-      if (!strcmp(o->models[k].name, md->name)) return ivs_error_set(IVS_EUSAGE, "model name '%s' given twice", md->name);
-    if (ivs_eval_backend_check(md->backend)) {
-      ivs_error_prefix("model '%s'", md->name);
-      return IVS_EUSAGE;
-    }
-  }
-  return 0;
+  return ivs_backend_models_check(o->models, o->n_models);
 }
 
 void ivs_eval_result_release(ivs_eval_result *r) {

@@ -75,3 +75,14 @@ run eval "$out/classification.jsonl" --model tiny-s=native:"$out/models/tiny-s" 
   --model tiny-m=native:"$out/models/tiny-m" --model tiny-l=native:"$out/models/tiny-l" --out "$out/eval-native"
 echo "native: scored on random weights: the verdict above means nothing (it only shows the pipeline running)."
 echo "eval wrote: $(cd "$out/eval-native" && ls | tr '\n' ' ')"
+# a generation probe (docs/probe.md): each model continues the repetition prompts three times,
+# and repetition, diversity and length get the same kind of verdict as eval.  The models here are
+# the toy server's (its text means nothing); once the native engine generates, the same command
+# runs on the random-weight family above: use the second probe_models line instead of the first.
+probe_models=(--model toy-s=openai:$url@toy-s --model toy-m=openai:$url@toy-m --model toy-l=openai:$url@toy-l
+              --params toy-s=1e8 --params toy-m=1e9 --params toy-l=1e10)
+# probe_models=(--model tiny-s=native:"$out/models/tiny-s" --model tiny-m=native:"$out/models/tiny-m" --model tiny-l=native:"$out/models/tiny-l")
+run probe probes/repetition.jsonl "${probe_models[@]}" --metric repetition --metric distinct \
+  --metric compression --metric length --samples 3 --max-new-tokens 32 --temperature 0.8 --top-p 0.95 --seed 1 \
+  --out "$out/probe"
+echo "probe wrote: $(cd "$out/probe" && ls | tr '\n' ' ')"

@@ -258,6 +258,137 @@ int ivs_eval_backend_check(const char *backend);
  * 0 when unknown or name is NULL. */
 double ivs_eval_known_params(const char *name);
 
+
+/* ---- generation probes (docs/probe.md) ----
+ *
+ * A probe run (ivs_probe_run) reads a prompt set (JSON Lines or CSV: a
+ * `prompt` in every record, optional `group` and `role`), has each model
+ * generate `samples` continuations of every prompt (models one at a time,
+ * through their backend: native:, openai:, fake:), computes the metrics
+ * asked for on every generation, and per model the mean and SEM of each
+ * over the prompts (a prompt's value: the mean over its samples); then the
+ * scaling verdict of each metric with ivs_eval_trends (the same test as
+ * eval, resampling prompts, or groups for anchoring).  It writes into the
+ * output folder, each file atomically:
+ *
+ *   <model>.jsonl   every generation: prompt index, sample, text, ids,
+ *                   tokens, stop reason, its metrics
+ *   summary.json    the options, per-model statistics and the trends
+ *   <metric>.svg    each trended metric against parameters (eval's plot)
+ */
+
+/* The metrics (bits of ivs_probe_opts.metrics). */
+enum {
+  IVS_PROBE_REPETITION = 1u << 0,  /* seq_rep_N and the loop detector (loop, loop_period, loop_start) */
+  IVS_PROBE_DISTINCT = 1u << 1,    /* distinct_1, distinct_2, distinct_3 */
+  IVS_PROBE_COMPRESSION = 1u << 2, /* compression: zlib bytes over raw bytes */
+  IVS_PROBE_LENGTH = 1u << 3,      /* tokens, and the share that ran to max_new_tokens */
+  IVS_PROBE_SPAM = 1u << 4,        /* spam_score from SpamAssassin's spamd, and the rules that fired */
+  IVS_PROBE_MATCH = 1u << 5,       /* match_per_100_tokens of the patterns in match_path */
+  IVS_PROBE_NUMBER = 1u << 6       /* the first number; with groups and roles, the anchoring effect */
+};
+
+/* "repetition" ... "number" for one bit; NULL otherwise. */
+const char *ivs_probe_metric_name(unsigned bit);
+/* A --metric value ("repetition", "distinct", "compression", "length",
+ * "spam", "number", or "match:FILE", whose FILE goes to *match_path, borrowed
+ * from s) to its bit; IVS_EUSAGE listing the names.  NULL s: IVS_EUSAGE. */
+int ivs_probe_metric_parse(const char *s, unsigned *bit, const char **match_path);
+
+#define IVS_PROBE_MAX_SAMPLES 1000
+#define IVS_PROBE_MAX_NEW_TOKENS 65536
+#define IVS_PROBE_MAX_STOPS 16
+
+typedef struct ivs_probe_opts {
+  const char *prompts_path;     /* the prompt set */
+  const ivs_eval_model *models; /* borrowed: 2 to IVS_EVAL_MAX_MODELS, of different sizes */
+  size_t n_models;
+  unsigned metrics;             /* IVS_PROBE_* bits, at least one */
+  const char *match_path;       /* IVS_PROBE_MATCH: the pattern file (docs/probe.md) */
+  size_t seq_rep_n;             /* the n of seq-rep-n, 1 to 16 */
+  /* decoding (eval/generate.h): temperature, then top-k, then top-p */
+  size_t samples;               /* per prompt, 1 to IVS_PROBE_MAX_SAMPLES */
+  size_t max_new_tokens;        /* 1 to IVS_PROBE_MAX_NEW_TOKENS */
+  int greedy;                   /* 1: the most likely token; the sampling fields are not read */
+  double temperature;           /* > 0 (0 is refused: use greedy) */
+  size_t top_k;                 /* 0: off */
+  double top_p;                 /* in (0, 1]; 1: off */
+  uint64_t seed;                /* of the sampling, and of the bootstrap */
+  const char *const *stop;      /* borrowed: up to IVS_PROBE_MAX_STOPS non-empty stop strings */
+  size_t n_stop;
+  const char *spamd;            /* IVS_PROBE_SPAM: "HOST:PORT" of a running spamd; NULL: one is
+                                 * started on 127.0.0.1 for the run (network tests off) */
+  size_t n_boot;                /* bootstrap resamples, 10 to 1000000 */
+  const char *out_dir;          /* created when missing */
+  /* the backends' options, as an eval run's: api_key, api_key_env, cache_dir
+   * (NULL: out_dir/cache), concurrency, timeout_ms, retries, threads,
+   * cache_memory, tokenization; progress and progress_ud are this run's
+   * (below); its task, model, metric and output fields are not read */
+  ivs_eval_opts backend;
+  ivs_eval_progress_fn progress; /* optional: READ is not sent; REQUESTS per model (subject: the
+                                  * model, or "<model> spam" while spamd scores), STEP_END, NOTE,
+                                  * WARNING */
+  void *progress_ud;
+} ivs_probe_opts;
+
+#define IVS_PROBE_OPTS_INIT                                                                                       \
+  {.seq_rep_n = 4, .samples = 5, .max_new_tokens = 128, .greedy = 0, .temperature = 1.0, .top_k = 0, .top_p = 1.0, \
+   .seed = 1, .n_boot = 1000, .backend = IVS_EVAL_OPTS_INIT}
+
+/* One statistic of one model over the prompts (or groups). */
+typedef struct ivs_probe_stat {
+  double mean, sem; /* over the n values present; NaN when n is 0 (summary.json: null) */
+  size_t n;         /* prompts (groups) with a value */
+  size_t missing;   /* prompts (groups) without one (no number parsed, a text too short for an n-gram) */
+} ivs_probe_stat;
+
+/* One metric's results. */
+typedef struct ivs_probe_metric {
+  char name[40];         /* "seq_rep_4", "loop", "distinct_2", "compression", "tokens", "stopped_at_limit",
+                          * "spam_score", "match_per_100_tokens", "number_missing", "anchoring_effect",
+                          * "pull_low", "pull_high" */
+  unsigned family;       /* its IVS_PROBE_* bit */
+  int higher_is_worse;   /* how the verdict reads (docs/probe.md) */
+  int over_groups;       /* its values are per group (anchoring), not per prompt */
+  ivs_probe_stat *models; /* owned: n_models, in the result's model order */
+  /* the trend over the units (prompts or groups) that have a value for every model */
+  ivs_verdict verdict;   /* UNDEFINED when no unit has */
+  double slope, lo, hi, detectable; /* as ivs_eval_trend; NaN when undefined */
+  size_t n_boot, n_units, n_dropped; /* units used and left out for a missing value */
+} ivs_probe_metric;
+
+typedef struct ivs_probe_result {
+  size_t n_prompts, n_groups, samples;
+  char **model_names;  /* owned: n_models, sorted by parameters */
+  double *params;      /* owned: n_models */
+  const char **units;  /* owned array of static strings: what each model's tokens were counted in
+                        * ("ids", "token_texts" or "words") */
+  size_t n_models;
+  ivs_probe_metric *metrics; /* owned */
+  size_t n_metrics;
+  size_t n_verdicts;   /* verdicts tested, each at its own 5% level */
+} ivs_probe_result;
+
+/* Runs the probe that opts describes and fills *out (initialised by the
+ * callee; release it with ivs_probe_result_release, also after a failure).
+ * Returns 0, or:
+ *   IVS_EUSAGE  bad options (fewer than 2 models, a name twice, a backend
+ *               that does not generate, an option out of range: top_p
+ *               outside (0, 1], a temperature not above 0, top_k 0 is fine
+ *               but samples or max_new_tokens 0 is not, unknown sizes, two
+ *               models of one size), SpamAssassin not installed (the message
+ *               names the packages);
+ *   IVS_EINVAL / IVS_EPARSE  a prompt set that is invalid (no `prompt`, a bad
+ *               role, a group missing a role with the number metric), an
+ *               invalid pattern (file:line and PCRE2's message);
+ *   IVS_EIO, IVS_ENOMEM, or a backend's or spamd's failure.
+ * On failure no output file is left half-written.  NULL opts or out:
+ * IVS_EUSAGE. */
+int ivs_probe_run(const ivs_probe_opts *opts, ivs_probe_result *out);
+
+/* Frees what *r owns and leaves it empty; NULL is a no-op. */
+void ivs_probe_result_release(ivs_probe_result *r);
+
 #ifdef __cplusplus
 }
 #endif

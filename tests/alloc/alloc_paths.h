@@ -34,8 +34,9 @@ ALLOC_PATH(validate)
 ALLOC_PATH(eval)
 ALLOC_PATH(agreement)
 ALLOC_PATH(crowd)
+ALLOC_PATH(probe)
 #undef ALLOC_PATH
 
-#define ALLOC_PATHS {&alloc_path_import, &alloc_path_validate, &alloc_path_eval, &alloc_path_agreement, &alloc_path_crowd}
+#define ALLOC_PATHS {&alloc_path_import, &alloc_path_validate, &alloc_path_eval, &alloc_path_agreement, &alloc_path_crowd, &alloc_path_probe}
 
 #endif

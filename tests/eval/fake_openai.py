@@ -16,7 +16,12 @@ on its own.  The model id chooses a behaviour, then a size:
   drop-S         promises 5000 bytes, sends 20 and closes the connection
   auth-S         HTTP 401 unless "Authorization: Bearer sekrit"
   noecho-S       log-probs for the generated token only (llama.cpp's server, issue 27174)
-with S one of s, m, l.  GET /stats gives {"requests": N, "by_model": {...},
+  nsamp-S        generation: HTTP 400 for n > 1 (a server that samples one completion a request)
+  onechoice-S    generation: answers n > 1 with one choice (a server that ignores n)
+  nolp-S         generation: no logprobs in the answer (only text and usage)
+with S one of s, m, l.  A request without echo is a generation (see generate): n
+choices of words whose repetition grows with S, stop strings honoured, the tokens
+in choices[].logprobs.tokens, usage.completion_tokens.  GET /stats gives {"requests": N, "by_model": {...},
 "nul_prompts": prompts received with a NUL character}.
 Usage: fake_openai.py PORT_FILE  (listens on 127.0.0.1, an ephemeral port,
 written to PORT_FILE).
@@ -45,6 +50,31 @@ def token_logprob(size, tok):
     """Deterministic, negative, depends on model size and token text."""
     h = sum((i + 1) * ord(c) for i, c in enumerate(tok)) % 1000
     return -SCALE[size] * (0.05 + h / 400.0)
+
+
+WORDS = ["alpha", "beta", "gamma", "delta", "list", "item", "one", "two", "three", "click", "here", "buy", "now",
+         "free", "offer", "review", "great", "product", "the", "a", "of", "and", "price", "$5", "today", "again"]
+REPEAT = {"s": 0.2, "m": 0.5, "l": 0.8}
+
+
+def generate(size, prompt, seed, index, max_tokens, stop):
+    """One completion: (text, tokens, finish_reason, stop_reason).  Words from a
+    generator seeded by (seed, index, prompt); after (1 - REPEAT) of max_tokens the
+    last three words repeat.  Stop strings cut the text before the first one."""
+    import random
+    rng = random.Random("%s|%s|%s|%s" % (size, seed, index, prompt))
+    loop_at = int((1 - REPEAT[size]) * max_tokens)
+    toks = []
+    for t in range(max_tokens):
+        toks.append(toks[t - 3] if t >= loop_at and t >= 3 else " " + rng.choice(WORDS))
+    text = "".join(toks)
+    for k in range(len(toks) + 1):
+        part = "".join(toks[:k])
+        hits = [st for st in (stop or []) if st in part]
+        if hits:
+            first = min(hits, key=lambda st: part.index(st))
+            return part[:part.index(first)], toks[:k], "stop", first
+    return text, toks, "length", None
 
 
 lock = threading.Lock()
@@ -115,7 +145,32 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
-        if not req.get("echo") or not req.get("logprobs"):
+        if not req.get("echo"):
+            n = req.get("n", 1)
+            if kind == "nsamp" and n > 1:
+                return self.reply(400, {"object": "error", "message": "n > 1 is not supported", "type": "BadRequestError",
+                                        "code": 400})
+            if kind == "onechoice":
+                n = 1
+            stop = req.get("stop")
+            if isinstance(stop, str):
+                stop = [stop]
+            choices, used = [], 0
+            for k in range(n):
+                text, toks, fr, sr = generate(size, req["prompt"], req.get("seed"), k, req.get("max_tokens", 16), stop)
+                used += len(toks)
+                ch = {"index": k, "text": text, "finish_reason": fr, "stop_reason": sr}
+                if req.get("logprobs") is not None and kind != "nolp":
+                    ch["logprobs"] = {"tokens": toks, "token_logprobs": [-1.0] * len(toks),
+                                      "text_offset": [0] * len(toks), "top_logprobs": None}
+                choices.append(ch)
+            with lock:
+                stats.setdefault("gen_params", []).append({k: req.get(k) for k in ("prompt", "n", "temperature", "top_p", "top_k",
+                                                                                     "seed", "stop", "max_tokens")})
+            return self.reply(200, {"id": "cmpl-gen", "object": "text_completion", "created": 0, "model": model,
+                                    "choices": choices, "usage": {"prompt_tokens": 1, "completion_tokens": used,
+                                                                  "total_tokens": used + 1}})
+        if not req.get("logprobs"):
             return self.reply(400, {"object": "error", "message": "echo and logprobs required by this test server"})
         text = req["prompt"]
         toks = tokenize(text)
@@ -145,6 +200,19 @@ class Server(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         pass  # clients that give up (timeouts, a failed run) close early: not news
+
+
+def start(work):
+    """Runs this server in a child process for a test; returns (process, base URL)."""
+    import os
+    import subprocess
+    port_file = os.path.join(work, "port")
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), port_file])
+    for _ in range(200):
+        if os.path.exists(port_file):
+            break
+        time.sleep(0.05)
+    return proc, "http://127.0.0.1:%s/v1" % open(port_file).read()
 
 
 def main():
