@@ -209,14 +209,17 @@ static int components(const double *w, size_t M, size_t J, size_t N, const ivs_e
     const double *v = metrics[k].values;
     for (size_t i = 0; i < N; i++) {
       double c[3] = {0, 0, 0};
+      int same = 1; /* the same value at every size: slopes exactly 0, not the rounding of weights summing to 0 */
       for (size_t m = 0; m < M; m++) {
         double y = v[m * N + i];
+        same &= y == v[i];
         if (!isfinite(y)) {
           if (K > 1) return ivs_error_set(IVS_EINVAL, "metric %zu, model %zu, example %zu: the value is %g; a trend needs finite values", k, m, i, y);
           return ivs_error_set(IVS_EINVAL, "model %zu, example %zu: the metric is %g; a trend needs finite values", m, i, y);
         }
         for (size_t j = 0; j < J; j++) c[j] += w[j * M + m] * y;
       }
+      if (same) c[0] = c[1] = c[2] = 0;
       for (size_t j = 0; j < J; j++) {
         if (!isfinite(c[j])) return ivs_error_set(IVS_EINVAL, "example %zu: metric values too large for a trend", i);
         d[i * Q + k * J + j] = c[j];

@@ -240,6 +240,13 @@ static void test_degenerate(void **state) {
   assert_int_equal(ivs_trend_fit(x, 3, same, 3, 1, 100, 1, &tr), 0);
   assert_int_equal(tr.verdict, IVS_VERDICT_INVERSE);
   assert_true(tr.lo == tr.slope && tr.hi == tr.slope && tr.detectable == 0);
+  /* the same value at every size for every example (0.1: the slope weights' rounding would make
+   * it about 1e-17, "certain"; a probe's token count at its limit is such a metric): flat, 0 */
+  double x4[4] = {7.1, 8.3, 9.2, 10.4}, flat[12];
+  for (size_t i = 0; i < 12; i++) flat[i] = i % 3 ? 0.1 : 32;
+  assert_int_equal(ivs_trend_fit(x4, 4, flat, 3, 1, 200, 1, &tr), 0);
+  assert_int_equal(tr.verdict, IVS_VERDICT_FLAT);
+  assert_true(tr.slope == 0 && tr.lo == 0 && tr.hi == 0);
   /* too few resamples for a 2.5% tail ((B + 1) x 2.5% < 1): flat, nothing detectable */
   enum { N = 300 };
   double *y = family(3, N, x, 1, 0, 2);
