@@ -5,8 +5,8 @@
 #include <string.h>
 
 /* Each loop compiled for AVX-512, AVX2 and the baseline, chosen when the
- * program loads (the same results: no multiply-add is fused, act.c is built
- * with -ffp-contract=off). */
+ * program loads (the same results: no multiply-add is fused, the engine is
+ * built with -ffp-contract=off). */
 #define WIDE __attribute__((target_clones("avx512f", "avx2", "default")))
 
 /* e^x: x = k ln 2 + r with |r| <= ln 2 / 2, e^r by a polynomial, 2^k by
