@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dtoa.h"
 #include "core/error.h"
 #include "invscale/label.h"
 #include "serve/body.h"
@@ -73,6 +74,15 @@ static void answer(ivs_api_call *c, cJSON *o) {
   cJSON_Delete(o);
 }
 
+/* A double exactly (the shortest text that reads back as the same double:
+ * cJSON's own printing may drop the last bit). */
+static cJSON *num(double v) {
+  if (!isfinite(v)) return cJSON_CreateNull();
+  char b[IVS_DTOA_SIZE];
+  ivs_dtoa(v, b);
+  return cJSON_CreateRaw(b);
+}
+
 static cJSON *parsed_or_string(const char *json) {
   cJSON *v = json ? cJSON_Parse(json) : NULL;
   return v ? v : cJSON_CreateNull();
@@ -105,7 +115,7 @@ static void progress_json(cJSON *o, const ivs_work_progress *p) {
   cJSON_AddNumberToObject(o, "total", (double)p->total);
   cJSON_AddNumberToObject(o, "skipped", (double)p->skipped);
   cJSON_AddNumberToObject(o, "flagged", (double)p->flagged);
-  if (p->median_seconds >= 0) cJSON_AddNumberToObject(o, "median_seconds", p->median_seconds);
+  if (p->median_seconds >= 0) cJSON_AddItemToObject(o, "median_seconds", num(p->median_seconds));
   else cJSON_AddNullToObject(o, "median_seconds");
 }
 
@@ -235,11 +245,11 @@ static int add_annotator(const ivs_work_annotator *w, void *ud) {
 static int add_stats(const ivs_annotator_stats *s, void *ud) {
   cJSON *o = find_named(ud, s->name);
   if (!o) return 0;
-  if (s->median_seconds >= 0) cJSON_ReplaceItemInObject(o, "median_seconds", cJSON_CreateNumber(s->median_seconds));
+  if (s->median_seconds >= 0) cJSON_ReplaceItemInObject(o, "median_seconds", num(s->median_seconds));
   cJSON_ReplaceItemInObject(o, "gold_judgments", cJSON_CreateNumber((double)s->gold_judgments));
   cJSON_ReplaceItemInObject(o, "gold_correct", cJSON_CreateNumber((double)s->gold_correct));
   if (s->gold_judgments)
-    cJSON_ReplaceItemInObject(o, "gold_accuracy", cJSON_CreateNumber((double)s->gold_correct / (double)s->gold_judgments));
+    cJSON_ReplaceItemInObject(o, "gold_accuracy", num((double)s->gold_correct / (double)s->gold_judgments));
   return 0;
 }
 
@@ -257,7 +267,7 @@ static int add_flag(const ivs_work_flag *f, void *ud) {
 /* A statistic or, when undefined, null with the reason. */
 static void add_stat(cJSON *o, const char *key, int rc, double v) {
   if (!rc) {
-    cJSON_AddNumberToObject(o, key, v);
+    cJSON_AddItemToObject(o, key, num(v));
     return;
   }
   cJSON_AddNullToObject(o, key);
@@ -361,7 +371,7 @@ static void do_disagreements(ivs_api *a, ivs_api_call *c) {
     const char *name = ivs_ratings_item_name(r, d[i].item);
     cJSON_AddNumberToObject(e, "item", strtod(name, NULL));
     cJSON_AddStringToObject(e, "majority", ivs_ratings_label_name(r, d[i].label));
-    cJSON_AddNumberToObject(e, "confidence", d[i].confidence);
+    cJSON_AddItemToObject(e, "confidence", num(d[i].confidence));
     rc = ivs_work_example_get(a->st, a->batch_id, (int64_t)strtoll(name, NULL, 10), add_example, add_label, e);
     cJSON_AddItemToArray(arr, e);
   }

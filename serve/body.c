@@ -27,7 +27,7 @@ static int depth_ok(const char *d, size_t n) {
 int ivs_serve_body_parse(const char *data, size_t n, cJSON **out) {
   *out = NULL;
   if (n > IVS_SERVE_MAX_BODY) return ivs_error_set(IVS_ELIMIT, "request body of %zu bytes: at most %d", n, IVS_SERVE_MAX_BODY);
-  if (!depth_ok(data, n)) return ivs_error_set(IVS_ELIMIT, "request body nested deeper than 32 levels");
+  if (!depth_ok(data, n)) return ivs_error_set(IVS_EPARSE, "request body nested deeper than 32 levels");
   const char *end = NULL;
   cJSON *j = cJSON_ParseWithLengthOpts(data, n, &end, 0);
   if (!j) {

@@ -13,8 +13,9 @@
 #define IVS_SERVE_MAX_SUBMITS 100
 
 /* Parses n bytes (no NUL needed) as one JSON object: IVS_OK and *out (owned
- * by the caller, cJSON_Delete); IVS_ELIMIT past IVS_SERVE_MAX_BODY bytes or
- * 32 levels of nesting; IVS_EPARSE for anything else, with the byte offset. */
+ * by the caller, cJSON_Delete); IVS_ELIMIT past IVS_SERVE_MAX_BODY bytes;
+ * IVS_EPARSE past 32 levels of nesting and for anything else, with the byte
+ * offset. */
 int ivs_serve_body_parse(const char *data, size_t n, cJSON **out);
 
 /* The submits of a /submit body ({"submits": [...]}) into out[0..*n),

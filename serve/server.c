@@ -105,7 +105,7 @@ static enum MHD_Result send_bytes(ivs_serve *s, call *c, int status, const char 
   MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
   MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
   MHD_add_response_header(r, "Cache-Control", cache ? "no-cache" : "no-store");
-  if (status == 429 && c->api.out) {
+  if (status == 429) {
     char ra[32];
     snprintf(ra, sizeof ra, "%d", 1);
     MHD_add_response_header(r, "Retry-After", ra);
@@ -179,7 +179,7 @@ static enum MHD_Result take_api(ivs_serve *s, call *c, const char *path) {
   if (c->too_big) return send_error(s, c, 413, "request body too large: at most 65536 bytes");
   if (!strcmp(c->method, "POST")) {
     if (ivs_serve_body_parse(c->body ? c->body : "", c->len, &c->json))
-      return send_error(s, c, ivs_error_code() == IVS_ELIMIT ? 413 : 400, ivs_error_message());
+      return send_error(s, c, 400, ivs_error_message()); /* the size was checked as it came */
   }
   const char *mc = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "max");
   snprintf(c->max_conf, sizeof c->max_conf, "%s", mc ? mc : "");
@@ -284,6 +284,7 @@ static void *worker_main(void *ud) {
     double now = now_real();
     int grouped = 0;
     for (call *c = list; c; c = c->next) grouped += !c->own;
+    ivs_work_idle(s->api.w); /* no statement keeps an old snapshot open */
     if (grouped) {
       int rc = ivs_store_begin(s->st);
       char why[300] = "";
@@ -304,8 +305,12 @@ static void *worker_main(void *ud) {
           }
       }
     }
+    ivs_work_idle(s->api.w);
     for (call *c = list; c; c = c->next)
-      if (c->own) ivs_api_handle(&s->api, &c->api, now);
+      if (c->own) {
+        ivs_api_handle(&s->api, &c->api, now);
+        ivs_work_idle(s->api.w);
+      }
     for (call *c = list, *next; c; c = next) {
       next = c->next;
       if (!c->api.out) {
