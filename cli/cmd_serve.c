@@ -211,6 +211,7 @@ int cmd_serve(int argc, char **argv, const char *db) {
     ivs_serve_stop(srv);
     return report_error();
   }
+  printf("(Ctrl-C or SIGTERM stops the server)\n");
   fflush(stdout);
   int sig = 0;
   sigwait(&set, &sig);

@@ -127,6 +127,12 @@ void ivs_work_free(ivs_work *w) {
   free(w);
 }
 
+void ivs_work_idle(ivs_work *w) {
+  sqlite3 *db = ivs_store_db(w->st);
+  for (sqlite3_stmt *s = sqlite3_next_stmt(db, NULL); s; s = sqlite3_next_stmt(db, s))
+    if (sqlite3_stmt_busy(s)) sqlite3_reset(s);
+}
+
 static int need_annotator(const ivs_work_who *who) {
   return who->annotator_id ? 0 : ivs_error_set(IVS_EUSAGE, "this call is for an annotator's link, not the lead's");
 }

@@ -219,7 +219,7 @@ CREATE TABLE class_orders (
   classes       TEXT NOT NULL,   -- JSON array: the classes in the order shown
   PRIMARY KEY (batch_id, annotator_id, example_id)
 ) WITHOUT ROWID;
-CREATE INDEX judgments_batch_annotator ON judgments (batch_id, annotator_id);
+CREATE INDEX judgments_batch_annotator ON judgments (batch_id, annotator_id, example_id);
 ALTER TABLE batch_items ADD COLUMN judged INTEGER NOT NULL DEFAULT 0;
 UPDATE batch_items SET judged = (SELECT count(*) FROM judgments j
   WHERE j.batch_id = batch_items.batch_id AND j.example_id = batch_items.example_id);

@@ -102,6 +102,10 @@ typedef struct ivs_work ivs_work;
 /* *out owned by the caller (ivs_work_free). */
 int ivs_work_open(ivs_store *st, ivs_work **out);
 void ivs_work_free(ivs_work *w); /* accepts NULL */
+/* Resets every statement of the store's connection that is still stepping
+ * (cached ones left on a row), so that no read snapshot outlives a
+ * transaction: call it between transactions. */
+void ivs_work_idle(ivs_work *w);
 
 /* An item handed out.  classes_json: the classes in the order shown (JSON
  * array); label: the annotator's current judgment (NULL: none yet). */

@@ -86,10 +86,9 @@
         var sub = batch.filter(function (b) { return b.id === res.id; })[0];
         if (res.status === 'refused') {
           IVS.problem('Not stored: item ' + res.item + ': ' + res.error);
-        } else if (sub && sub.kind === 'judgment' && (res.status === 'stored' ||
-                   (res.status === 'repeat' && res.first === 'stored'))) {
-          progress.done++;
-          acked++;
+        } else if (sub && (res.status === 'stored' || (res.status === 'repeat' && res.first === 'stored'))) {
+          if (sub.kind === 'judgment') { progress.done++; acked++; }
+          if (sub.kind === 'skip') progress.total = Math.max(progress.done, progress.total - 1); /* a skipped item is not yours to do */
         }
       });
       outbox = outbox.filter(function (o) { return !done[o.id]; });

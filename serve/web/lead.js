@@ -7,17 +7,25 @@
 
   function fmt(v, digits) { return v === null || v === undefined ? '–' : Number(v).toFixed(digits); }
 
+  /* a statistic, or a dash with the reason it is undefined */
+  function stat(dd, v, why) {
+    IVS.clear(dd);
+    if (v !== null && v !== undefined) { dd.textContent = fmt(v, 4); return; }
+    dd.appendChild(document.createTextNode('–'));
+    dd.appendChild(el('span', 'why', why || 'undefined'));
+  }
+
   function cell(tr, text, cls) { var td = el('td', cls, text); tr.appendChild(td); return td; }
 
   function summary() {
     return IVS.api('GET', 'summary').then(function (s) {
-      $('who').textContent = 'lead · batch ' + s.batch + ' · K = ' + s.per_item;
+      $('who').textContent = 'lead · batch ' + s.batch + ' · K = ' + s.per_item + ' · updated ' + new Date().toLocaleTimeString();
       $('items').textContent = String(s.items);
       $('complete').textContent = s.complete + ' (' + (s.items ? Math.round(100 * s.complete / s.items) : 0) + ' %)';
       $('adjudicated').textContent = String(s.adjudicated);
       var a = s.agreement;
-      $('alpha').textContent = a.alpha === null ? '– (' + a.alpha_error + ')' : fmt(a.alpha, 4);
-      $('fleiss').textContent = a.fleiss_kappa === null ? '– (' + a.fleiss_kappa_error + ')' : fmt(a.fleiss_kappa, 4);
+      stat($('alpha'), a.alpha, a.alpha_error);
+      stat($('fleiss'), a.fleiss_kappa, a.fleiss_kappa_error);
       $('coverage').textContent = 'items by judgments so far: ' +
         s.coverage.map(function (n, k) { return k + ': ' + n; }).join(' · ') + ' — ' + a.judgments + ' judgments by ' +
         a.annotators + ' annotators on ' + a.items + ' items';
@@ -46,7 +54,6 @@
         li.appendChild(n);
         ul.appendChild(li);
       });
-      IVS.status('updated ' + new Date().toLocaleTimeString(), 'ok');
     });
   }
 
