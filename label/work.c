@@ -31,6 +31,10 @@ enum {
   S_TOTAL,
   S_MARKS,
   S_SECONDS,
+  S_VERSION,
+  S_SAVEPOINT,
+  S_RELEASE,
+  S_ROLLBACK,
   S_COUNT
 };
 
@@ -95,6 +99,10 @@ static const char *const sql[S_COUNT] = {
                 "   AND (x.annotator_id = ?2 OR x.annotator_id IS NULL))",
     [S_MARKS] = "SELECT coalesce(sum(kind = 'skip'), 0), coalesce(sum(kind = 'flag'), 0) FROM item_marks"
                 " WHERE batch_id = ?1 AND annotator_id = ?2",
+    [S_VERSION] = "PRAGMA data_version",
+    [S_SAVEPOINT] = "SAVEPOINT ivs_submit",
+    [S_RELEASE] = "RELEASE ivs_submit",
+    [S_ROLLBACK] = "ROLLBACK TO ivs_submit",
     [S_SECONDS] = "SELECT seconds FROM judgments WHERE batch_id = ?1 AND annotator_id = ?2 AND seconds IS NOT NULL"
                   " ORDER BY seconds",
 };
@@ -103,6 +111,16 @@ static const char *const sql[S_COUNT] = {
 static sqlite3_stmt *st_get(ivs_work *w, int i, int *rc) {
   *rc = ivs_db_prepare(w->st, &w->s[i], sql[i], IVS_DB_PERSISTENT, "cannot prepare");
   return *rc ? NULL : w->s[i];
+}
+
+/* Steps statement i once (one without results). */
+static int run_one(ivs_work *w, int i) {
+  int rc;
+  sqlite3_stmt *s = st_get(w, i, &rc);
+  if (rc) return rc;
+  int step = sqlite3_step(s);
+  sqlite3_reset(s);
+  return step == SQLITE_DONE ? 0 : ivs_store_fail(w->st, "cannot run a savepoint");
 }
 
 int ivs_work_open(ivs_store *st, ivs_work **out) {
@@ -131,6 +149,16 @@ void ivs_work_idle(ivs_work *w) {
   sqlite3 *db = ivs_store_db(w->st);
   for (sqlite3_stmt *s = sqlite3_next_stmt(db, NULL); s; s = sqlite3_next_stmt(db, s))
     if (sqlite3_stmt_busy(s)) sqlite3_reset(s);
+}
+
+int ivs_work_data_version(ivs_work *w, int64_t *v) {
+  int rc;
+  sqlite3_stmt *s = st_get(w, S_VERSION, &rc);
+  if (rc) return rc;
+  int step = sqlite3_step(s);
+  *v = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+  sqlite3_reset(s);
+  return step == SQLITE_ROW ? 0 : ivs_store_fail(w->st, "cannot read the data version");
 }
 
 static int need_annotator(const ivs_work_who *who) {
@@ -374,18 +402,19 @@ int ivs_work_submit_one(ivs_work *w, const ivs_work_who *who, const ivs_work_sub
   }
   sqlite3_reset(s);
   if (step != SQLITE_DONE) return ivs_store_fail(w->st, "cannot look up the submit id");
-  if ((rc = ivs_db_exec(w->st, "SAVEPOINT ivs_submit"))) return rc;
+  if ((rc = run_one(w, S_SAVEPOINT))) return rc;
   rc = submit(w, who, sub, now, status);
   if (rc) {
     /* keep the message: the rollback must not replace it */
     char msg[512];
     snprintf(msg, sizeof msg, "%s", ivs_error_message());
-    ivs_db_exec(w->st, "ROLLBACK TO ivs_submit; RELEASE ivs_submit");
+    run_one(w, S_ROLLBACK);
+    run_one(w, S_RELEASE);
     ivs_error_set(rc, "%s", msg);
     return rc;
   }
   if (first) *first = *status;
-  return ivs_db_exec(w->st, "RELEASE ivs_submit");
+  return run_one(w, S_RELEASE);
 }
 
 int ivs_work_undo(ivs_work *w, const ivs_work_who *who, int64_t before, const ivs_next_opts *o, ivs_work_item_fn fn,

@@ -184,7 +184,7 @@ CREATE TABLE leases (
   expires_at    REAL NOT NULL,
   PRIMARY KEY (batch_id, example_id, annotator_id)
 ) WITHOUT ROWID;
-CREATE INDEX leases_annotator ON leases (batch_id, annotator_id);
+CREATE INDEX leases_annotator ON leases (batch_id, annotator_id, expires_at);
 CREATE TABLE submits (
   batch_id      INTEGER NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
   annotator_id  INTEGER NOT NULL REFERENCES annotators (id),

@@ -457,6 +457,7 @@ static void do_link_change(ivs_api *a, ivs_api_call *c) {
     rc = ivs_link_revoke(a->st, a->batch, name);
     if (!rc) cJSON_AddBoolToObject(o, "revoked", 1);
   }
+  memset(a->cache, 0, sizeof a->cache); /* a link changed: resolve again */
   if (rc) {
     cJSON_Delete(o);
     return fail_rc(c, rc);
@@ -465,11 +466,37 @@ static void do_link_change(ivs_api *a, ivs_api_call *c) {
   answer(c, o);
 }
 
+void ivs_api_refresh(ivs_api *a) {
+  int64_t v = 0;
+  if (ivs_work_data_version(a->w, &v) || v != a->data_version) {
+    memset(a->cache, 0, sizeof a->cache);
+    a->data_version = v;
+  }
+}
+
+/* The token's link: from the cache, else the store (and then cached). */
+static int resolve(ivs_api *a, const char *token, size_t n, ivs_work_who *who) {
+  char hex[65];
+  ivs_token_hash(token, n, hex);
+  size_t slot = (size_t)strtoul((char[9]){hex[0], hex[1], hex[2], hex[3], hex[4], hex[5], hex[6], hex[7], 0}, NULL, 16) %
+                (sizeof a->cache / sizeof *a->cache);
+  if (!strcmp(a->cache[slot].hash, hex)) {
+    *who = a->cache[slot].who;
+    return 0;
+  }
+  int rc = ivs_link_resolve(a->st, token, n, who);
+  if (!rc) {
+    memcpy(a->cache[slot].hash, hex, sizeof hex);
+    a->cache[slot].who = *who;
+  }
+  return rc;
+}
+
 void ivs_api_handle(ivs_api *a, ivs_api_call *c, double now) {
   int own = 0, roles = ivs_api_endpoint(c->method, c->path, &own);
   if (roles <= 0) return fail(c, roles ? 405 : 404, roles ? "method not allowed" : "no such endpoint");
   ivs_work_who who;
-  int rc = ivs_link_resolve(a->st, c->token, c->token_len, &who);
+  int rc = resolve(a, c->token, c->token_len, &who);
   if (rc == IVS_EINVAL || (!rc && who.batch_id != a->batch_id)) return fail(c, 401, "unknown or revoked token");
   if (rc) return fail_rc(c, rc);
   int role = who.annotator_id ? IVS_API_ANNOTATOR : IVS_API_LEAD;

@@ -22,7 +22,19 @@ typedef struct ivs_api {
   const char *lead_name;
   int64_t guideline;     /* the version shown (0: none) */
   const char *guideline_text;
+  /* the tokens resolved lately (by hash), forgotten when another connection
+   * changed the store (a link revoked by `invscale serve links`) or this
+   * server changed a link */
+  struct {
+    char hash[65];
+    ivs_work_who who;
+  } cache[256];
+  int64_t data_version;
 } ivs_api;
+
+/* Forgets the cached tokens when the store was changed by another
+ * connection since the last call.  Between transactions. */
+void ivs_api_refresh(ivs_api *a);
 
 /* One call.  path: after "/api/v1/" ("next"); token: the Bearer token (not
  * NUL-terminated); body: the parsed request body (POST), owned by the

@@ -285,6 +285,7 @@ static void *worker_main(void *ud) {
     int grouped = 0;
     for (call *c = list; c; c = c->next) grouped += !c->own;
     ivs_work_idle(s->api.w); /* no statement keeps an old snapshot open */
+    ivs_api_refresh(&s->api);
     if (grouped) {
       int rc = ivs_store_begin(s->st);
       char why[300] = "";
@@ -431,7 +432,7 @@ int ivs_serve_start(const ivs_serve_opts *o, ivs_serve **out) {
                           MHD_OPTION_CONNECTION_LIMIT, o->max_connections ? o->max_connections : 256u,
                           MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_connections ? o->per_ip_connections : 128u,
                           MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_seconds ? o->timeout_seconds : 30u,
-                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->connection_memory ? o->connection_memory : (size_t)131072,
+                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->connection_memory ? o->connection_memory : (size_t)32768,
                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                           MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
   if (!s->d) {

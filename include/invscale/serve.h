@@ -39,7 +39,7 @@ typedef struct ivs_serve_opts {
   void (*on_log)(const char *line, void *ud); /* one line per request and per error; NULL: none */
   void *log_ud;
 } ivs_serve_opts;
-#define IVS_SERVE_OPTS_INIT {NULL, NULL, NULL, NULL, NULL, NULL, 600, 0, 50, 200, 256, 128, 30, 131072, NULL, NULL}
+#define IVS_SERVE_OPTS_INIT {NULL, NULL, NULL, NULL, NULL, NULL, 600, 0, 50, 200, 256, 128, 30, 32768, NULL, NULL}
 
 /* The most a JSON request body may hold (bytes); past it the answer is 413. */
 #define IVS_SERVE_MAX_BODY 65536

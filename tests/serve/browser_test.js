@@ -12,6 +12,8 @@
  * usage: browser_test.js INVSCALE */
 'use strict';
 const { spawn, execFileSync } = require('child_process');
+let server = null; /* killed on the way out, whatever happens */
+process.on('exit', () => { if (server && server.exitCode === null) server.kill('SIGKILL'); });
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -65,6 +67,7 @@ async function main() {
 
   const srv = spawn(BIN, ['serve', '--batch', 'b1', '--listen', '127.0.0.1:0', '--quiet', '--guidelines',
     path.join(work, 'guide.txt'), '--shuffle-classes'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  server = srv;
   let stderr = '';
   srv.stderr.on('data', (d) => { stderr += d; });
   const links = {};

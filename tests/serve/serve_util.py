@@ -1,5 +1,6 @@
 """Shared by the annotation server's tests: a project store with a batch, a
 running `invscale serve`, and an HTTP client that speaks its API."""
+import atexit
 import http.client
 import json
 import os
@@ -47,12 +48,25 @@ def make_store(bin_, work, items, gold=0, annotators=("alice", "bob", "carol"), 
     return env
 
 
+_running = []
+
+
+@atexit.register
+def _kill_left():
+    """A test that failed half-way leaves no server behind."""
+    for p in _running:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 class Server:
     """`invscale serve` on a free port; the links it printed by name."""
 
     def __init__(self, bin_, env, batch="b1", extra=()):
         self.proc = subprocess.Popen([bin_, "serve", "--batch", batch, "--listen", "127.0.0.1:0", "--quiet"] + list(extra),
                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _running.append(self.proc)
         self.links = {}
         self.url = None
         deadline = time.time() + 20
