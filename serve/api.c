@@ -272,7 +272,7 @@ static void add_stat(cJSON *o, const char *key, int rc, double v) {
   }
   cJSON_AddNullToObject(o, key);
   char k[64];
-  snprintf(k, sizeof k, "%s_error", key);
+  snprintf(k, sizeof k, "%s_undefined", key); /* as invscale agreement --format json names it */
   cJSON_AddStringToObject(o, k, ivs_error_message());
 }
 

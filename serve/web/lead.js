@@ -24,8 +24,8 @@
       $('complete').textContent = s.complete + ' (' + (s.items ? Math.round(100 * s.complete / s.items) : 0) + ' %)';
       $('adjudicated').textContent = String(s.adjudicated);
       var a = s.agreement;
-      stat($('alpha'), a.alpha, a.alpha_error);
-      stat($('fleiss'), a.fleiss_kappa, a.fleiss_kappa_error);
+      stat($('alpha'), a.alpha, a.alpha_undefined);
+      stat($('fleiss'), a.fleiss_kappa, a.fleiss_kappa_undefined);
       $('coverage').textContent = 'items by judgments so far: ' +
         s.coverage.map(function (n, k) { return k + ': ' + n; }).join(' · ') + ' — ' + a.judgments + ' judgments by ' +
         a.annotators + ' annotators on ' + a.items + ' items';
