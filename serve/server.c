@@ -38,6 +38,7 @@ typedef struct call {
   int too_big;
   cJSON *json;
   int own;
+  double retry_after; /* seconds, for a 429 */
   ivs_api_call api;
   double t0;
   struct call *next;
@@ -107,7 +108,7 @@ static enum MHD_Result send_bytes(ivs_serve *s, call *c, int status, const char 
   MHD_add_response_header(r, "Cache-Control", cache ? "no-cache" : "no-store");
   if (status == 429) {
     char ra[32];
-    snprintf(ra, sizeof ra, "%d", 1);
+    snprintf(ra, sizeof ra, "%d", c->retry_after > 1 ? (int)(c->retry_after + 0.999) : 1);
     MHD_add_response_header(r, "Retry-After", ra);
   }
   enum MHD_Result ret = MHD_queue_response(c->conn, (unsigned)status, r);
@@ -175,7 +176,10 @@ static enum MHD_Result take_api(ivs_serve *s, call *c, const char *path) {
   char hex[65];
   ivs_token_hash(tok, tl, hex);
   double wait;
-  if (!ivs_limiter_take(&s->lim, hex, now_mono(), &wait)) return send_error(s, c, 429, "too many requests: slow down");
+  if (!ivs_limiter_take(&s->lim, hex, now_mono(), &wait)) {
+    c->retry_after = wait;
+    return send_error(s, c, 429, "too many requests: slow down");
+  }
   if (c->too_big) return send_error(s, c, 413, "request body too large: at most 65536 bytes");
   if (!strcmp(c->method, "POST")) {
     if (ivs_serve_body_parse(c->body ? c->body : "", c->len, &c->json))

@@ -91,7 +91,7 @@ def main():
     try:
         env = make_store(BIN, work, items=12, gold=4, per_item=2)
         db = env["INVSCALE_DB"]
-        srv = Server(BIN, env, extra=["--rate", "200"])
+        srv = Server(BIN, env, extra=["--rate", "100"])  # bursts of 400
         check(set(srv.links) == {"lead", "alice", "bob", "carol"}, f"links printed: {sorted(srv.links)}")
         alice, bob, carol = (Client(srv, srv.links[n]) for n in ("alice", "bob", "carol"))
         lead = Client(srv, srv.links["lead"])
@@ -266,8 +266,8 @@ def main():
         # ---- rate limits ----
         dave = run(BIN, ["serve", "links", "b1", "--new", "dave"], env).stdout.split("#t=")[1].strip()
         dc = Client(srv, dave)
-        codes = [dc.get("session")[0] for _ in range(900)]
-        check(429 in codes and codes[0] == 200, f"per-token rate limit: {codes.count(429)} answers 429 of 900")
+        codes = [dc.get("session")[0] for _ in range(1200)]
+        check(429 in codes and codes[0] == 200, f"per-token rate limit: {codes.count(429)} answers 429 of 1200")
         st, j, resp = dc.get("session")
         if st == 429:
             check(resp.getheader("Retry-After") is not None and j["status"] == 429, "a 429 says when to retry")
@@ -296,6 +296,58 @@ def main():
 
         code, err = srv.stop()
         check(code == 0 and "stopped" in err, f"SIGTERM stops cleanly: exit {code}, {err[-200:]}")
+
+        # ---- behind a reverse proxy under a path: --public-url ----
+        import socket
+        sk = socket.socket()
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+        sk.close()
+        public = f"http://127.0.0.1:{port}/team/"
+        p = subprocess.Popen([BIN, "serve", "--batch", "b1", "--listen", f"127.0.0.1:{port}", "--public-url", public, "--quiet"],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out = ""
+        for line in p.stdout:
+            out += line
+            if line.startswith("(Ctrl-C"):
+                break
+        check(f"serving batch b1 at {public}" in out, f"the public URL is announced: {out}")
+        tok = run(BIN, ["serve", "links", "b1", "--new", "bob", "--public-url", public], env).stdout.split("#t=")[1].strip()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for path in ("/team/api/v1/session", "/api/v1/session"):  # with the prefix (a proxy passing it) or without
+            conn.request("GET", path, headers={"Authorization": "Bearer " + tok})
+            r = conn.getresponse()
+            r.read()
+            check(r.status == 200, f"GET {path} behind a prefix: {r.status}")
+        conn.request("GET", "/team/annotate")
+        r = conn.getresponse()
+        page = r.read().decode()
+        check(r.status == 200 and 'src="static/annotate.js"' in page and 'href="/' not in page and 'src="/' not in page,
+              "the page's URLs are relative")
+        for origin, want in ((f"http://127.0.0.1:{port}", 200), (f"http://localhost:{port}", 403), ("https://127.0.0.1", 403)):
+            conn.request("POST", "/team/api/v1/next", body="{}", headers={"Authorization": "Bearer " + tok,
+                         "Content-Type": "application/json", "Origin": origin})
+            r = conn.getresponse()
+            r.read()
+            check(r.status == want, f"Origin {origin} with --public-url {public}: {r.status}, expected {want}")
+        conn.close()
+        p.send_signal(signal.SIGTERM)
+        check(p.wait(timeout=20) == 0, "stopped")
+        # IPv6, where the machine has it
+        try:
+            s6 = socket.socket(socket.AF_INET6)
+            s6.bind(("::1", 0))
+            s6.close()
+            have6 = True
+        except OSError:
+            have6 = False
+        if have6:
+            p = subprocess.Popen([BIN, "serve", "--batch", "b1", "--listen", "[::1]:0", "--quiet"], env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            line = p.stdout.readline()
+            check(line.startswith("serving batch b1 at http://[::1]:"), f"IPv6: {line}")
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=20)
 
         # ---- leases: an open batch, K = 1, leases of 1 s ----
         env2 = make_store(BIN, work, items=3, per_item=1, batch="open", named=False, annotators=("x1", "x2", "x3"))
