@@ -151,6 +151,8 @@ void ivs_work_idle(ivs_work *w) {
     if (sqlite3_stmt_busy(s)) sqlite3_reset(s);
 }
 
+int ivs_work_in_transaction(ivs_work *w) { return !sqlite3_get_autocommit(ivs_store_db(w->st)); }
+
 int ivs_work_data_version(ivs_work *w, int64_t *v) {
   int rc;
   sqlite3_stmt *s = st_get(w, S_VERSION, &rc);

@@ -294,13 +294,20 @@ static void *worker_main(void *ud) {
       int rc = ivs_store_begin(s->st);
       char why[300] = "";
       if (rc) snprintf(why, sizeof why, "not stored, try again: %s", ivs_error_message());
-      for (call *c = list; c; c = c->next)
-        if (!c->own && !rc) ivs_api_handle(&s->api, &c->api, now);
-      if (!rc && (rc = ivs_store_commit(s->st))) {
-        snprintf(why, sizeof why, "not stored, try again: %s", ivs_error_message());
-        ivs_store_rollback(s->st);
+      for (call *c = list; c && !rc; c = c->next) {
+        if (c->own) continue;
+        ivs_api_handle(&s->api, &c->api, now);
+        /* SQLite rolled the transaction back by itself (a full disk, out of
+         * memory): nothing of the group may be stored outside it */
+        if (!ivs_work_in_transaction(s->api.w)) {
+          rc = IVS_ESTORE;
+          snprintf(why, sizeof why, "not stored, try again: the transaction was rolled back");
+        }
       }
+      if (!rc && (rc = ivs_store_commit(s->st)))
+        snprintf(why, sizeof why, "not stored, try again: %s", ivs_error_message());
       if (rc) {
+        ivs_store_rollback(s->st); /* nothing when SQLite ended it already */
         logf_(s, "error: %s", why);
         for (call *c = list; c; c = c->next)
           if (!c->own) {

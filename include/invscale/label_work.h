@@ -106,6 +106,9 @@ void ivs_work_free(ivs_work *w); /* accepts NULL */
  * (cached ones left on a row), so that no read snapshot outlives a
  * transaction: call it between transactions. */
 void ivs_work_idle(ivs_work *w);
+/* 1 while a transaction is open on the store's connection (SQLite may roll
+ * one back by itself after an error such as a full disk), else 0. */
+int ivs_work_in_transaction(ivs_work *w);
 /* SQLite's data_version of the connection: it changes when another
  * connection commits to the store. */
 int ivs_work_data_version(ivs_work *w, int64_t *v);

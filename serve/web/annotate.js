@@ -181,13 +181,24 @@
     });
   }
 
+  var waitTimer = null;
+
   function maybeFinished() {
     if (!current && !queue.length && !fetching && !stopped) {
       $('work').hidden = true;
       $('finished').hidden = false;
+      var more = progress.total > progress.done;
       $('finished-text').textContent = outbox.length ?
         'Nothing more to do; ' + outbox.length + ' judgments are still being saved: keep this page open.' :
+        more ? 'The items left are being worked on by others; any that come back will show here.' :
         'There is nothing more for you in this batch. Thank you.';
+      /* items leased to others come back when their leases run out */
+      if (more && !waitTimer) {
+        waitTimer = setTimeout(function () {
+          waitTimer = null;
+          refreshProgress().then(function () { if (!current) advance(); maybeFinished(); });
+        }, 15000);
+      }
     }
   }
 
