@@ -35,6 +35,7 @@ int cmd_judgments(int argc, char **argv, const char *db);
 int cmd_adjudicate(int argc, char **argv, const char *db);
 int cmd_disagreements(int argc, char **argv, const char *db);
 int cmd_aggregate(int argc, char **argv, const char *db);
+int cmd_serve(int argc, char **argv, const char *db);
 
 /* "invscale: error: <msg>" on stderr; returns EXIT_FAIL (or EXIT_USAGE for
  * IVS_EUSAGE). */

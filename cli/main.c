@@ -30,6 +30,7 @@ static const struct {
     {"probe", cmd_probe, "generate on a model family and give each text metric's scaling-trend verdict"},
     {"agreement", cmd_agreement, "inter-annotator agreement of judgments (alpha, kappas, per label and annotator)"},
     {"aggregate", cmd_aggregate, "final labels from judgments by majority vote or Dawid-Skene"},
+    {"serve", cmd_serve, "the annotation server: a batch in the browser (serve --batch B, serve links B)"},
 };
 
 static int usage(FILE *f, int code) {

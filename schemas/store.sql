@@ -154,3 +154,83 @@ CREATE TABLE judgment_history (
   replaced_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
 CREATE INDEX judgment_history_judgment ON judgment_history (judgment_id);
+
+-- version 6
+-- The annotation server (issue 14).  links: one random token per annotator
+-- per batch and one for the lead, stored only as its SHA-256 (hex); a
+-- revoked link keeps its row.  leases: an item handed out to an annotator
+-- until expires_at (Unix seconds); an expired lease is ignored and replaced.
+-- submits: the client-made id of every acknowledged submit, so that a retried
+-- submit is stored once.  item_marks: skips and flags (with a note).
+-- guidelines: each distinct text once, numbered by id; a judgment made in the
+-- browser names the version shown.  class_orders: the order of an item's
+-- classes shown to an annotator (--shuffle-classes).  batch_items.judged
+-- counts an item's judgments in its batch (kept by triggers), so that the
+-- next item is found through an index.
+CREATE TABLE links (
+  id            INTEGER PRIMARY KEY,
+  batch_id      INTEGER NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+  annotator_id  INTEGER REFERENCES annotators (id),  -- NULL: the lead's link
+  token_hash    TEXT NOT NULL UNIQUE,
+  created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+  revoked_at    TEXT
+);
+CREATE UNIQUE INDEX links_live ON links (batch_id, coalesce(annotator_id, 0)) WHERE revoked_at IS NULL;
+CREATE TABLE leases (
+  batch_id      INTEGER NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+  example_id    INTEGER NOT NULL REFERENCES examples (id),
+  annotator_id  INTEGER NOT NULL REFERENCES annotators (id),
+  leased_at     REAL NOT NULL,
+  expires_at    REAL NOT NULL,
+  PRIMARY KEY (batch_id, example_id, annotator_id)
+) WITHOUT ROWID;
+CREATE INDEX leases_annotator ON leases (batch_id, annotator_id, expires_at);
+CREATE TABLE submits (
+  batch_id      INTEGER NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+  annotator_id  INTEGER NOT NULL REFERENCES annotators (id),
+  client_id     TEXT NOT NULL,
+  kind          TEXT NOT NULL CHECK (kind = 'judgment' OR kind = 'skip' OR kind = 'flag'),
+  example_id    INTEGER NOT NULL,
+  status        TEXT NOT NULL,   -- stored, revised, kept (the same label again)
+  created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  PRIMARY KEY (batch_id, annotator_id, client_id)
+) WITHOUT ROWID;
+CREATE TABLE item_marks (
+  id            INTEGER PRIMARY KEY,
+  batch_id      INTEGER NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+  example_id    INTEGER NOT NULL REFERENCES examples (id),
+  annotator_id  INTEGER NOT NULL REFERENCES annotators (id),
+  kind          TEXT NOT NULL CHECK (kind = 'skip' OR kind = 'flag'),
+  note          TEXT,
+  created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX item_marks_item ON item_marks (batch_id, example_id, annotator_id);
+CREATE TABLE guidelines (
+  id          INTEGER PRIMARY KEY,   -- the version
+  text        TEXT NOT NULL,
+  sha256      TEXT NOT NULL UNIQUE,
+  created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+ALTER TABLE judgments ADD COLUMN guideline_id INTEGER;  -- guidelines.id (no foreign key: a column with one cannot be dropped)
+CREATE TABLE class_orders (
+  batch_id      INTEGER NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+  annotator_id  INTEGER NOT NULL REFERENCES annotators (id),
+  example_id    INTEGER NOT NULL REFERENCES examples (id),
+  classes       TEXT NOT NULL,   -- JSON array: the classes in the order shown
+  PRIMARY KEY (batch_id, annotator_id, example_id)
+) WITHOUT ROWID;
+CREATE INDEX judgments_batch_annotator ON judgments (batch_id, annotator_id, example_id);
+ALTER TABLE batch_items ADD COLUMN judged INTEGER NOT NULL DEFAULT 0;
+UPDATE batch_items SET judged = (SELECT count(*) FROM judgments j
+  WHERE j.batch_id = batch_items.batch_id AND j.example_id = batch_items.example_id);
+CREATE INDEX batch_items_work ON batch_items (batch_id, judged DESC, position);
+CREATE TRIGGER judgments_judged_insert AFTER INSERT ON judgments WHEN NEW.batch_id IS NOT NULL BEGIN
+  UPDATE batch_items SET judged = judged + 1 WHERE batch_id = NEW.batch_id AND example_id = NEW.example_id;
+END;
+CREATE TRIGGER judgments_judged_delete AFTER DELETE ON judgments WHEN OLD.batch_id IS NOT NULL BEGIN
+  UPDATE batch_items SET judged = judged - 1 WHERE batch_id = OLD.batch_id AND example_id = OLD.example_id;
+END;
+CREATE TRIGGER judgments_judged_move AFTER UPDATE OF batch_id, example_id ON judgments BEGIN
+  UPDATE batch_items SET judged = judged - 1 WHERE batch_id = OLD.batch_id AND example_id = OLD.example_id;
+  UPDATE batch_items SET judged = judged + 1 WHERE batch_id = NEW.batch_id AND example_id = NEW.example_id;
+END;

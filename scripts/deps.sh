@@ -7,7 +7,8 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libzip-dev libcurl4-openssl-dev libfmt-dev libsimdjson-dev g++ python3 python3-jsonschema python3-pandas python3-nltk python3-statsmodels
       util-linux gawk jq bc time librsvg2-bin unzip
       libopenblas-dev libpcre2-dev libutf8proc-dev zlib1g-dev spamassassin spamc
-      python3-torch python3-numpy)
+      python3-torch python3-numpy
+      libmicrohttpd-dev chromium wrk)  # the annotation server; chromium for its browser test, wrk for bench/serve
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # node and npm for the tokenizer oracle test and bench/tokenize (a node already installed, e.g. a newer one, is kept)

@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* The schema version this library writes. */
-#define IVS_STORE_VERSION 5
+#define IVS_STORE_VERSION 6
 
 /* An open store.  Opaque. */
 typedef struct ivs_store ivs_store;
