@@ -239,6 +239,7 @@ static int measure(ivs_probe_run_state *st, const ivs_generation *g, ivs_probe_g
     pm->distinct[k] = ivs_probe_distinct(u, nu, (size_t)k + 1);
     if (ivs_probe_metrics_failed()) rc = IVS_ENOMEM;
   }
+  if (!rc && (o->metrics & IVS_PROBE_DISTINCT)) pm->units = u, pm->n_units = nu, u = NULL;
   free(u);
   if (!rc && (o->metrics & IVS_PROBE_COMPRESSION)) rc = ivs_probe_compression(g->text, len, &pm->compression);
   if (!rc && (o->metrics & IVS_PROBE_NUMBER)) pm->has_number = ivs_probe_number(g->text, len, &pm->number);
@@ -308,7 +309,7 @@ static int prompt_values(ivs_probe_run_state *st, size_t m, const ivs_probe_gen 
 static void release_gens(ivs_generation *g, ivs_probe_gen *pg, size_t n) {
   for (size_t k = 0; k < n; k++) {
     if (g) ivs_generation_release(&g[k]);
-    if (pg) free(pg[k].rules), free(pg[k].match);
+    if (pg) free(pg[k].rules), free(pg[k].match), free(pg[k].units);
   }
   free(g), free(pg);
 }
