@@ -294,7 +294,7 @@ static int prompt_values(ivs_probe_run_state *st, size_t m, const ivs_probe_gen 
   }
   for (size_t k = 0; k < G; k++) {
     double e = NAN, pl = NAN, ph = NAN;
-    if (cnt[k * 4 + 1] && cnt[k * 4 + 2] && cnt[k * 4 + 3] &&
+    if (cnt[k * 4 + 1] > 0 && cnt[k * 4 + 2] > 0 && cnt[k * 4 + 3] > 0 &&
         ivs_probe_anchoring(sum[k * 4 + 1] / cnt[k * 4 + 1], sum[k * 4 + 2] / cnt[k * 4 + 2],
                             sum[k * 4 + 3] / cnt[k * 4 + 3], &e, &pl, &ph) != 0)
       e = pl = ph = NAN;
