@@ -7,6 +7,8 @@
  * kept across models, so memory holds one model's generations at a time. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +241,7 @@ static int measure(ivs_probe_run_state *st, const ivs_generation *g, ivs_probe_g
     pm->distinct[k] = ivs_probe_distinct(u, nu, (size_t)k + 1);
     if (ivs_probe_metrics_failed()) rc = IVS_ENOMEM;
   }
+  if (!rc && (o->metrics & IVS_PROBE_DISTINCT)) pm->units = u, pm->n_units = nu, u = NULL;
   free(u);
   if (!rc && (o->metrics & IVS_PROBE_COMPRESSION)) rc = ivs_probe_compression(g->text, len, &pm->compression);
   if (!rc && (o->metrics & IVS_PROBE_NUMBER)) pm->has_number = ivs_probe_number(g->text, len, &pm->number);
@@ -248,8 +251,61 @@ static int measure(ivs_probe_run_state *st, const ivs_generation *g, ivs_probe_g
     for (size_t k = 0; k < st->n_patterns; k++) total += pm->match[k];
     pm->match_rate = pm->tokens ? 100.0 * (double)total / (double)pm->tokens : NAN;
   }
-  if (!rc && (o->metrics & IVS_PROBE_SPAM)) rc = ivs_spamd_check(st->spamd, g->text, len, &pm->spam, &pm->rules);
-  return rc;
+  return rc; /* spam: spam_scores, afterwards */
+}
+
+/* ---- spam: two checks in flight (spamd runs two children) ---- */
+
+#define SPAM_WORKERS 2
+
+typedef struct {
+  ivs_spamd *spamd;
+  const ivs_generation *g;
+  ivs_probe_gen *pg;
+  size_t n;
+  atomic_size_t next, done;
+  atomic_int stop;
+  int rc;
+  char err[1024];
+} spam_pool;
+
+/* One worker's share: 1 when it stopped for an error (kept in the pool by
+ * the first to fail). */
+static int spam_some(spam_pool *p, int one) {
+  size_t k;
+  while (!atomic_load(&p->stop) && (k = atomic_fetch_add(&p->next, 1)) < p->n) {
+    int rc = ivs_spamd_check(p->spamd, p->g[k].text, strlen(p->g[k].text), &p->pg[k].spam, &p->pg[k].rules);
+    if (rc) {
+      if (!atomic_exchange(&p->stop, 1)) p->rc = rc, snprintf(p->err, sizeof p->err, "%s", ivs_error_message());
+      return 1;
+    }
+    atomic_fetch_add(&p->done, 1);
+    if (one) return 0;
+  }
+  return 0;
+}
+
+static void *spam_worker(void *arg) {
+  spam_some(arg, 0);
+  return NULL;
+}
+
+static int spam_scores(ivs_probe_run_state *st, const ivs_generation *g, ivs_probe_gen *pg, size_t n, const char *subject) {
+  spam_pool p = {.spamd = st->spamd, .g = g, .pg = pg, .n = n};
+  atomic_init(&p.next, 0), atomic_init(&p.done, 0), atomic_init(&p.stop, 0);
+  pthread_t th[SPAM_WORKERS - 1];
+  int started[SPAM_WORKERS - 1] = {0};
+  for (int t = 0; t < SPAM_WORKERS - 1; t++) started[t] = pthread_create(&th[t], NULL, spam_worker, &p) == 0;
+  /* this thread checks too, and reports the progress of all */
+  while (atomic_load(&p.next) < n && !atomic_load(&p.stop)) {
+    spam_some(&p, 1);
+    emit(st->o, IVS_EVAL_EVENT_REQUESTS, subject, atomic_load(&p.done), n, NULL);
+  }
+  for (int t = 0; t < SPAM_WORKERS - 1; t++)
+    if (started[t]) pthread_join(th[t], NULL);
+  emit(st->o, IVS_EVAL_EVENT_REQUESTS, subject, atomic_load(&p.done), n, NULL);
+  emit(st->o, IVS_EVAL_EVENT_STEP_END, subject, 0, 0, NULL);
+  return p.rc ? ivs_error_set(p.rc, "%s", p.err) : 0;
 }
 
 /* The per-prompt values of model column m from its generations. */
@@ -293,7 +349,7 @@ static int prompt_values(ivs_probe_run_state *st, size_t m, const ivs_probe_gen 
   }
   for (size_t k = 0; k < G; k++) {
     double e = NAN, pl = NAN, ph = NAN;
-    if (cnt[k * 4 + 1] && cnt[k * 4 + 2] && cnt[k * 4 + 3] &&
+    if (cnt[k * 4 + 1] > 0 && cnt[k * 4 + 2] > 0 && cnt[k * 4 + 3] > 0 &&
         ivs_probe_anchoring(sum[k * 4 + 1] / cnt[k * 4 + 1], sum[k * 4 + 2] / cnt[k * 4 + 2],
                             sum[k * 4 + 3] / cnt[k * 4 + 3], &e, &pl, &ph) != 0)
       e = pl = ph = NAN;
@@ -308,7 +364,7 @@ static int prompt_values(ivs_probe_run_state *st, size_t m, const ivs_probe_gen 
 static void release_gens(ivs_generation *g, ivs_probe_gen *pg, size_t n) {
   for (size_t k = 0; k < n; k++) {
     if (g) ivs_generation_release(&g[k]);
-    if (pg) free(pg[k].rules), free(pg[k].match);
+    if (pg) free(pg[k].rules), free(pg[k].match), free(pg[k].units);
   }
   free(g), free(pg);
 }
@@ -360,9 +416,8 @@ static int run_model(ivs_probe_run_state *st, size_t m) {
     if (st->n_patterns && !(pg[k].match = calloc(st->n_patterns, sizeof *pg[k].match)))
       rc = ivs_error_set(IVS_ENOMEM, "out of memory");
     if (!rc) rc = measure(st, &gens[k], &pg[k]);
-    if (o->metrics & IVS_PROBE_SPAM) emit(o, IVS_EVAL_EVENT_REQUESTS, subject, k + 1, NS, NULL);
   }
-  if (o->metrics & IVS_PROBE_SPAM) emit(o, IVS_EVAL_EVENT_STEP_END, subject, 0, 0, NULL);
+  if (!rc && (o->metrics & IVS_PROBE_SPAM)) rc = spam_scores(st, gens, pg, NS, subject);
   mb->units_kind = st->units_kind;
   if (!rc) rc = prompt_values(st, m, pg);
   if (!rc) rc = ivs_probe_write_generations(st, m, gens, pg);

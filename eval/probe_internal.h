@@ -29,6 +29,8 @@ typedef struct ivs_probe_gen {
   double match_rate;    /* matches per 100 tokens */
   double spam;
   char *rules;          /* owned: comma-separated */
+  uint64_t *units;      /* owned, with distinct: the tokens counted (for the model's corpus distinct-n) */
+  size_t n_units;
 } ivs_probe_gen;
 
 struct cJSON;

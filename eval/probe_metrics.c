@@ -19,45 +19,59 @@ static uint64_t ngram_hash(const uint64_t *u, size_t order) {
   return h;
 }
 
-/* The number of distinct n-grams among the n - order + 1 of u: an open
- * hash table of start positions, each n-gram compared whole on a hash
- * match.  (size_t)-1 when out of memory. */
-static size_t distinct_ngrams(const uint64_t *u, size_t n, size_t order) {
-  size_t grams = n - order + 1, cap = 16;
-  while (cap < grams * 2) cap *= 2;
-  size_t *slot = malloc(cap * sizeof *slot);
+/* The number of distinct n-grams among those of k sequences (each
+ * sequence's own n - order + 1; none across their ends): an open hash table
+ * of (sequence, start) pairs, each n-gram compared whole on a hash match.
+ * (size_t)-1 when out of memory; *grams gets their number. */
+static size_t distinct_ngrams(const uint64_t *const *u, const size_t *n, size_t k, size_t order, size_t *grams) {
+  size_t total = 0;
+  for (size_t s = 0; s < k; s++) total += n[s] >= order ? n[s] - order + 1 : 0;
+  *grams = total;
+  size_t cap = 16;
+  while (cap < total * 2) cap *= 2;
+  size_t(*slot)[2] = malloc(cap * sizeof *slot);
   uint64_t *hash = malloc(cap * sizeof *hash);
   if (!slot || !hash) {
     free(slot), free(hash);
     return (size_t)-1;
   }
-  for (size_t j = 0; j < cap; j++) slot[j] = (size_t)-1;
+  for (size_t j = 0; j < cap; j++) slot[j][0] = (size_t)-1;
   size_t distinct = 0;
-  for (size_t i = 0; i < grams; i++) {
-    uint64_t h = ngram_hash(u + i, order);
-    size_t j = (size_t)h & (cap - 1);
-    for (;; j = (j + 1) & (cap - 1)) {
-      if (slot[j] == (size_t)-1) {
-        slot[j] = i, hash[j] = h, distinct++;
-        break;
+  for (size_t s = 0; s < k; s++)
+    for (size_t i = 0; i + order <= n[s]; i++) {
+      uint64_t h = ngram_hash(u[s] + i, order);
+      size_t j = (size_t)h & (cap - 1);
+      for (;; j = (j + 1) & (cap - 1)) {
+        if (slot[j][0] == (size_t)-1) {
+          slot[j][0] = s, slot[j][1] = i, hash[j] = h, distinct++;
+          break;
+        }
+        if (hash[j] == h && !memcmp(u[slot[j][0]] + slot[j][1], u[s] + i, order * sizeof **u)) break;
       }
-      if (hash[j] == h && !memcmp(u + slot[j], u + i, order * sizeof *u)) break;
     }
-  }
   free(slot), free(hash);
   return distinct;
 }
 
-double ivs_probe_distinct(const uint64_t *u, size_t n, size_t order) {
+double ivs_probe_distinct_corpus(const uint64_t *const *u, const size_t *n, size_t k, size_t order) {
   metrics_failed = 0;
-  if (order < 1 || n < order) return NAN;
-  size_t d = distinct_ngrams(u, n, order);
+  size_t grams;
+  if (order < 1) return NAN;
+  size_t d = distinct_ngrams(u, n, k, order, &grams);
   if (d == (size_t)-1) {
     metrics_failed = 1;
     ivs_error_set(IVS_ENOMEM, "out of memory");
     return NAN;
   }
-  return (double)d / (double)(n - order + 1);
+  return grams ? (double)d / (double)grams : NAN;
+}
+
+double ivs_probe_distinct(const uint64_t *u, size_t n, size_t order) {
+  if (order < 1 || n < order) {
+    metrics_failed = 0;
+    return NAN;
+  }
+  return ivs_probe_distinct_corpus(&u, &n, 1, order);
 }
 
 double ivs_probe_seq_rep(const uint64_t *u, size_t n, size_t order) {

@@ -29,6 +29,11 @@ double ivs_probe_seq_rep(const uint64_t *u, size_t n, size_t order);
  * of one generation, i.e. 1 - seq-rep-n.  NaN as above. */
 double ivs_probe_distinct(const uint64_t *u, size_t n, size_t order);
 
+/* distinct-n as Li et al. computed it, over all of a model's generations:
+ * distinct n-grams over all n-grams of the k sequences u[0..k) (lengths n[];
+ * no n-gram spans two).  NaN when there is none. */
+double ivs_probe_distinct_corpus(const uint64_t *const *u, const size_t *n, size_t k, size_t order);
+
 /* Whether the last call above ran out of memory (its NaN is not a value). */
 int ivs_probe_metrics_failed(void);
 

@@ -216,6 +216,28 @@ int ivs_probe_model_details(ivs_probe_run_state *st, size_t m, const ivs_generat
       cJSON_AddNumberToObject(mc, ivs_probe_patterns_name(st->patterns, p), total);
     }
   }
+  if (o->metrics & IVS_PROBE_DISTINCT) {
+    /* Li et al.'s distinct-n: over all of the model's generations */
+    const uint64_t **u = malloc((NS ? NS : 1) * sizeof *u);
+    size_t *n = malloc((NS ? NS : 1) * sizeof *n);
+    if (!u || !n) {
+      free(u), free(n);
+      return ivs_error_set(IVS_ENOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < NS; k++) u[k] = pg[k].units, n[k] = pg[k].n_units;
+    cJSON *dc = cJSON_AddObjectToObject(d, "distinct_corpus");
+    int failed = 0;
+    for (size_t order = 1; order <= 3 && !failed; order++) {
+      double v = ivs_probe_distinct_corpus(u, n, NS, order);
+      failed = ivs_probe_metrics_failed();
+      char key[24];
+      snprintf(key, sizeof key, "distinct_%zu", order);
+      if (isfinite(v)) cJSON_AddNumberToObject(dc, key, v);
+      else cJSON_AddNullToObject(dc, key);
+    }
+    free(u), free(n);
+    if (failed) return IVS_ENOMEM;
+  }
   if (o->metrics & IVS_PROBE_NUMBER) {
     size_t found = 0;
     for (size_t k = 0; k < NS; k++) found += pg[k].has_number != 0;

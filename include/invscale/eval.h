@@ -373,11 +373,11 @@ typedef struct ivs_probe_result {
  * callee; release it with ivs_probe_result_release, also after a failure).
  * Returns 0, or:
  *   IVS_EUSAGE  bad options (fewer than 2 models, a name twice, a backend
- *               that does not generate, an option out of range: top_p
- *               outside (0, 1], a temperature not above 0, top_k 0 is fine
- *               but samples or max_new_tokens 0 is not, unknown sizes, two
- *               models of one size), SpamAssassin not installed (the message
- *               names the packages);
+ *               that does not generate, an option out of range: when
+ *               sampling top_p outside (0, 1] or a temperature not above 0;
+ *               samples or max_new_tokens 0; an unknown size, two models of
+ *               one size), SpamAssassin not installed (the message names the
+ *               packages), a malformed spamd address;
  *   IVS_EINVAL / IVS_EPARSE  a prompt set that is invalid (no `prompt`, a bad
  *               role, a group missing a role with the number metric), an
  *               invalid pattern (file:line and PCRE2's message);

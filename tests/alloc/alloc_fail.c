@@ -11,6 +11,7 @@
  * (SQLITE_CONFIG_MALLOC) and libxml2's (xmlMemSetup).
  *
  * Usage: alloc_fail [PATH...]   (paths: import, validate, more as listed) */
+#include <dirent.h>
 #include <errno.h>
 #include <libxml/xmlmemory.h>
 #include <sqlite3.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "alloc_paths.h"
+#include "core/fileio.h"
 
 /* ---- the counting allocator ---- */
 
@@ -108,6 +110,35 @@ void remove_store_sidecars(const char *db) {
 }
 
 void alloc_pause(void) { atomic_store(&fail_at, 0); }
+
+int alloc_tmp_left(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  struct dirent *e;
+  int left = 0;
+  while ((e = readdir(d)))
+    if (strstr(e->d_name, ".tmp")) left = 1;
+  closedir(d);
+  return left;
+}
+
+int alloc_same_files(const char *what, const char *dir, const char *const *names, size_t n, char **ref) {
+  for (size_t k = 0; k < n; k++) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, names[k]);
+    ivs_buf b;
+    if (ivs_file_read_all(p, 1 << 20, &b)) {
+      ivs_buf_release(&b);
+      return wrong("%s: cannot read %s after success", what, names[k]);
+    }
+    char *text = ivs_buf_detach(&b, NULL);
+    int differs = ref[k] && strcmp(ref[k], text);
+    if (!ref[k]) ref[k] = text, text = NULL;
+    free(text);
+    if (differs) return wrong("%s: %s differs from the reference run's", what, names[k]);
+  }
+  return 0;
+}
 
 /* ---- the driver ---- */
 

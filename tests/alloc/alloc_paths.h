@@ -28,6 +28,13 @@ void remove_store_sidecars(const char *db);
 /* Stops failing allocations for the rest of the run (its own checks). */
 void alloc_pause(void);
 
+/* 1 when a temporary file (".tmp" in its name) is left in dir. */
+int alloc_tmp_left(const char *dir);
+/* The n files dir/names[k] as the reference run wrote them: the first call
+ * keeps them in ref[k] (n entries, NULL at first), later ones compare;
+ * ALLOC_WRONG (via wrong) naming `what` and the file otherwise. */
+int alloc_same_files(const char *what, const char *dir, const char *const *names, size_t n, char **ref);
+
 #define ALLOC_PATH(n) extern const alloc_path alloc_path_##n;
 ALLOC_PATH(import)
 ALLOC_PATH(validate)

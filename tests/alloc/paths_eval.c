@@ -1,6 +1,5 @@
 /* Allocation-failure path: a whole eval run on a small task with two models
  * (logprobs: files); a failing run leaves no temporary file behind. */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,19 +63,7 @@ static int run(void *state) {
     if (!e->prompt || strcmp(e->prompt, want)) rc = wrong("eval: example %zu's prompt is not '%s'", e->index, want);
   }
   for (size_t m = 0; !rc && m < 2; m++) got[3 + 2 * m] = res.models[m].mean, got[4 + 2 * m] = res.models[m].sem;
-  for (int k = 0; !rc && k < 5; k++) {
-    char p[700];
-    snprintf(p, sizeof p, "%s/%s", E.out, names[k]);
-    ivs_buf b;
-    if (ivs_file_read_all(p, 1 << 20, &b)) {
-      rc = wrong("eval: cannot read %s after success", names[k]);
-      break;
-    }
-    char *text = ivs_buf_detach(&b, NULL);
-    if (!ref_files[k]) ref_files[k] = text, text = NULL;
-    else if (strcmp(ref_files[k], text)) rc = wrong("eval: %s differs from the reference run's", names[k]);
-    free(text);
-  }
+  if (!rc) rc = alloc_same_files("eval", E.out, names, 5, ref_files);
   if (!rc && !ref[0]) memcpy(ref, got, sizeof ref);
   else if (!rc && memcmp(ref, got, sizeof ref)) rc = wrong("eval: other numbers than the reference run's");
   ivs_eval_result_release(&res);
@@ -86,14 +73,7 @@ static int run(void *state) {
 /* no temporary file is left in the output folder */
 static int check(void *state, int rc) {
   (void)state, (void)rc;
-  DIR *d = opendir(E.out);
-  if (!d) return 0;
-  struct dirent *e;
-  int left = 0;
-  while ((e = readdir(d)))
-    if (strstr(e->d_name, ".tmp")) left = 1;
-  closedir(d);
-  return left;
+  return alloc_tmp_left(E.out);
 }
 
 const alloc_path alloc_path_eval = {"eval", setup, NULL, run, check, NULL};

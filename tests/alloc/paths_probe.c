@@ -2,7 +2,6 @@
  * pattern file, numbers and an anchoring group: the metrics that allocate;
  * kept small, every run writes and fsyncs its files); a failing run leaves no file
  * behind, a successful one writes what the reference run wrote. */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,19 +47,7 @@ static int run(void *state) {
     rc = wrong("probe: %zu prompts, %zu models", res.n_prompts, res.n_models);
   static char *ref_files[4];
   static const char *const names[4] = {"small.jsonl", "large.jsonl", "summary.json", "seq_rep_4.svg"};
-  for (int k = 0; !rc && k < 4; k++) {
-    char p[700];
-    snprintf(p, sizeof p, "%s/%s", P.out, names[k]);
-    ivs_buf b;
-    if (ivs_file_read_all(p, 1 << 20, &b)) {
-      rc = wrong("probe: cannot read %s after success", names[k]);
-      break;
-    }
-    char *text = ivs_buf_detach(&b, NULL);
-    if (!ref_files[k]) ref_files[k] = text, text = NULL;
-    else if (strcmp(ref_files[k], text)) rc = wrong("probe: %s differs from the reference run's", names[k]);
-    free(text);
-  }
+  if (!rc) rc = alloc_same_files("probe", P.out, names, 4, ref_files);
   ivs_probe_result_release(&res);
   return rc;
 }
@@ -68,14 +55,7 @@ static int run(void *state) {
 /* no temporary file is left in the output folder */
 static int check(void *state, int rc) {
   (void)state, (void)rc;
-  DIR *d = opendir(P.out);
-  if (!d) return 0;
-  struct dirent *e;
-  int left = 0;
-  while ((e = readdir(d)))
-    if (strstr(e->d_name, ".tmp")) left = 1;
-  closedir(d);
-  return left;
+  return alloc_tmp_left(P.out);
 }
 
 const alloc_path alloc_path_probe = {"probe", setup, NULL, run, check, NULL};

@@ -3,7 +3,9 @@
  * response's choice (the openai: backend's generation parser), 3 a prompt
  * set (JSON Lines or CSV through the task-file reader), 4 the number parser
  * and the token metrics on the input's bytes. */
+#define _GNU_SOURCE /* memfd_create */
 #include <cjson/cJSON.h>
+#include <sys/mman.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,7 +19,8 @@
 #include "eval/probe_prompts.h"
 #include "eval/probe_spam.h"
 
-static char prompt_path[64];
+static char prompt_path[64]; /* an in-memory file, /proc/self/fd/N: nothing left behind */
+static int prompt_fd = -1;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
@@ -48,11 +51,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     break;
   }
   case 3: {
-    if (!prompt_path[0]) snprintf(prompt_path, sizeof prompt_path, "/tmp/fuzz_probe_%d.jsonl", (int)getpid());
-    FILE *f = fopen(prompt_path, "wb");
-    if (!f) return 0;
-    fwrite(text, 1, n, f);
-    fclose(f);
+    if (prompt_fd < 0) {
+      if ((prompt_fd = memfd_create("prompts", 0)) < 0) return 0;
+      snprintf(prompt_path, sizeof prompt_path, "/proc/self/fd/%d", prompt_fd);
+    }
+    if (ftruncate(prompt_fd, 0) != 0 || pwrite(prompt_fd, text, n, 0) != (ssize_t)n) return 0;
     ivs_probe_prompts p;
     ivs_probe_prompts_read(prompt_path, &p);
     ivs_probe_prompts_release(&p);

@@ -45,6 +45,14 @@ static void test_seq_rep_distinct(void **state) {
   /* ids that differ in the high bits are different tokens */
   const uint64_t d[] = {1, 1ULL << 40 | 1};
   assert_float_equal(ivs_probe_distinct(d, 2, 1), 1.0, 1e-15);
+  /* over a corpus (Li et al.'s own definition): 1 2 3 and 1 2 4 have 4 of 6 distinct unigrams, bigrams
+   * 12 23 12 24: 3 of 4 (none across the two texts' ends) */
+  const uint64_t s1[] = {1, 2, 3}, s2[] = {1, 2, 4}, *seqs[] = {s1, s2};
+  const size_t lens[] = {3, 2 + 1};
+  assert_float_equal(ivs_probe_distinct_corpus(seqs, lens, 2, 1), 4.0 / 6.0, 1e-15);
+  assert_float_equal(ivs_probe_distinct_corpus(seqs, lens, 2, 2), 3.0 / 4.0, 1e-15);
+  const size_t short_lens[] = {1, 1};
+  assert_true(isnan(ivs_probe_distinct_corpus(seqs, short_lens, 2, 2)));
   /* a long text: distinct counts stay exact (2000 distinct 3-grams of 1998 + 2000) */
   uint64_t *e = malloc(4000 * sizeof *e);
   for (size_t i = 0; i < 4000; i++) e[i] = i % 2000;

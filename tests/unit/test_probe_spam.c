@@ -110,6 +110,27 @@ static void test_stopped(void **state) {
   assert_int_equal(ivs_spamd_check(s, "x", 1, &v, &rules), IVS_EIO);
   assert_non_null(strstr(ivs_error_message(), "cannot connect"));
   ivs_spamd_close(s);
+  /* a probe run against it fails with that error (from whichever of its checks failed first), writing nothing */
+  char dir[] = "/tmp/ivs_spam_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char prompts[300], out[300], path[400];
+  snprintf(prompts, sizeof prompts, "%s/p.jsonl", dir);
+  snprintf(out, sizeof out, "%s/out", dir);
+  FILE *f = fopen(prompts, "w");
+  for (int i = 0; i < 6; i++) fprintf(f, "{\"prompt\":\"Dear customer %d,\"}\n", i);
+  fclose(f);
+  ivs_eval_model ms[2] = {{"small", "fake:0.3@1e8", 0}, {"large", "fake:3@1e9", 0}};
+  ivs_probe_opts o = IVS_PROBE_OPTS_INIT;
+  o.prompts_path = prompts, o.out_dir = out, o.models = ms, o.n_models = 2;
+  o.metrics = IVS_PROBE_SPAM | IVS_PROBE_LENGTH, o.samples = 2, o.max_new_tokens = 8, o.n_boot = 20, o.spamd = addr;
+  ivs_probe_result r;
+  assert_int_equal(ivs_probe_run(&o, &r), IVS_EIO);
+  assert_non_null(strstr(ivs_error_message(), "cannot connect"));
+  ivs_probe_result_release(&r);
+  snprintf(path, sizeof path, "%s/small.jsonl", out);
+  assert_int_not_equal(access(path, F_OK), 0);
+  snprintf(path, sizeof path, "rm -rf '%s'", dir);
+  assert_int_equal(system(path), 0);
 }
 
 int main(void) {
