@@ -4,10 +4,9 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Each loop compiled for AVX-512, AVX2 and the baseline, chosen when the
- * program loads (the same results: no multiply-add is fused, the engine is
- * built with -ffp-contract=off). */
-#define WIDE __attribute__((target_clones("avx512f", "avx2", "default")))
+/* Each loop compiled for AVX-512, AVX2 and the baseline (IVS_WIDE; the same
+ * results: no multiply-add is fused, the engine is built with
+ * -ffp-contract=off). */
 
 /* e^x: x = k ln 2 + r with |r| <= ln 2 / 2, e^r by a polynomial, 2^k by
  * building the float's exponent.  x is clamped to where float is finite;
@@ -30,14 +29,14 @@ static inline float exp_poly(float v) {
 }
 
 /* 0.5 x (1 + tanh y) = x / (1 + e^(-2y)): one exp and one division */
-WIDE void ivs_act_gelu_tanh(float *x, size_t n) {
+IVS_WIDE void ivs_act_gelu_tanh(float *x, size_t n) {
   for (size_t i = 0; i < n; i++) {
     float v = x[i], y = 0.7978845608028654f * (v + 0.044715f * v * v * v);
     x[i] = v / (1.0f + exp_poly(-2.0f * y));
   }
 }
 
-WIDE void ivs_act_gelu_erf(float *x, size_t n) {
+IVS_WIDE void ivs_act_gelu_erf(float *x, size_t n) {
   for (size_t i = 0; i < n; i++) {
     float v = x[i], z = v * 0.70710678118654752f, a = z < 0 ? -z : z;
     float t = 1.0f / (1.0f + 0.3275911f * a);
@@ -47,14 +46,14 @@ WIDE void ivs_act_gelu_erf(float *x, size_t n) {
   }
 }
 
-WIDE void ivs_act_silu_mul(float *g, const float *up, size_t n) {
+IVS_WIDE void ivs_act_silu_mul(float *g, const float *up, size_t n) {
   for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + exp_poly(-g[i])) * up[i];
 }
 
-WIDE void ivs_act_exp(float *x, size_t n) {
+IVS_WIDE void ivs_act_exp(float *x, size_t n) {
   for (size_t i = 0; i < n; i++) x[i] = exp_poly(x[i]);
 }
 
-WIDE void ivs_act_relu(float *x, size_t n) {
+IVS_WIDE void ivs_act_relu(float *x, size_t n) {
   for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0;
 }

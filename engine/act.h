@@ -8,6 +8,15 @@
 
 #include <stddef.h>
 
+/* A function compiled for AVX-512, AVX2 and the baseline, the one the CPU
+ * takes chosen when the program loads (GCC; clang, which builds only the
+ * fuzz targets here, gets the baseline). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define IVS_WIDE __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define IVS_WIDE
+#endif
+
 /* GPT-2's gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 void ivs_act_gelu_tanh(float *x, size_t n);
 /* The exact GELU of GPT-NeoX: 0.5 x (1 + erf(x / sqrt 2)); erf to 1.5e-7

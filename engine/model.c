@@ -404,7 +404,7 @@ static inline float dot(const float *a, const float *b, size_t n) {
 
 /* A row on its own (few rows in its run), at cache row r: a loop over the
  * keys it sees. */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void attend_row(float *out, const float *q, size_t q_stride, const float *K, const float *V, size_t width,
+IVS_WIDE static void attend_row(float *out, const float *q, size_t q_stride, const float *K, const float *V, size_t width,
                        const ivs_row *w, size_t t, size_t r, size_t H, size_t hd, float *sc) {
   size_t KVh = width / hd, group = H / KVh;
   float scale = 1.0f / sqrtf((float)hd);
