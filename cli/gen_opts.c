@@ -31,10 +31,10 @@ int gen_opts_take(gen_opts *g, const char *cmd, const char *name, const char *va
   int rc = 0;
   if (!strcmp(name, "max-new-tokens")) rc = ivs_parse_size("--max-new-tokens", value, 1, 1 << 20, &p->max_new_tokens);
   else if (!strcmp(name, "temperature")) {
+    /* 0 is the most likely token, as servers read it (and probe) */
     rc = ivs_parse_double("--temperature", value, 0, 1e6, &p->temperature);
-    if (!rc && !(p->temperature > 0))
-      rc = ivs_error_set(IVS_EUSAGE, "--temperature %s: must be above 0 (use --greedy for the most likely token)", value);
-    g->sampling_set = 1;
+    if (!rc && p->temperature > 0) g->sampling_set = 1;
+    if (!rc && p->temperature == 0) p->temperature = 1; /* unused: greedy */
   } else if (!strcmp(name, "top-k")) {
     rc = ivs_parse_size("--top-k", value, 0, (size_t)1 << 30, &p->top_k);
     if (!rc && !p->top_k) rc = ivs_error_set(IVS_EUSAGE, "--top-k 0: must be at least 1 (leave it out for no top-k)");
@@ -67,7 +67,7 @@ int gen_opts_finish(gen_opts *g, const char *cmd) {
   if (g->greedy_set && (g->sampling_set || g->top_k_set))
     return usage_error(cmd, "--greedy does not go with --temperature, --top-k or --top-p");
   if (g->top_k_set && !g->sampling_set)
-    return usage_error(cmd, "--top-k and --top-p filter sampling: give --temperature too");
+    return usage_error(cmd, "--top-k and --top-p filter sampling: give --temperature above 0 too");
   g->p.greedy = !g->sampling_set;
   return 0;
 }

@@ -13,7 +13,7 @@ typedef struct gen_opts {
 #define GEN_OPTS_HELP                                                                                      \
   "  --max-new-tokens N   tokens per generation (default 64)\n"                                          \
   "  --greedy             the most likely token each step (the default)\n"                               \
-  "  --temperature T      sample, logits divided by T > 0; then --top-k K (>= 1; default off) and\n"   \
+  "  --temperature T      sample, logits divided by T > 0 (0: --greedy); then --top-k K (>= 1; off) and\n"   \
   "                       --top-p P (in (0, 1]; default 1), in transformers' order\n"                    \
   "  --seed S             the generator's seed (default 1): the same tokens on any machine\n"            \
   "  --samples N          generations per prompt (default 1; they share the prompt's keys and values)\n" \

@@ -90,14 +90,16 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, _, err = run(["lm", "generate", tmp], '{"prompt":"x"}\n')
     check(rc == 1 and "generation_config.json" in err, f"a malformed generation_config.json: {rc} {err}")
 
-# bad options and input
+# --temperature 0 is greedy (as servers and probe read it)
 m = os.path.join(models, "gpt2-f32")
+check(gen(m, ["Hello there"], "--temperature", "0", "--max-new-tokens", "6") == gen(m, ["Hello there"], "--max-new-tokens", "6"),
+      "--temperature 0 is not the greedy generation")
+# bad options and input
 for args, stdin, want in [
     (["--temperature", "1", "--top-k", "0"], '{"prompt":"x"}\n', "--top-k 0"),
     (["--temperature", "1", "--top-p", "1.5"], '{"prompt":"x"}\n', "--top-p"),
     (["--temperature", "1", "--top-p", "0"], '{"prompt":"x"}\n', "--top-p"),
     (["--temperature", "-0.5"], '{"prompt":"x"}\n', "--temperature"),
-    (["--temperature", "0"], '{"prompt":"x"}\n', "--temperature"),
     (["--top-p", "0.9"], '{"prompt":"x"}\n', "give --temperature"),
     (["--greedy", "--temperature", "1"], '{"prompt":"x"}\n', "--greedy"),
     (["--max-new-tokens", "0"], '{"prompt":"x"}\n', "--max-new-tokens"),
