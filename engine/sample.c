@@ -87,6 +87,36 @@ static float kth_largest(float *v, size_t n, size_t k) {
   return v[want];
 }
 
+/* The k-th largest of z[0..V) through a min-heap of the k largest so far
+ * (heap: k floats): one comparison for most elements. */
+static float kth_by_heap(const float *z, size_t V, size_t k, float *heap) {
+  size_t n = 0;
+  for (size_t v = 0; v < V; v++) {
+    float x = z[v];
+    size_t i;
+    if (n < k) { /* sift up */
+      for (i = n++; i > 0 && heap[(i - 1) / 2] > x; i = (i - 1) / 2) heap[i] = heap[(i - 1) / 2];
+      heap[i] = x;
+    } else if (x > heap[0]) { /* replace the smallest, sift down */
+      for (i = 0;;) {
+        size_t c = 2 * i + 1;
+        if (c >= k) break;
+        if (c + 1 < k && heap[c + 1] < heap[c]) c++;
+        if (heap[c] >= x) break;
+        heap[i] = heap[c], i = c;
+      }
+      heap[i] = x;
+    }
+  }
+  return heap[0];
+}
+
+/* The same by quickselect on a copy (for a large k). */
+static float kth_by_select(const float *z, size_t V, size_t k, float *copy) {
+  memcpy(copy, z, V * sizeof *z);
+  return kth_largest(copy, V, k);
+}
+
 static void sort_candidates(const float *z, uint32_t *id, size_t n) {
   sort_z = z;
   qsort(id, n, sizeof *id, by_logit);
@@ -138,8 +168,7 @@ int32_t ivs_sample_pick(const float *z, size_t V, const ivs_sampler *s, double u
   size_t n = 0;
   int all = !(s->top_k && s->top_k < V);
   if (!all) {
-    memcpy(sc->w, z, V * sizeof *z);
-    float kth = kth_largest(sc->w, V, s->top_k);
+    float kth = s->top_k <= 4096 ? kth_by_heap(z, V, s->top_k, sc->tmp) : kth_by_select(z, V, s->top_k, sc->w);
     for (size_t v = 0; v < V; v++)
       if (z[v] >= kth) sc->id[n++] = (uint32_t)v;
   } else {

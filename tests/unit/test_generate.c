@@ -266,6 +266,20 @@ static void test_sampler_distribution(void **state) {
     printf("sampler setting %zu: %zu tokens kept, chi-square %.1f (0.1%% point %.1f)\n", c, kept, chi,
            kept > 1 ? chi2_crit((double)(kept - 1)) : 0.0);
   }
+  /* top-k with many ties at the k-th value (5 levels): every token tied with it is kept */
+  float q[V];
+  for (size_t v = 0; v < V; v++) q[v] = (float)((v * 7) % 5);
+  ivs_sampler tk = {.temperature = 1, .top_k = 7, .top_p = 1};
+  double pq[V];
+  expected(q, V, &tk, pq);
+  size_t seen[V] = {0};
+  for (size_t d = 0; d < 20000; d++) {
+    int32_t t = ivs_sample_pick(q, V, &tk, ivs_sample_uniform(3, 9, 0, d), sc);
+    assert_true(t >= 0 && t < V && pq[t] > 0);
+    seen[t]++;
+  }
+  for (size_t v = 0; v < V; v++)
+    if (pq[v] > 0 && !seen[v]) fail_msg("top-k with ties: token %zu (tied with the k-th) never drawn", v);
   /* greedy: the first of the largest */
   ivs_sampler g = {.greedy = 1};
   float tie[4] = {1, 3, 3, 2};
