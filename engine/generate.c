@@ -174,7 +174,7 @@ int ivs_model_generate(ivs_model *m, const ivs_decode_req *reqs, size_t n, const
   if (rc) return rc;
   size_t batch = o->batch ? o->batch : DEFAULT_BATCH;
   size_t per_token = m->L * 2 * m->KV * m->hd * sizeof(float);
-  size_t cap_rows = (o->cache_bytes ? o->cache_bytes : (size_t)1 << 30) / per_token;
+  size_t cap_rows = (o->cache_bytes ? o->cache_bytes : (size_t)2 << 30) / per_token;
   /* the largest chunk decides the buffers */
   size_t most_rows = 0, most_seqs = 0, most_prompts = 0;
   for (size_t i0 = 0, i1; i0 < n; i0 = i1) {

@@ -35,7 +35,7 @@ typedef struct ivs_decode_opts {
   const int32_t *eos;  /* borrowed: tokens that end a sequence; may be NULL */
   size_t n_eos;
   size_t batch;        /* sequences decoded together; 0: 256 (a prompt's samples are never split) */
-  size_t cache_bytes;  /* keys and values held at once; 0: 1 GiB (at least one prompt's are) */
+  size_t cache_bytes;  /* keys and values held at once; 0: 2 GiB (at least one prompt's are) */
   /* optional, after each token of sequence `seq` (its index in out), with its
    * tokens so far: 1 ends it (IVS_DECODE_STOP), 0 goes on, < 0 stops the run
    * with that code (the callback sets the error) */
