@@ -209,11 +209,13 @@ def report(a):
         one = (p3 - p1) / 2
         # the blocks' matrix products, attention as a full square (QK^T and AV), the head at one position
         flop = 2 * L * 12 * C * C * 512 + 4 * L * 512 * 512 * C + 2 * C * V
-        sg = med("sgemm", "2048", "value")
+        # the machine's rate at its best: the highest of the runs (a VM's neighbours halve it at times)
+        sgs = [r["value"] for r in res if r["what"] == "sgemm" and r["variant"] == "2048"]
+        sg = max(sgs)
         tp = med("torch-prefill-forward", "p512", "value")
         print(f"prefill of 512 tokens: invscale {one:.2f} s ({512 / one:.0f} tokens/s, {flop / one / 1e9:.1f} GFLOP/s;"
               f" {p1:.2f} s for the whole program with loading), torch {tp:.2f} s ({512 / tp:.0f} tokens/s)")
-        print(f"  sgemm 2048^3 {sg:.1f} GFLOP/s: invscale's prefill runs at {100 * flop / one / 1e9 / sg:.0f}% of it "
+        print(f"  sgemm 2048^3 {sg:.1f} GFLOP/s (the best of {len(sgs)} runs: {', '.join(f'{x:.0f}' for x in sgs)}): invscale's prefill runs at {100 * flop / one / 1e9 / sg:.0f}% of it "
               f"(target >= 60%); torch / invscale time {tp / one:.2f}x")
         if any(r["what"] == "sgemm-default" for r in res):
             print(f"  with OpenBLAS's own (fallback) kernels: sgemm {med('sgemm-default', '2048', 'value'):.1f} GFLOP/s;"

@@ -73,9 +73,9 @@ def annotator(name, token, seed, abandon, q):
         if not r["items"]:
             # items may still come back from abandoned leases: wait past a lease
             empty += 1
-            if empty > 6:
+            if empty > 12:
                 break
-            time.sleep(0.75)
+            time.sleep(0.25)
             continue
         empty = 0
         it = r["items"][0]
