@@ -178,7 +178,7 @@ static int start_spamd(ivs_spamd *s) {
   char bin[4200];
   if (!find_spamd(bin, sizeof bin))
     return ivs_error_set(IVS_EUSAGE, "the spam metric needs SpamAssassin: spamd was not found (install the Debian packages "
-                                     "spamassassin and spamc: apt-get install spamassassin spamc), or give a running "
+                                     "spamassassin and spamd: apt-get install spamassassin spamd), or give a running "
                                      "spamd with --spamd HOST:PORT");
   int rc = make_confdir(s);
   if (rc) return rc;

@@ -6,7 +6,7 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libcsv-dev libcjson-dev libxml2-dev libsqlite3-dev sqlite3 libcmocka-dev
       libzip-dev libcurl4-openssl-dev libfmt-dev libsimdjson-dev g++ python3 python3-jsonschema python3-pandas python3-nltk python3-statsmodels
       util-linux gawk jq bc time librsvg2-bin unzip
-      libopenblas-dev libpcre2-dev libutf8proc-dev zlib1g-dev spamassassin spamc
+      libopenblas-dev libpcre2-dev libutf8proc-dev zlib1g-dev spamassassin spamc spamd
       python3-torch python3-numpy
       libmicrohttpd-dev chromium wrk)  # the annotation server; chromium for its browser test, wrk for bench/serve
 missing=()
