@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/gen_opts.h"
 #include "core/error.h"
 #include "core/parse.h"
 #include "invscale/eval.h"
@@ -46,19 +47,6 @@ static const char help[] =
 
 static int bad_value(void) { return usage_error("probe", "%s", ivs_error_message()); }
 
-/* \n, \t, \r and \\ in a --stop value, in place. */
-static void unescape(char *s) {
-  char *w = s;
-  for (const char *r = s; *r; r++) {
-    if (*r == '\\' && (r[1] == 'n' || r[1] == 't' || r[1] == 'r' || r[1] == '\\')) {
-      r++;
-      *w++ = *r == 'n' ? '\n' : *r == 't' ? '\t' : *r == 'r' ? '\r' : '\\';
-    } else {
-      *w++ = *r;
-    }
-  }
-  *w = '\0';
-}
 
 static void print_num(double v) {
   if (isfinite(v)) printf("%.17g", v);
@@ -144,12 +132,14 @@ int cmd_probe(int argc, char **argv, const char *db) {
   ivs_probe_opts o = IVS_PROBE_OPTS_INIT;
   static model_args ma;
   memset(&ma, 0, sizeof ma);
-  const char *stops[IVS_PROBE_MAX_STOPS], *key_env = NULL;
+  const char *key_env = NULL;
   double sec;
-  size_t n_stop = 0;
-  int json = 0, c, sampling_opt = 0, top_k_given = 0;
+  int json = 0, c, li = 0, code;
+  gen_opts g;
+  gen_opts_init(&g, 1);
+  g.p.samples = o.samples, g.p.max_new_tokens = o.max_new_tokens;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
     unsigned bit;
     const char *mpath = NULL;
     switch (c) {
@@ -167,35 +157,14 @@ int cmd_probe(int argc, char **argv, const char *db) {
       o.metrics |= bit;
       break;
     case O_SAMPLES:
-      if (ivs_parse_size("--samples", optarg, 1, IVS_PROBE_MAX_SAMPLES, &o.samples)) return bad_value();
-      break;
     case O_MAXNEW:
-      if (ivs_parse_size("--max-new-tokens", optarg, 1, IVS_PROBE_MAX_NEW_TOKENS, &o.max_new_tokens)) return bad_value();
-      break;
-    case O_GREEDY: o.greedy = 1; break;
+    case O_GREEDY:
     case O_TEMP:
-      if (ivs_parse_double("--temperature", optarg, -1e300, 1e6, &o.temperature)) return bad_value();
-      if (o.temperature < 0) return usage_error("probe", "--temperature: 0 or more, got '%s'", optarg);
-      sampling_opt |= o.temperature > 0;
-      if (o.temperature == 0) o.greedy = 1, o.temperature = 1; /* temperature 0: the most likely token, as servers read it */
-      break;
     case O_TOPK:
-      if (ivs_parse_size("--top-k", optarg, 0, 1000000000, &o.top_k)) return bad_value();
-      sampling_opt = 1, top_k_given = 1;
-      break;
     case O_TOPP:
-      if (ivs_parse_double("--top-p", optarg, -1e300, 1e300, &o.top_p)) return bad_value();
-      if (!(o.top_p > 0 && o.top_p <= 1)) return usage_error("probe", "--top-p: in (0, 1], got '%s'", optarg);
-      sampling_opt = 1;
-      break;
     case O_SEED:
-      if (ivs_parse_u64("--seed", optarg, 0, UINT64_MAX, &o.seed)) return bad_value();
-      break;
     case O_STOP:
-      if (n_stop == IVS_PROBE_MAX_STOPS) return usage_error("probe", "at most %d --stop strings", IVS_PROBE_MAX_STOPS);
-      unescape(optarg);
-      if (!*optarg) return usage_error("probe", "--stop: an empty string");
-      stops[n_stop++] = optarg;
+      if (gen_opts_take(&g, "probe", opts[li].name, optarg, &code) < 0) return code;
       break;
     case O_SEQREP:
       if (ivs_parse_size("--seq-rep-n", optarg, 1, 16, &o.seq_rep_n)) return bad_value();
@@ -235,18 +204,17 @@ int cmd_probe(int argc, char **argv, const char *db) {
   if (!o.out_dir || !ma.n) return usage_error("probe", "needs --model NAME=BACKEND (one per model) and --out DIR");
   if (ma.n < 2) return usage_error("probe", "a scaling trend needs at least two models of different sizes");
   if (!o.metrics) return usage_error("probe", "needs --metric (repetition, distinct, compression, length, spam, match:FILE, number)");
-  if (o.greedy && sampling_opt)
-    return usage_error("probe", "--greedy takes the most likely token: no --temperature, --top-k or --top-p with it");
-  if (!o.greedy && top_k_given && o.top_k == 0)
-    return usage_error("probe", "--top-k: 1 or more when sampling (leave it out for no top-k)");
+  if ((code = gen_opts_finish(&g, "probe"))) return code;
   params_apply(&ma);
   if (api_key_option("probe", key_env, &o.backend)) return EXIT_USAGE;
   o.prompts_path = argv[optind];
   o.models = ma.models, o.n_models = ma.n;
-  o.stop = stops, o.n_stop = n_stop;
+  const ivs_gen_params *gp = &g.p;
+  o.samples = gp->samples, o.max_new_tokens = gp->max_new_tokens, o.greedy = gp->greedy;
+  o.temperature = gp->temperature, o.top_k = gp->top_k, o.top_p = gp->top_p, o.seed = gp->seed;
+  o.stop = gp->stop, o.n_stop = gp->n_stop;
   o.progress = eval_event;
   ivs_probe_result r;
-  int code;
   if (ivs_probe_run(&o, &r)) {
     progress_done();
     code = report_error();

@@ -53,12 +53,12 @@ int lm_generate(int argc, char **argv) {
                               "[--top-p P] [--seed S]] [--samples N] [--stop STR] [--threads N]'";
   if (argc < 3) return usage_error("lm", "%s", usage);
   gen_opts g;
-  gen_opts_init(&g);
+  gen_opts_init(&g, 0);
   ivs_eval_opts eo = IVS_EVAL_OPTS_INIT;
   int code = 0;
   for (int i = 3; i < argc; i++) {
     const char *a = argv[i];
-    if (!strcmp(a, "--greedy")) g.greedy_set = 1;
+    if (!strcmp(a, "--greedy")) gen_opts_take(&g, "lm", "greedy", NULL, &code);
     else if (!strcmp(a, "--truncate-left")) eo.truncate_left = 1;
     else if (!strncmp(a, "--", 2) && i + 1 < argc && !strcmp(a, "--threads")) {
       if (ivs_parse_size("--threads", argv[++i], 1, 1024, &eo.threads)) return usage_from_error("lm");
