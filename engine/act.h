@@ -26,6 +26,9 @@ void ivs_act_gelu_erf(float *x, size_t n);
 void ivs_act_silu_mul(float *g, const float *up, size_t n);
 /* x[i] = e^x[i] (to about 2 ulp; 0 below -87, so e^-inf is 0). */
 void ivs_act_exp(float *x, size_t n);
+/* x = softmax(x) in place, n >= 1 and some x[i] finite (-inf is 0);
+ * on the calling thread alone. */
+void ivs_act_softmax(float *x, size_t n);
 /* x[i] = max(x[i], 0). */
 void ivs_act_relu(float *x, size_t n);
 

@@ -13,6 +13,7 @@
 #include "core/fileio.h"
 #include "engine/act.h"
 #include "engine/model_impl.h"
+#include "engine/par.h"
 #include "engine/rope.h"
 
 #define MAX_CONFIG ((size_t)1 << 20)
@@ -279,27 +280,51 @@ void ivs_model_get_info(const ivs_model *m, ivs_model_info *info) {
 
 /* ---- shared pieces of the forward passes ---- */
 
-void ivs_layernorm(float *out, const float *x, const float *w, const float *b, size_t T, size_t C, double eps) {
-  for (size_t t = 0; t < T; t++) {
-    const float *xt = x + t * C;
+typedef struct {
+  float *out;
+  const float *x, *w, *b;
+  size_t C;
+  double eps;
+} norm_job;
+
+static void layernorm_rows(void *ud, size_t part, size_t lo, size_t hi) {
+  const norm_job *j = ud;
+  size_t C = j->C;
+  (void)part;
+  for (size_t t = lo; t < hi; t++) {
+    const float *xt = j->x + t * C;
     double mean = 0, var = 0;
     for (size_t i = 0; i < C; i++) mean += xt[i];
     mean /= (double)C;
     for (size_t i = 0; i < C; i++) var += (xt[i] - mean) * (xt[i] - mean);
     var /= (double)C;
-    float s = (float)(1.0 / sqrt(var + eps));
-    for (size_t i = 0; i < C; i++) out[t * C + i] = (float)((xt[i] - mean) * s) * w[i] + b[i];
+    float s = (float)(1.0 / sqrt(var + j->eps));
+    for (size_t i = 0; i < C; i++) j->out[t * C + i] = (float)((xt[i] - mean) * s) * j->w[i] + j->b[i];
   }
 }
 
-void ivs_rmsnorm(float *out, const float *x, const float *w, size_t T, size_t C, double eps) {
-  for (size_t t = 0; t < T; t++) {
-    const float *xt = x + t * C;
+static void rmsnorm_rows(void *ud, size_t part, size_t lo, size_t hi) {
+  const norm_job *j = ud;
+  size_t C = j->C;
+  (void)part;
+  for (size_t t = lo; t < hi; t++) {
+    const float *xt = j->x + t * C;
     double ms = 0;
     for (size_t i = 0; i < C; i++) ms += (double)xt[i] * xt[i];
-    float s = (float)(1.0 / sqrt(ms / (double)C + eps));
-    for (size_t i = 0; i < C; i++) out[t * C + i] = w[i] * (xt[i] * s);
+    float s = (float)(1.0 / sqrt(ms / (double)C + j->eps));
+    for (size_t i = 0; i < C; i++) j->out[t * C + i] = j->w[i] * (xt[i] * s);
   }
+}
+
+/* rows over the engine's threads, at least 8 a thread */
+void ivs_layernorm(float *out, const float *x, const float *w, const float *b, size_t T, size_t C, double eps) {
+  norm_job j = {out, x, w, b, C, eps};
+  ivs_par_for(T, 8, 1, layernorm_rows, &j);
+}
+
+void ivs_rmsnorm(float *out, const float *x, const float *w, size_t T, size_t C, double eps) {
+  norm_job j = {out, x, w, NULL, C, eps};
+  ivs_par_for(T, 8, 1, rmsnorm_rows, &j);
 }
 
 void ivs_linear(float *out, const float *in, const float *w, const float *b, size_t T, size_t K, size_t N, int out_in) {
@@ -345,7 +370,8 @@ static inline size_t col_key(const key_spans *ks, size_t c) {
  * blocks of BLOCK rows: a block's scores reach only the keys its last row
  * may see (a causal run computes about half of the full square). */
 static void attend_run(float *out, const float *q, size_t q_stride, const float *K, const float *V, size_t width,
-                       const ivs_row *rows, size_t t0, size_t t1, size_t p0, size_t H, size_t hd, float *scores) {
+                       const ivs_row *rows, size_t t0, size_t t1, size_t p0, size_t H, size_t h0, size_t h1, size_t hd,
+                       float *scores) {
   enum { BLOCK = 64 };
   size_t KVh = width / hd, group = H / KVh;
   float scale = 1.0f / sqrtf((float)hd);
@@ -356,7 +382,7 @@ static void attend_run(float *out, const float *q, size_t q_stride, const float 
     key_spans ks;
     spans_of(w0, p0 + b1 - 1, &ks);
     size_t S = ks.cols;
-    for (size_t hh = 0; hh < H; hh++) {
+    for (size_t hh = h0; hh < h1; hh++) {
       size_t kh = hh / group;
       for (size_t g = 0, c0 = 0; g < ks.nseg; c0 += ks.count[g], g++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)ks.count[g], (int)hd, scale,
@@ -364,23 +390,16 @@ static void attend_run(float *out, const float *q, size_t q_stride, const float 
                     scores + c0, (int)S);
       for (size_t t = b0; t < b1; t++) {
         const ivs_row *w = rows ? &rows[t] : &plain;
-        float *row = scores + (t - b0) * S, mx = -INFINITY;
+        float *row = scores + (t - b0) * S;
         size_t r = p0 + t, n_vis = S;
         if (w->hole_lo == w->hole_hi && (ks.nseg == 2 || w->a <= w->a0)) {
           /* the row sees every column up to its own key's: the last span ends at r */
           n_vis = S - (p0 + b1 - 1 - r);
-          for (size_t c = 0; c < n_vis; c++) mx = row[c] > mx ? row[c] : mx;
           memset(row + n_vis, 0, (S - n_vis) * sizeof *row);
         } else
           for (size_t c = 0; c < S; c++)
             if (!visible(w, r, col_key(&ks, c))) row[c] = -INFINITY;
-            else if (row[c] > mx) mx = row[c];
-        for (size_t c = 0; c < n_vis; c++) row[c] -= mx;
-        ivs_act_exp(row, n_vis); /* e^-inf is 0 */
-        float sum = 0;
-        for (size_t c = 0; c < n_vis; c++) sum += row[c];
-        float inv = 1.0f / sum;
-        for (size_t c = 0; c < n_vis; c++) row[c] *= inv;
+        ivs_act_softmax(row, n_vis); /* e^-inf is 0 */
       }
       for (size_t g = 0, c0 = 0; g < ks.nseg; c0 += ks.count[g], g++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)hd, (int)ks.count[g], 1.0f, scores + c0,
@@ -405,12 +424,13 @@ static inline float dot(const float *a, const float *b, size_t n) {
 /* A row on its own (few rows in its run), at cache row r: a loop over the
  * keys it sees. */
 IVS_WIDE static void attend_row(float *out, const float *q, size_t q_stride, const float *K, const float *V, size_t width,
-                       const ivs_row *w, size_t t, size_t r, size_t H, size_t hd, float *sc) {
+                                const ivs_row *w, size_t t, size_t r, size_t H, size_t h0, size_t h1, size_t hd,
+                                float *sc) {
   size_t KVh = width / hd, group = H / KVh;
   float scale = 1.0f / sqrtf((float)hd);
   key_spans ks;
   spans_of(w, r, &ks);
-  for (size_t hh = 0; hh < H; hh++) {
+  for (size_t hh = h0; hh < h1; hh++) {
     const float *qt = q + t * q_stride + hh * hd;
     size_t kh = hh / group;
     float mx = -INFINITY;
@@ -448,33 +468,54 @@ static size_t run_end(const ivs_kv *kv, size_t t0, size_t n) {
 
 static size_t row_at(const ivs_kv *kv, size_t t) { return kv->scatter ? kv->rows[t].at : kv->len + t; }
 
-int ivs_attention(float *out, const float *q, size_t q_stride, const ivs_kv *kv, size_t l, size_t n, size_t H,
-                  size_t hd) {
-  enum { MIN_RUN = 16 }; /* runs of fewer rows go row by row */
-  const float *K = ivs_kv_keys(kv, l), *V = ivs_kv_values(kv, l);
+enum { MIN_RUN = 16 }; /* runs of fewer rows go row by row */
+
+typedef struct {
+  float *out, *scores, *sc;
+  const float *q, *K, *V;
+  const ivs_kv *kv;
+  size_t q_stride, n, H, hd, most, widest;
+} attention_job;
+
+/* The heads [h0, h1) of every row, with part's scratch space. */
+static void attend_heads(void *ud, size_t part, size_t h0, size_t h1) {
+  const attention_job *j = ud;
+  const ivs_kv *kv = j->kv;
   const ivs_row *rows = kv->rows;
   ivs_row plain = {0};
-  size_t p0 = kv->len, most = 0, widest = 1;
+  float *scores = j->scores + part * j->most, *sc = j->sc + part * j->widest;
+  for (size_t t0 = 0, t1; t0 < j->n; t0 = t1) {
+    t1 = run_end(kv, t0, j->n);
+    if (t1 - t0 >= MIN_RUN)
+      attend_run(j->out, j->q, j->q_stride, j->K, j->V, kv->width, rows, t0, t1, kv->len, j->H, h0, h1, j->hd, scores);
+    else
+      for (size_t t = t0; t < t1; t++)
+        attend_row(j->out, j->q, j->q_stride, j->K, j->V, kv->width, rows ? &rows[t] : &plain, t, row_at(kv, t), j->H,
+                   h0, h1, j->hd, sc);
+  }
+}
+
+int ivs_attention(float *out, const float *q, size_t q_stride, const ivs_kv *kv, size_t l, size_t n, size_t H,
+                  size_t hd) {
+  const ivs_row *rows = kv->rows;
+  ivs_row plain = {0};
+  attention_job j = {.out = out, .q = q, .K = ivs_kv_keys(kv, l), .V = ivs_kv_values(kv, l), .kv = kv,
+                     .q_stride = q_stride, .n = n, .H = H, .hd = hd, .widest = 1};
   for (size_t t0 = 0, t1; t0 < n; t0 = t1) {
     t1 = run_end(kv, t0, n);
     key_spans ks;
     spans_of(rows ? &rows[t0] : &plain, row_at(kv, t1 - 1), &ks);
-    if (t1 - t0 >= MIN_RUN && 64 * ks.cols > most) most = 64 * ks.cols; /* attend_run's blocks */
-    if (ks.cols > widest) widest = ks.cols;
+    if (t1 - t0 >= MIN_RUN && 64 * ks.cols > j.most) j.most = 64 * ks.cols; /* attend_run's blocks */
+    if (ks.cols > j.widest) j.widest = ks.cols;
   }
-  float *scores = most ? malloc(most * sizeof *scores) : NULL, *sc = malloc(widest * sizeof *sc);
-  if ((most && !scores) || !sc) {
-    free(scores), free(sc);
+  size_t parts = ivs_par_threads();
+  j.scores = j.most ? malloc(parts * j.most * sizeof *j.scores) : NULL, j.sc = malloc(parts * j.widest * sizeof *j.sc);
+  if ((j.most && !j.scores) || !j.sc) {
+    free(j.scores), free(j.sc);
     return ivs_error_set(IVS_ENOMEM, "out of memory for the attention of %zu rows", n);
   }
-  for (size_t t0 = 0, t1; t0 < n; t0 = t1) {
-    t1 = run_end(kv, t0, n);
-    if (t1 - t0 >= MIN_RUN) attend_run(out, q, q_stride, K, V, kv->width, rows, t0, t1, p0, H, hd, scores);
-    else
-      for (size_t t = t0; t < t1; t++)
-        attend_row(out, q, q_stride, K, V, kv->width, rows ? &rows[t] : &plain, t, row_at(kv, t), H, hd, sc);
-  }
-  free(scores), free(sc);
+  ivs_par_for(H, 1, 1, attend_heads, &j); /* each head on one thread */
+  free(j.scores), free(j.sc);
   return 0;
 }
 
@@ -667,7 +708,10 @@ int ivs_model_score(ivs_model *m, const int32_t *ids, size_t n, size_t n_ctx, do
   return rc;
 }
 
-void ivs_model_set_threads(size_t n) { openblas_set_num_threads(n ? (int)n : 1); }
+void ivs_model_set_threads(size_t n) {
+  openblas_set_num_threads(n ? (int)n : 1);
+  ivs_par_set_threads(n ? n : 1);
+}
 size_t ivs_model_threads(void) { return (size_t)openblas_get_num_threads(); }
 
 const char *ivs_model_blas_core_hint(void) {

@@ -23,6 +23,7 @@
 #include "engine/act.h"
 #include "engine/batch.h"
 #include "engine/model.h"
+#include "engine/par.h"
 #include "engine/safetensors.h"
 
 static const char *const models[] = {"gpt2-f32", "gpt2-bf16", "llama", "qwen2", "pythia", "opt"};
@@ -193,6 +194,71 @@ static void test_activations(void **state) {
   }
 }
 
+/* The attention's softmax against the formula in double, with masked
+ * (-inf) entries and lengths around its 16 lanes. */
+static void test_softmax(void **state) {
+  (void)state;
+  static const size_t ns[] = {1, 5, 15, 16, 17, 33, 100, 1000, 4099};
+  static float x[4099];
+  static double want[4099];
+  uint32_t seed = 7;
+  for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
+    size_t n = ns[k];
+    double mx = -INFINITY, sum = 0;
+    for (size_t i = 0; i < n; i++) {
+      seed = seed * 1664525u + 1013904223u;
+      x[i] = i && seed % 7 == 0 ? -INFINITY : (float)((double)(seed >> 8) / (1 << 24) * 60.0 - 30.0);
+      if (x[i] > mx) mx = x[i];
+    }
+    for (size_t i = 0; i < n; i++) sum += want[i] = exp((double)x[i] - mx);
+    ivs_act_softmax(x, n);
+    for (size_t i = 0; i < n; i++)
+      if (fabs(x[i] - want[i] / sum) > 3e-6 * (want[i] / sum) + 1e-10) /* to a few ulp; far below 1e-10 no matter */
+        fail_msg("n %zu, element %zu: %.9g, want %.9g", n, i, x[i], want[i] / sum);
+  }
+}
+
+/* Every item of a split exactly once, parts cut at the alignment; a split
+ * inside a part runs on its caller. */
+typedef struct {
+  unsigned char seen[100003];
+  size_t parts_seen, misaligned, nested_parts;
+} par_probe;
+
+static void nested_part(void *ud, size_t part, size_t lo, size_t hi) {
+  par_probe *p = ud;
+  (void)lo, (void)hi;
+  if (part) p->nested_parts++;
+}
+
+static void probe_part(void *ud, size_t part, size_t lo, size_t hi) {
+  par_probe *p = ud;
+  for (size_t i = lo; i < hi; i++) p->seen[i]++;
+  if (lo % 64) p->misaligned++;
+  if (part == 0) ivs_par_for(1000, 1, 1, nested_part, ud);
+  __atomic_fetch_add(&p->parts_seen, 1, __ATOMIC_RELAXED);
+}
+
+static void test_par(void **state) {
+  (void)state;
+  static par_probe p;
+  size_t was = ivs_par_threads();
+  for (size_t threads = 1; threads <= 3; threads++) {
+    ivs_par_set_threads(threads);
+    memset(&p, 0, sizeof p);
+    ivs_par_for(100003, 1000, 64, probe_part, &p);
+    for (size_t i = 0; i < 100003; i++)
+      if (p.seen[i] != 1) fail_msg("%zu threads: item %zu done %u times", threads, i, p.seen[i]);
+    assert_int_equal(p.parts_seen, threads);
+    assert_int_equal(p.misaligned, 0);
+    assert_int_equal(p.nested_parts, 0);
+    memset(&p, 0, sizeof p);
+    ivs_par_for(1500, 1000, 1, probe_part, &p); /* under 2 x min: one part */
+    assert_int_equal(p.parts_seen, 1);
+  }
+  ivs_par_set_threads(was);
+}
+
 static void test_cache_paths(void **state) {
   (void)state;
   for (size_t i = 0; i < sizeof models / sizeof *models; i++) check_model(models[i]);
@@ -220,6 +286,7 @@ static void test_conversions(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_conversions), cmocka_unit_test(test_cache_paths),
                                      cmocka_unit_test(test_batch_paths),
-                                     cmocka_unit_test(test_activations)};
+                                     cmocka_unit_test(test_activations), cmocka_unit_test(test_softmax),
+                                     cmocka_unit_test(test_par)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
