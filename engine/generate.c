@@ -63,6 +63,11 @@ static size_t room_of(const ivs_model *m, const ivs_decode_opts *o, size_t len) 
 static void head(const ivs_model *m, const float *hidden, size_t n, float *logits) {
   for (size_t r0 = 0; r0 < n; r0 += HEAD_ROWS) {
     size_t c = n - r0 < HEAD_ROWS ? n - r0 : HEAD_ROWS;
+    if (c == 1) { /* the head read once, unpacked */
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->V, (int)m->E, 1.0f, m->head, (int)m->E, hidden + r0 * m->E, 1, 0.0f,
+                  logits + r0 * m->V, 1);
+      continue;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c, (int)m->V, (int)m->E, 1.0f, hidden + r0 * m->E,
                 (int)m->E, m->head, (int)m->E, 0.0f, logits + r0 * m->V, (int)m->V);
   }

@@ -330,6 +330,11 @@ void ivs_rmsnorm(float *out, const float *x, const float *w, size_t T, size_t C,
 void ivs_linear(float *out, const float *in, const float *w, const float *b, size_t T, size_t K, size_t N, int out_in) {
   if (b)
     for (size_t t = 0; t < T; t++) memcpy(out + t * N, b, N * sizeof *out);
+  if (T == 1) { /* one row (decoding one sequence): a product with a vector reads the weights once, unpacked */
+    cblas_sgemv(CblasRowMajor, out_in ? CblasNoTrans : CblasTrans, out_in ? (int)N : (int)K, out_in ? (int)K : (int)N,
+                1.0f, w, out_in ? (int)K : (int)N, in, 1, b ? 1.0f : 0.0f, out, 1);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, out_in ? CblasTrans : CblasNoTrans, (int)T, (int)N, (int)K, 1.0f, in, (int)K,
               w, out_in ? (int)K : (int)N, b ? 1.0f : 0.0f, out, (int)N);
 }
@@ -714,9 +719,12 @@ void ivs_model_set_threads(size_t n) {
 }
 size_t ivs_model_threads(void) { return (size_t)openblas_get_num_threads(); }
 
-const char *ivs_model_blas_core_hint(void) {
+const char *ivs_model_blas_core(void) {
   const char *core = openblas_get_corename();
-  if (!core || strcasecmp(core, "prescott")) return NULL; /* OpenBLAS knew the CPU */
+  return core ? core : "unknown";
+}
+
+const char *ivs_model_cpu_core(void) {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512bf16")) return "Cooperlake";
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
@@ -724,4 +732,18 @@ const char *ivs_model_blas_core_hint(void) {
     return "SkylakeX";
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
   return NULL;
+}
+
+/* 3 for AVX-512 with bf16, 2 AVX-512, 1 AVX2, 0 anything else */
+static int core_rank(const char *c) {
+  static const char *const ranked[] = {"Haswell", "SkylakeX", "Cooperlake"};
+  for (int k = 0; c && k < 3; k++)
+    if (!strcasecmp(c, ranked[k])) return k + 1;
+  return 0;
+}
+
+int ivs_model_blas_narrower(void) { return core_rank(ivs_model_blas_core()) < core_rank(ivs_model_cpu_core()); }
+
+const char *ivs_model_blas_core_hint(void) {
+  return strcasecmp(ivs_model_blas_core(), "prescott") ? NULL : ivs_model_cpu_core(); /* NULL: OpenBLAS knew the CPU */
 }
