@@ -309,8 +309,10 @@ int ivs_assignment_next(ivs_store *st, const char *batch, const char *annotator,
   int rc = ivs_db_prepare(st, &s, "SELECT id FROM batches WHERE name = ?1", 0, "cannot find the batch");
   if (rc) return rc;
   ivs_db_text(s, 1, batch);
-  if (sqlite3_step(s) == SQLITE_ROW) bid = sqlite3_column_int64(s, 0);
+  int step = sqlite3_step(s);
+  if (step == SQLITE_ROW) bid = sqlite3_column_int64(s, 0);
   ivs_db_finalize(&s);
+  if (step != SQLITE_ROW && step != SQLITE_DONE) return ivs_store_fail(st, "cannot find the batch");
   if (!bid) return ivs_error_set(IVS_EINVAL, "no batch named '%s'", batch);
   /* as the importers find an annotator: the external id first, then the name */
   if ((rc = ivs_db_prepare(st, &s,
@@ -318,8 +320,10 @@ int ivs_assignment_next(ivs_store *st, const char *batch, const char *annotator,
                            0, "cannot find the annotator")))
     return rc;
   ivs_db_text(s, 1, annotator);
-  if (sqlite3_step(s) == SQLITE_ROW) aid = sqlite3_column_int64(s, 0);
+  step = sqlite3_step(s);
+  if (step == SQLITE_ROW) aid = sqlite3_column_int64(s, 0);
   ivs_db_finalize(&s);
+  if (step != SQLITE_ROW && step != SQLITE_DONE) return ivs_store_fail(st, "cannot find the annotator");
   if (!aid) return ivs_error_set(IVS_EINVAL, "no annotator '%s'", annotator);
   /* an item is open to the annotator when one of its K slots is theirs or
    * still open; the K slots of an item never grow, so K is respected */
@@ -334,7 +338,7 @@ int ivs_assignment_next(ivs_store *st, const char *batch, const char *annotator,
     return rc;
   sqlite3_bind_int64(s, 1, bid);
   sqlite3_bind_int64(s, 2, aid);
-  int step = sqlite3_step(s);
+  step = sqlite3_step(s);
   if (step == SQLITE_ROW) *item = sqlite3_column_int64(s, 0);
   else if (step != SQLITE_DONE) rc = ivs_store_fail(st, "cannot find the next assignment");
   sqlite3_finalize(s);

@@ -63,9 +63,10 @@ int ivs_ratings_from_store(ivs_store *st, const char *batch, int keep_repeats, i
   if (batch) { /* a misspelt batch name is an error, not an empty batch */
     if ((rc = ivs_db_prepare(st, &s, "SELECT 1 FROM batches WHERE name = ?1", 0, "cannot prepare"))) return rc;
     ivs_db_text(s, 1, batch);
-    int found = sqlite3_step(s) == SQLITE_ROW;
+    int step = sqlite3_step(s);
     ivs_db_finalize(&s);
-    if (!found) return ivs_error_set(IVS_EINVAL, "no batch named '%s'", batch);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) return ivs_store_fail(st, "cannot look up the batch");
+    if (step != SQLITE_ROW) return ivs_error_set(IVS_EINVAL, "no batch named '%s'", batch);
   }
   rc = ivs_db_prepare(st, &s,
                 "SELECT j.example_id, a.name, j.label FROM judgments j JOIN annotators a ON a.id = j.annotator_id"

@@ -204,9 +204,11 @@ static int shown_classes(ivs_work *w, const ivs_work_who *who, int64_t item, con
     items[i - 1] = items[j];
     items[j] = t;
   }
-  for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, items[i]);
+  int lost = 0;
+  for (int i = 0; i < n; i++)
+    if (!cJSON_AddItemToArray(a, items[i])) cJSON_Delete(items[i]), lost = 1;
   free(items);
-  *out = cJSON_PrintUnformatted(a);
+  *out = lost ? NULL : cJSON_PrintUnformatted(a);
   cJSON_Delete(a);
   if (!*out) return ivs_error_set(IVS_ENOMEM, "out of memory");
   if (!(s = st_get(w, S_ORDER_PUT, &rc))) return rc;

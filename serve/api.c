@@ -10,6 +10,7 @@
 
 #include "core/dtoa.h"
 #include "core/error.h"
+#include "core/json_arena.h"
 #include "invscale/label.h"
 #include "serve/body.h"
 
@@ -66,9 +67,17 @@ static void fail_rc(ivs_api_call *c, int rc) {
   fail(c, st, ivs_error_message());
 }
 
+/* Adds item to o under key (to the array o when key is NULL); deletes it
+ * when it cannot be added (out of memory: answer() then says 500). */
+static void put(cJSON *o, const char *key, cJSON *item) {
+  if (item && !(key ? cJSON_AddItemToObject(o, key, item) : cJSON_AddItemToArray(o, item))) cJSON_Delete(item);
+}
+
+/* o as the answer: 500 when any of cJSON's allocations in this call failed
+ * (an answer with a field silently missing must not pass for a full one). */
 static void answer(ivs_api_call *c, cJSON *o) {
   free(c->out);
-  c->out = cJSON_PrintUnformatted(o);
+  c->out = ivs_json_oom() ? NULL : cJSON_PrintUnformatted(o);
   c->status = c->out ? 200 : 500;
   if (!c->out) c->out = ivs_api_error_json(500, "out of memory");
   cJSON_Delete(o);
@@ -94,10 +103,10 @@ static int add_item(const ivs_work_item *it, void *ud) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddNumberToObject(o, "item", (double)it->item);
   cJSON_AddStringToObject(o, "prompt", it->prompt);
-  cJSON_AddItemToObject(o, "classes", parsed_or_string(it->classes_json));
+  put(o, "classes", parsed_or_string(it->classes_json));
   if (it->label) cJSON_AddStringToObject(o, "label", it->label);
   cJSON_AddNumberToObject(o, "lease_expires", floor(it->lease_expires * 1000) / 1000);
-  cJSON_AddItemToArray(ud, o);
+  put(ud, NULL, o);
   return 0;
 }
 
@@ -115,7 +124,7 @@ static void progress_json(cJSON *o, const ivs_work_progress *p) {
   cJSON_AddNumberToObject(o, "total", (double)p->total);
   cJSON_AddNumberToObject(o, "skipped", (double)p->skipped);
   cJSON_AddNumberToObject(o, "flagged", (double)p->flagged);
-  if (p->median_seconds >= 0) cJSON_AddItemToObject(o, "median_seconds", num(p->median_seconds));
+  if (p->median_seconds >= 0) put(o, "median_seconds", num(p->median_seconds));
   else cJSON_AddNullToObject(o, "median_seconds");
 }
 
@@ -180,7 +189,7 @@ static void do_submit(ivs_api *a, const ivs_work_who *who, ivs_api_call *c, doub
       cJSON_AddStringToObject(r, "status", names[status]);
       if (status == IVS_SUBMITTED_REPEAT) cJSON_AddStringToObject(r, "first", names[first]);
     }
-    cJSON_AddItemToArray(res, r);
+    put(res, NULL, r);
   }
   c->wrote = 1;
   answer(c, o);
@@ -236,7 +245,7 @@ static int add_annotator(const ivs_work_annotator *w, void *ud) {
   cJSON_AddNumberToObject(o, "gold_judgments", 0);
   cJSON_AddNumberToObject(o, "gold_correct", 0);
   cJSON_AddNullToObject(o, "gold_accuracy");
-  cJSON_AddItemToArray(ud, o);
+  put(ud, NULL, o);
   return 0;
 }
 
@@ -260,14 +269,14 @@ static int add_flag(const ivs_work_flag *f, void *ud) {
   if (f->note) cJSON_AddStringToObject(o, "note", f->note);
   else cJSON_AddNullToObject(o, "note");
   cJSON_AddStringToObject(o, "created", f->created);
-  cJSON_AddItemToArray(ud, o);
+  put(ud, NULL, o);
   return 0;
 }
 
 /* A statistic or, when undefined, null with the reason. */
 static void add_stat(cJSON *o, const char *key, int rc, double v) {
   if (!rc) {
-    cJSON_AddItemToObject(o, key, num(v));
+    put(o, key, num(v));
     return;
   }
   cJSON_AddNullToObject(o, key);
@@ -308,7 +317,7 @@ static void do_summary(ivs_api *a, ivs_api_call *c) {
   int rc = ivs_work_coverage(a->st, a->batch_id, K, cov, &adj);
   cJSON *ca = cJSON_AddArrayToObject(o, "coverage");
   for (int k = 0; k <= K; k++) {
-    cJSON_AddItemToArray(ca, cJSON_CreateNumber((double)cov[k]));
+    put(ca, NULL, cJSON_CreateNumber((double)cov[k]));
     items += cov[k];
   }
   cJSON_AddNumberToObject(o, "items", (double)items);
@@ -329,7 +338,7 @@ static void do_summary(ivs_api *a, ivs_api_call *c) {
 static int add_example(const ivs_work_example *e, void *ud) {
   cJSON *o = ud;
   cJSON_AddStringToObject(o, "prompt", e->prompt);
-  cJSON_AddItemToObject(o, "classes", parsed_or_string(e->classes_json));
+  put(o, "classes", parsed_or_string(e->classes_json));
   cJSON_AddBoolToObject(o, "gold", e->gold);
   if (e->final_label) cJSON_AddStringToObject(o, "final", e->final_label);
   else cJSON_AddNullToObject(o, "final");
@@ -343,7 +352,7 @@ static int add_label(const char *annotator, const char *label, void *ud) {
   cJSON *j = cJSON_CreateObject();
   cJSON_AddStringToObject(j, "annotator", annotator);
   cJSON_AddStringToObject(j, "label", label);
-  cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(ud, "judgments"), j);
+  put(cJSON_GetObjectItemCaseSensitive(ud, "judgments"), NULL, j);
   return 0;
 }
 
@@ -371,9 +380,9 @@ static void do_disagreements(ivs_api *a, ivs_api_call *c) {
     const char *name = ivs_ratings_item_name(r, d[i].item);
     cJSON_AddNumberToObject(e, "item", strtod(name, NULL));
     cJSON_AddStringToObject(e, "majority", ivs_ratings_label_name(r, d[i].label));
-    cJSON_AddItemToObject(e, "confidence", num(d[i].confidence));
+    put(e, "confidence", num(d[i].confidence));
     rc = ivs_work_example_get(a->st, a->batch_id, (int64_t)strtoll(name, NULL, 10), add_example, add_label, e);
-    cJSON_AddItemToArray(arr, e);
+    put(arr, NULL, e);
   }
   free(d);
   ivs_ratings_free(r);
@@ -422,7 +431,7 @@ static int add_link(const ivs_link_info *l, void *ud) {
   else cJSON_AddNullToObject(o, "revoked");
   cJSON_AddBoolToObject(o, "live", l->created && !l->revoked);
   cJSON_AddBoolToObject(o, "assigned", l->assigned);
-  cJSON_AddItemToArray(ud, o);
+  put(ud, NULL, o);
   return 0;
 }
 
@@ -493,6 +502,7 @@ static int resolve(ivs_api *a, const char *token, size_t n, ivs_work_who *who) {
 }
 
 void ivs_api_handle(ivs_api *a, ivs_api_call *c, double now) {
+  ivs_json_oom_reset();
   int own = 0, roles = ivs_api_endpoint(c->method, c->path, &own);
   if (roles <= 0) return fail(c, roles ? 405 : 404, roles ? "method not allowed" : "no such endpoint");
   ivs_work_who who;

@@ -42,8 +42,9 @@ ALLOC_PATH(eval)
 ALLOC_PATH(agreement)
 ALLOC_PATH(crowd)
 ALLOC_PATH(probe)
+ALLOC_PATH(serve)
 #undef ALLOC_PATH
 
-#define ALLOC_PATHS {&alloc_path_import, &alloc_path_validate, &alloc_path_eval, &alloc_path_agreement, &alloc_path_crowd, &alloc_path_probe}
+#define ALLOC_PATHS {&alloc_path_import, &alloc_path_validate, &alloc_path_eval, &alloc_path_agreement, &alloc_path_crowd, &alloc_path_probe, &alloc_path_serve}
 
 #endif
