@@ -72,6 +72,7 @@ static int info(ivs_model *m, const char *dir, int json) {
   size_t npre = 0;
   if (tok) ivs_tokenizer_special_prefix(tok, &pre, &npre);
   unsigned long long load = (unsigned long long)(i.file_bytes + i.converted_bytes);
+  const char *cpu = ivs_model_cpu_core();
   if (json) {
     printf("{\"model_type\":");
     json_string(stdout, i.model_type);
@@ -93,9 +94,14 @@ static int info(ivs_model *m, const char *dir, int json) {
     printf(",\"tied_head\":%s,\"settings\":", i.tied ? "true" : "false");
     json_string(stdout, i.notes);
     printf(",\"parameters\":%llu,\"dtype\":\"%s\",\"weights_bytes\":%llu,\"converted_bytes\":%llu,\"load_bytes\":%llu,"
-           "\"kv_bytes_per_1000_tokens\":%llu,\"tokenizer\":",
+           "\"kv_bytes_per_1000_tokens\":%llu,\"blas\":{\"core\":",
            (unsigned long long)i.params, i.dtype, (unsigned long long)i.file_bytes,
            (unsigned long long)i.converted_bytes, load, (unsigned long long)i.kv_bytes_per_1000);
+    json_string(stdout, ivs_model_blas_core());
+    printf(",\"cpu_allows\":");
+    if (cpu) json_string(stdout, cpu);
+    else printf("null");
+    printf(",\"threads\":%zu},\"tokenizer\":", ivs_model_threads());
     if (!have_tok) printf("null");
     else if (!tok) {
       printf("{\"error\":");
@@ -127,6 +133,11 @@ static int info(ivs_model *m, const char *dir, int json) {
     if (i.converted_bytes) printf("converted   %llu bytes of float32 copies\n", (unsigned long long)i.converted_bytes);
     printf("to load     %llu bytes (weights mapped + float32 copies)\n", load);
     printf("kv cache    %llu bytes per 1000 tokens\n", (unsigned long long)i.kv_bytes_per_1000);
+    printf("compute     OpenBLAS %s kernels, %zu threads", ivs_model_blas_core(), ivs_model_threads());
+    if (ivs_model_blas_narrower() && getenv("OPENBLAS_CORETYPE"))
+      printf(" (set by OPENBLAS_CORETYPE=%s; this CPU allows %s, which multiply faster)", getenv("OPENBLAS_CORETYPE"), cpu);
+    else if (ivs_model_blas_narrower()) printf(" (this CPU allows %s, which multiply faster)", cpu);
+    putchar('\n');
     if (!have_tok) printf("tokenizer   none (no tokenizer.json)\n");
     else if (!tok) printf("tokenizer   not usable: %s\n", err);
     else {

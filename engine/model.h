@@ -87,5 +87,11 @@ size_t ivs_model_threads(void);
  * the CPU's features allow ("Cooperlake", "SkylakeX" or "Haswell"), for
  * OPENBLAS_CORETYPE in a new process; NULL when OpenBLAS chose well. */
 const char *ivs_model_blas_core_hint(void);
+/* The kernels OpenBLAS runs ("Cooperlake"; static), the widest the CPU allows
+ * (NULL when none of the three), and whether the first are narrower than the
+ * second (OPENBLAS_CORETYPE set to an older core, say). */
+const char *ivs_model_blas_core(void);
+const char *ivs_model_cpu_core(void);
+int ivs_model_blas_narrower(void);
 
 #endif

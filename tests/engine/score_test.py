@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import struct
+import subprocess
 import sys
 import tempfile
 
@@ -72,6 +73,15 @@ for name in ["gpt2-f32", "gpt2-f16", "gpt2-bf16", "gpt2-s", "gpt2-m", "gpt2-l", 
           and info.get("kv_bytes_per_1000_tokens") == 2 * layers * kv * 4 * 1000 and kv > 0
           and info.get("tokenizer", {}).get("type") == "BPE" and info["tokenizer"].get("vocabulary") == tok_vocab,
           f"{name}: lm info --format json: {rc} {out!r} {err!r}")
+    # the kernels OpenBLAS runs, and a narrower choice from the environment called out
+    blas = info.get("blas", {})
+    check(isinstance(blas.get("core"), str) and blas.get("threads", 0) >= 1, f"{name}: lm info blas {blas}")
+    if blas.get("cpu_allows"):
+        p = subprocess.run([sys.argv[1], "lm", "info", d], capture_output=True, text=True,
+                           env=dict(os.environ, OPENBLAS_CORETYPE="Prescott"))
+        check(f"compute     OpenBLAS Prescott kernels" in p.stdout
+              and f"(set by OPENBLAS_CORETYPE=Prescott; this CPU allows {blas['cpu_allows']}" in p.stdout,
+              f"{name}: lm info with OPENBLAS_CORETYPE=Prescott: {p.stdout!r}")
     want_pos = {"type": "learned", "offset": 2 if name == "opt" else 0} if name.startswith(("gpt2", "opt")) else None
     if want_pos:
         check(info.get("positions") == want_pos, f"{name}: lm info positions {info.get('positions')}")
