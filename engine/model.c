@@ -488,7 +488,7 @@ static void attend_heads(void *ud, size_t part, size_t h0, size_t h1) {
   const ivs_kv *kv = j->kv;
   const ivs_row *rows = kv->rows;
   ivs_row plain = {0};
-  float *scores = j->scores + part * j->most, *sc = j->sc + part * j->widest;
+  float *scores = j->scores ? j->scores + part * j->most : NULL, *sc = j->sc + part * j->widest; /* no scores: rows one by one */
   for (size_t t0 = 0, t1; t0 < j->n; t0 = t1) {
     t1 = run_end(kv, t0, j->n);
     if (t1 - t0 >= MIN_RUN)
