@@ -4,8 +4,10 @@
 #define IVS_CLI_GEN_OPTS_H
 
 #include "eval/generate.h"
+#include "invscale/eval.h"
 
-enum { GEN_MAX_STOPS = 16, GEN_MAX_SAMPLES = 1000, GEN_MAX_NEW_TOKENS = 65536 };
+/* the library's limits for a probe, the same for lm generate */
+enum { GEN_MAX_STOPS = IVS_PROBE_MAX_STOPS, GEN_MAX_SAMPLES = IVS_PROBE_MAX_SAMPLES, GEN_MAX_NEW_TOKENS = IVS_PROBE_MAX_NEW_TOKENS };
 
 typedef struct gen_opts {
   ivs_gen_params p;             /* the result; p.stop points into stop[] */
